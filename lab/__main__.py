@@ -1,0 +1,105 @@
+"""python -m lab [hydra overrides]: one chain of generations (or, with -m, a Hydra multirun of them).
+
+Every job's settings, a sweep's included, are checked before Hydra creates any directory, so bad
+input stops with one line and nothing written.
+"""
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from lab.config import CONF_DIR, GROUPS, group_options
+from lab.errors import LabError
+from lab.experiment import prepare, run_experiment
+
+# Flags after which we leave everything to Hydra (help, config printing, other config sources).
+_HYDRA_ONLY_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-p", "--package",
+                     "--resolve", "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
+                     "--shell-completion", "-sc", "--version"}
+
+
+def job_overrides(argv: list[str]) -> list[list[str]]:
+    """The overrides of every job the command line asks for (a sweep expanded like Hydra's basic sweeper)."""
+    multirun = "-m" in argv or "--multirun" in argv
+    args = [a for a in argv if not a.startswith("-") and not a.startswith("hydra")]
+    parsed = OverridesParser.create().parse_overrides(args)
+    choices = []
+    for override in parsed:
+        key = override.get_key_element()
+        if multirun and override.is_sweep_override():
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            choices.append([f"{key}={override.get_value_element_as_str()}"])
+    return [list(job) for job in itertools.product(*choices)]
+
+
+def check_job(overrides: list[str]) -> None:
+    for item in overrides:
+        key, _, value = item.partition("=")
+        key = key.lstrip("+~")
+        if key in GROUPS and value not in ("null", *group_options(key)):
+            raise LabError(f"{key}={value} is not an option; allowed: {', '.join(group_options(key))}")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise LabError(_one_line(exc)) from None
+    prepare(cfg)
+
+
+def _one_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    if first.startswith("Could not override '"):
+        key = first.split("'")[1]
+        return f"{key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)"
+    return f"{first} {lines[-1]}" if len(lines) > 1 and "not in struct" in lines[-1] else first
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def hydra_entry(cfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    run_dir = Path(cfg.run_dir or hc.runtime.output_dir)
+    multirun = hc.mode == RunMode.MULTIRUN
+    group = cfg.tracking.group or (str(hc.sweep.dir) if multirun else None)
+    name = hc.job.override_dirname or run_dir.name
+    try:
+        run_experiment(cfg, run_dir, overrides=list(hc.overrides.task), group=group, name=name)
+    except LabError as exc:
+        if run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # only the empty directory Hydra made for this job
+        _fail(exc)
+
+
+def _fail(exc: LabError) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are built locally; never reach for the hub
+    argv = sys.argv[1:]
+    if not _HYDRA_ONLY_FLAGS.intersection(argv):
+        try:
+            jobs = job_overrides(argv)
+            for overrides in jobs:
+                check_job(overrides)
+        except LabError as exc:
+            _fail(exc)
+        except HydraException as exc:  # a malformed override
+            _fail(LabError(_one_line(exc)))
+    hydra_entry()
+
+
+if __name__ == "__main__":
+    main()

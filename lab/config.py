@@ -1,0 +1,148 @@
+"""Settings checks: each problem becomes one line naming the setting and what is allowed.
+
+`check_settings` needs only the config; `check_against_data` also needs the loaded data (pool sizes).
+Both run before anything is written.
+"""
+
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from lab.data import DATASETS, RealData
+from lab.diffusion import SAMPLERS
+from lab.errors import LabError
+from lab.loops import LOOPS, split_counts
+from lab.metrics import FEATURES
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+GROUPS = ("data", "model", "train", "sampler", "loop", "metrics", "tracking", "experiment")
+TRACKING_MODES = ("auto", "online", "offline", "disabled")
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise LabError(message)
+
+
+def _one_of(name: str, value, allowed) -> None:
+    _require(value in allowed, f"{name}={value} is not allowed; allowed: {', '.join(map(str, allowed))}")
+
+
+def _at_least(name: str, value, low) -> None:
+    _require(isinstance(value, (int, float)) and value >= low, f"{name}={value} is out of range: allowed ≥ {low}")
+
+
+def check_settings(cfg: DictConfig) -> None:
+    try:
+        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as exc:
+        key = exc.full_key
+        hint = " (data=imagefolder needs data.root=DIR with one sub-folder per class)" if key == "data.root" else ""
+        raise LabError(f"{key} is required: set {key}=…{hint}") from None
+    data, model, train, sampler, loop, metrics = (cfg[k] for k in ("data", "model", "train", "sampler", "loop", "metrics"))
+
+    _one_of("data.name", data.name, DATASETS)
+    _one_of("data.channels", data.channels, (1, 3))
+    _at_least("data.resolution", data.resolution, 4)
+    _at_least("data.heldout_size", data.heldout_size, 2)
+    if data.name == "imagefolder":
+        root = Path(str(data.root)).expanduser()
+        _require(root.is_dir(), f"data.root={data.root} is not a directory: data=imagefolder needs a folder with one sub-folder per class")
+
+    levels = len(model.block_out_channels)
+    factor = 2 ** (levels - 1)
+    _require(
+        data.resolution % factor == 0,
+        f"data.resolution={data.resolution} does not fit model={model.name}: its {levels} levels need a multiple of {factor}",
+    )
+    for width in model.block_out_channels:
+        _require(
+            width % model.norm_num_groups == 0,
+            f"model.block_out_channels={list(model.block_out_channels)}: every width must be a multiple of "
+            f"model.norm_num_groups={model.norm_num_groups}",
+        )
+
+    _at_least("train.images", train.images, 1)
+    _at_least("train.batch_size", train.batch_size, 1)
+    _require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
+    _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
+
+    _one_of("sampler.name", sampler.name, SAMPLERS)
+    _at_least("sampler.steps", sampler.steps, 1)
+    _at_least("sampler.batch_size", sampler.batch_size, 1)
+    _at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
+    _require(
+        sampler.guidance_scale == 0 or model.conditional,
+        f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",
+    )
+
+    _one_of("loop.name", loop.name, LOOPS)
+    _at_least("loop.generations", loop.generations, 1)
+    _at_least("loop.train_size", loop.train_size, 1)
+    _at_least("loop.num_samples", loop.num_samples, 1)
+    _one_of("loop.keep", loop.keep, ("last", "all"))
+    _require(
+        isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
+        f"loop.real_fraction={loop.real_fraction} is out of range: allowed 0 ≤ value ≤ 1",
+    )
+    _, n_synthetic = split_counts(loop.name, loop.train_size, loop.real_fraction)
+    _require(
+        loop.generations == 1 or loop.num_samples >= n_synthetic,
+        f"loop.num_samples={loop.num_samples} is too small: loop={loop.name} with train_size={loop.train_size} and "
+        f"real_fraction={loop.real_fraction} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
+    )
+
+    _one_of("metrics.features", metrics.features, FEATURES)
+    feature_dim = 2048 if metrics.features == "inception" else metrics.classifier.feature_dim
+    _require(
+        metrics.num_samples > feature_dim,
+        f"metrics.num_samples={metrics.num_samples} is too small for the {feature_dim}-dimensional {metrics.features} "
+        f"features: allowed > {feature_dim} (a Fréchet distance needs more samples than dimensions)",
+    )
+    _require(
+        metrics.num_samples <= loop.num_samples,
+        f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per "
+        f"generation; allowed ≤ {loop.num_samples}",
+    )
+    _require(
+        metrics.num_samples <= data.heldout_size,
+        f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size="
+        f"{data.heldout_size}); allowed ≤ {data.heldout_size}",
+    )
+    _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
+    _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
+    resolve_device(cfg.device)
+
+
+def check_against_data(cfg: DictConfig, real: RealData) -> None:
+    """The checks that need the pool size: no loop may ask for more real images than the pool holds."""
+    pool = len(real.train_labels)
+    _require(
+        cfg.loop.train_size <= pool,
+        f"loop.train_size={cfg.loop.train_size} is more than the real training pool of data={cfg.data.name} holds "
+        f"({pool} images after holding out {cfg.data.heldout_size}); allowed ≤ {pool}",
+    )
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise LabError(f"device={name} is not a device; allowed: auto, cpu, cuda, cuda:N, mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LabError(f"device={name} asks for a GPU but torch sees none; allowed here: auto, cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise LabError(f"device={name} asks for Apple's MPS but torch sees none; allowed here: auto, cpu")
+    return device

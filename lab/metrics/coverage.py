@@ -1,0 +1,58 @@
+"""Class coverage: what the classifier says the generated images are.
+
+Named "class coverage" on purpose: it is not Naeem et al.'s k-NN "coverage".
+"""
+
+import math
+
+import torch
+
+
+def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recognised_threshold: float) -> dict:
+    """Metrics from class probabilities (N, K) of generated images.
+
+    A sample is *recognised* when its top probability reaches `recognised_threshold`; the histogram,
+    presence, entropy and divergence describe the recognised samples only, so that illegible images
+    do not count as a class they barely resemble.
+
+    - class_histogram: recognised samples per predicted class (list of K counts)
+    - classes_present: share of the K classes with at least one recognised sample
+    - class_entropy: entropy of the recognised histogram / log K (1 = uniform, 0 = one class)
+    - class_js_divergence: Jensen–Shannon divergence (bits, in [0, 1]) from the real class distribution
+    - unrecognised_share: share of samples below the threshold
+    """
+    num_classes = probs.shape[1]
+    confidence, predicted = probs.max(dim=1)
+    recognised = confidence >= recognised_threshold
+    counts = torch.bincount(predicted[recognised], minlength=num_classes)
+    total = int(counts.sum())
+    if total == 0:
+        shares = torch.zeros(num_classes, dtype=torch.float64)
+        entropy, js = 0.0, 1.0
+    else:
+        shares = counts.double() / total
+        entropy = _entropy(shares) / math.log(num_classes)
+        js = js_divergence(shares, real_distribution.double())
+    return {
+        "class_histogram": counts.tolist(),
+        "classes_present": float((counts > 0).double().mean()),
+        "class_entropy": float(entropy),
+        "class_js_divergence": float(js),
+        "unrecognised_share": float(1.0 - recognised.double().mean()),
+    }
+
+
+def _entropy(p: torch.Tensor) -> float:
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+def js_divergence(p: torch.Tensor, q: torch.Tensor) -> float:
+    """Jensen–Shannon divergence in bits: 0 for equal distributions, 1 for disjoint ones."""
+    m = (p + q) / 2
+    return (_kl(p, m) + _kl(q, m)) / (2 * math.log(2))
+
+
+def _kl(p: torch.Tensor, q: torch.Tensor) -> float:
+    mask = p > 0
+    return float((p[mask] * (p[mask] / q[mask]).log()).sum())

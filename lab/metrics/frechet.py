@@ -1,0 +1,60 @@
+"""Fréchet distance with torchmetrics, in any feature space; the reference statistics are computed once."""
+
+import importlib.util
+
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from lab.errors import LabError
+
+
+class FrechetDistance:
+    """FD between a fixed reference set and any number of later sets (one per generation).
+
+    The feature module maps uint8 (N, C, H, W) images to (N, d) and has a `num_features` attribute.
+    Statistics are accumulated in float64: with d of a few dozen and N of a few hundred the float32
+    covariance loses digits that the small FDs of good generations need.
+    """
+
+    def __init__(self, feature: nn.Module | int, reference: torch.Tensor, device, batch_size: int = 1000):
+        self.batch_size = batch_size
+        self.device = device
+        self.metric = FrechetInceptionDistance(feature=feature, reset_real_features=False, normalize=False)
+        self.metric.set_dtype(torch.float64)
+        self.metric.to(device)
+        # torchmetrics does not put a custom feature module in eval mode (dropout would add noise).
+        self.metric.inception.eval()
+        self.reference_size = len(reference)
+        self._update(reference, real=True)
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> float:
+        self.metric.reset()  # keeps the reference statistics (reset_real_features=False)
+        self._update(images, real=False)
+        return float(self.metric.compute())
+
+    def _update(self, images: torch.Tensor, real: bool) -> None:
+        with torch.no_grad():
+            for start in range(0, len(images), self.batch_size):
+                self.metric.update(images[start : start + self.batch_size].to(self.device), real=real)
+
+
+def inception_fd(reference: torch.Tensor, device) -> FrechetDistance:
+    """Standard FID with torch-fidelity's Inception (2048-d pool features); 3-channel uint8 input."""
+    if importlib.util.find_spec("torch_fidelity") is None:
+        raise LabError(
+            "metrics.features=inception needs torch-fidelity (pip install torch-fidelity) and its Inception "
+            "weights; use metrics.features=classifier on a machine without them"
+        )
+    try:
+        return FrechetDistance(2048, _rgb(reference), device, batch_size=100)
+    except Exception as exc:  # the weights are downloaded on first use
+        raise LabError(
+            f"metrics.features=inception: the Inception weights could not be loaded ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); use metrics.features=classifier"
+        ) from None
+
+
+def _rgb(images: torch.Tensor) -> torch.Tensor:
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images

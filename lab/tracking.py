@@ -1,0 +1,127 @@
+"""Tracking: one W&B run per lab run, plus metrics.jsonl and samples/gen_###.png in the run directory.
+
+metrics.jsonl holds one JSON object per generation with the same keys as the W&B history: scalars
+as numbers, `class_histogram` as a list of counts, `samples` as the grid's path inside the run dir.
+"""
+
+import json
+import netrc
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+# Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
+# summary would swallow them.
+SCALAR_PREFIXES = ("metrics", "train", "sample", "data", "provenance")
+MEDIA_KEYS = ("samples", "class_histogram")
+
+
+def resolve_mode(mode: str) -> str:
+    """auto → online with an API key, offline without one (never a login prompt)."""
+    if mode != "auto":
+        return mode
+    forced = os.environ.get("WANDB_MODE")
+    if forced in ("online", "offline", "disabled"):
+        return forced
+    return "online" if _has_api_key() else "offline"
+
+
+def _has_api_key() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError):
+        return False
+
+
+class Tracker:
+    def __init__(self, tracking_cfg, run_dir: Path, config: dict, name: str, group: str | None, job_type: str, run_id: str | None = None):
+        self.run_dir = Path(run_dir)
+        self.jsonl = self.run_dir / "metrics.jsonl"
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        self.mode = resolve_mode(tracking_cfg.mode)
+        self.run = None
+        if self.mode == "disabled":
+            return
+        import wandb
+
+        self.run = wandb.init(
+            project=tracking_cfg.project,
+            entity=tracking_cfg.entity,
+            group=group,
+            job_type=job_type,
+            name=name,
+            tags=list(tracking_cfg.tags),
+            config=config,
+            dir=str(self.run_dir),
+            mode=self.mode,
+            id=run_id,
+            resume="allow",
+            # A run left open by an earlier job in the same (reused) worker must never absorb this one.
+            reinit="finish_previous",
+        )
+        self.run.define_metric("generation")
+        for prefix in SCALAR_PREFIXES:
+            self.run.define_metric(f"{prefix}/*", step_metric="generation")
+        for key in MEDIA_KEYS:
+            self.run.define_metric(key, step_metric="generation")
+
+    @property
+    def run_id(self) -> str | None:
+        return None if self.run is None else self.run.id
+
+    def log_generation(self, generation: int, scalars: dict, histogram: list[int], grid: np.ndarray) -> dict:
+        """Write the generation's row to metrics.jsonl and W&B; returns the row."""
+        grid_path = Path("samples") / f"gen_{generation:03d}.png"
+        picture = grid.squeeze(-1) if grid.shape[-1] == 1 else grid  # PIL and W&B want HW for grey
+        Image.fromarray(picture).save(self.run_dir / grid_path)
+        row = {"generation": generation, **scalars, "class_histogram": list(histogram), "samples": grid_path.as_posix()}
+        with self.jsonl.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.run is not None:
+            import wandb
+
+            edges = np.arange(len(histogram) + 1) - 0.5
+            self.run.log(
+                {
+                    "generation": generation,
+                    **scalars,
+                    "class_histogram": wandb.Histogram(np_histogram=(np.asarray(histogram), edges)),
+                    "samples": wandb.Image(picture, caption=f"generation {generation}"),
+                }
+            )
+        return row
+
+    def summary(self, values: dict) -> None:
+        if self.run is not None:
+            self.run.summary.update(values)
+
+    def finish(self, exit_code: int = 0) -> None:
+        if self.run is not None:
+            self.run.finish(exit_code=exit_code)
+            self.run = None
+
+
+def sample_grid(images: torch.Tensor, labels: torch.Tensor, num_classes: int, per_class: int = 10, min_side: int = 32) -> np.ndarray:
+    """uint8 HWC grid: one row per class for a conditional model (shows per-class collapse), else 10×10."""
+    if bool((labels >= 0).all()):
+        rows = []
+        for c in range(num_classes):
+            picked = images[labels == c][:per_class]
+            pad = torch.zeros((per_class - len(picked), *images.shape[1:]), dtype=images.dtype)
+            rows.append(torch.cat([picked, pad]))
+        chosen = torch.cat(rows)
+    else:
+        chosen = images[: per_class * per_class]
+    scale = max(1, -(-min_side // images.shape[-1]))  # nearest-neighbour upscaling keeps pixels crisp
+    chosen = chosen.repeat_interleave(scale, dim=-1).repeat_interleave(scale, dim=-2)
+    grid = make_grid(chosen, nrow=per_class, padding=2, pad_value=128)
+    grid = grid[:1] if images.shape[1] == 1 else grid
+    return grid.permute(1, 2, 0).contiguous().numpy()
