@@ -4,6 +4,7 @@
 Both run before anything is written.
 """
 
+import importlib.util
 from pathlib import Path
 
 import torch
@@ -15,6 +16,10 @@ from lab.diffusion import SAMPLERS
 from lab.errors import LabError
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES
+
+# `${min:a,b}` in the config tree (metrics.num_samples defaults to the smaller of 1000 and the held-out set).
+if not OmegaConf.has_resolver("min"):
+    OmegaConf.register_new_resolver("min", lambda *values: min(values))
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("data", "model", "train", "sampler", "loop", "metrics", "tracking", "experiment")
@@ -99,6 +104,11 @@ def check_settings(cfg: DictConfig) -> None:
     )
 
     _one_of("metrics.features", metrics.features, FEATURES)
+    _require(
+        metrics.features != "inception" or importlib.util.find_spec("torch_fidelity") is not None,
+        "metrics.features=inception needs torch-fidelity (pip install torch-fidelity) and its Inception weights, "
+        "which this machine lacks; allowed here: metrics.features=classifier",
+    )
     feature_dim = 2048 if metrics.features == "inception" else metrics.classifier.feature_dim
     _require(
         metrics.num_samples > feature_dim,

@@ -38,29 +38,27 @@ class RealData:
 def load_real_data(data_cfg) -> RealData:
     images, labels = load_images(data_cfg)
     images = convert(images, data_cfg.resolution, data_cfg.channels)
-    labels = labels.long()
-    num_classes = int(labels.max()) + 1
-    heldout_size = int(data_cfg.heldout_size)
+    return split_real(data_cfg.name, images, labels.long(), int(data_cfg.heldout_size), int(data_cfg.split_seed))
+
+
+def split_real(name: str, images: torch.Tensor, labels: torch.Tensor, heldout_size: int, split_seed: int) -> RealData:
+    """A deterministic split, stratified so that the reference holds every class in its real share."""
     if not 0 < heldout_size < len(labels):
         raise LabError(
-            f"data.heldout_size={heldout_size} is out of range: data={data_cfg.name} holds "
+            f"data.heldout_size={heldout_size} is out of range: data={name} holds "
             f"{len(labels)} images, allowed 1 ≤ heldout_size < {len(labels)}"
         )
-    # Stratified, so that the reference holds every class in its real proportion.
     train_idx, heldout_idx = train_test_split(
-        np.arange(len(labels)),
-        test_size=heldout_size,
-        stratify=labels.numpy(),
-        random_state=int(data_cfg.split_seed),
+        np.arange(len(labels)), test_size=heldout_size, stratify=labels.numpy(), random_state=split_seed
     )
     train_idx, heldout_idx = torch.from_numpy(np.sort(train_idx)), torch.from_numpy(np.sort(heldout_idx))
     return RealData(
-        name=data_cfg.name,
+        name=name,
         train_images=images[train_idx].contiguous(),
         train_labels=labels[train_idx].contiguous(),
         heldout_images=images[heldout_idx].contiguous(),
         heldout_labels=labels[heldout_idx].contiguous(),
-        num_classes=num_classes,
+        num_classes=int(labels.max()) + 1,
     )
 
 

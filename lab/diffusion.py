@@ -44,10 +44,17 @@ def build_train_scheduler(train_cfg) -> DDPMScheduler:
 
 def build_sampler(sampler_cfg, train_scheduler: DDPMScheduler):
     """A few-step scheduler sharing the training schedule's betas and prediction type."""
+    # "trailing" spacing starts at the last training step (pure noise): with few steps the default
+    # "leading" spacing starts part-way and leaves visible noise.
     if sampler_cfg.name == "ddim":
-        return DDIMScheduler.from_config(train_scheduler.config)
+        return DDIMScheduler.from_config(train_scheduler.config, timestep_spacing="trailing")
     if sampler_cfg.name == "dpm_solver":
-        return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type="dpmsolver++")
+        # The cosine schedule needs λ(t) clipped near t = T (diffusers' docs), and x0 predictions kept in
+        # [-1, 1] as DDIM does with clip_sample: without either, few-step DPM-Solver++ diverges here.
+        return DPMSolverMultistepScheduler.from_config(
+            train_scheduler.config, algorithm_type="dpmsolver++", timestep_spacing="trailing", lambda_min_clipped=-5.1,
+            thresholding=True, sample_max_value=1.0,
+        )
     raise ValueError(f"unknown sampler {sampler_cfg.name!r}; allowed: {', '.join(SAMPLERS)}")
 
 

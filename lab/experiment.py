@@ -47,6 +47,12 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     run_dir = Path(run_dir)
     if (run_dir / "metrics.jsonl").exists() or (run_dir / "state.json").exists():
         raise LabError(f"run_dir={run_dir} already holds a run; runs are never overwritten: choose another run_dir")
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    device = resolve_device(cfg.device)
+    # Built before the run directory: it can still stop on bad input (e.g. Inception weights missing).
+    # The classifier it trains goes to the shared cache, not the run directory.
+    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     OmegaConf.save(OmegaConf.create(list(overrides)), run_dir / "overrides.yaml")
@@ -54,26 +60,21 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     logging.getLogger().addHandler(handler)
     try:
-        return _run(cfg, real, run_dir, group, name or run_dir.name)
+        return _run(cfg, real, evaluator, device, run_dir, group, name or run_dir.name)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
 
-def _run(cfg: DictConfig, real: RealData, run_dir: Path, group, name) -> list[dict]:
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir: Path, group, name) -> list[dict]:
     # A reused worker (joblib launcher) must not carry global random state from an earlier job.
     torch.manual_seed(derive_seed(cfg.seed, -1, "global"))
-    device = resolve_device(cfg.device)
     progress = bool(cfg.progress)
     loop = cfg.loop
     if loop.name == "fully_synthetic" and loop.real_fraction != 0:
         log.warning("loop=fully_synthetic uses no real data after generation 0: loop.real_fraction=%s is ignored", loop.real_fraction)
     log.info("run %s: data=%s (%d pool / %d held out), loop=%s, device=%s", name, real.name,
              len(real.train_labels), len(real.heldout_labels), loop.name, device)
-
-    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, progress)
     reference = {
         "classifier": evaluator.classifier_info,
         "real_baseline": {k: v for k, v in evaluator.baseline.items()},

@@ -1,7 +1,5 @@
 """Fréchet distance with torchmetrics, in any feature space; the reference statistics are computed once."""
 
-import importlib.util
-
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -42,11 +40,6 @@ class FrechetDistance:
 
 def inception_fd(reference: torch.Tensor, device) -> FrechetDistance:
     """Standard FID with torch-fidelity's Inception (2048-d pool features); 3-channel uint8 input."""
-    if importlib.util.find_spec("torch_fidelity") is None:
-        raise LabError(
-            "metrics.features=inception needs torch-fidelity (pip install torch-fidelity) and its Inception "
-            "weights; use metrics.features=classifier on a machine without them"
-        )
     try:
         return FrechetDistance(2048, _rgb(reference), device, batch_size=100)
     except Exception as exc:  # the weights are downloaded on first use

@@ -1,0 +1,41 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from lab.config import CONF_DIR
+
+# Tests never touch the network and never write outside their temporary directories.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["WANDB_SILENT"] = "true"
+os.environ.pop("WANDB_API_KEY", None)
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_cache(tmp_path_factory):
+    """One classifier cache for the whole session: each data set/size trains its classifier once."""
+    path = tmp_path_factory.mktemp("lab-cache")
+    os.environ["LAB_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture
+def make_cfg():
+    """Compose the real config tree with overrides, as `python -m lab` would (without HydraConfig)."""
+
+    def _compose(*overrides: str):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=list(overrides))
+
+    return _compose
+
+
+# The smallest real setting that exercises everything: tiny UNet, 8×8 digits, no progress bars.
+SMOKE = ("experiment=smoke", "data=digits", "data.heldout_size=200", "tracking=disabled", "progress=false")
+
+
+def repo_root() -> Path:
+    return CONF_DIR.parent

@@ -1,0 +1,104 @@
+"""Fréchet distance against known answers, class coverage on hand-made predictions."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lab.metrics.coverage import class_coverage, js_divergence
+from lab.metrics.frechet import FrechetDistance
+
+
+class Flatten(nn.Module):
+    """Feature 'extractor' that returns its input: the FD is then the FD of the inputs themselves."""
+
+    num_features = 4
+
+    def forward(self, x):
+        return x.flatten(1).double()
+
+
+def gaussian(n, mean, std, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, 4, 1, 1, generator=g, dtype=torch.float64) * std + mean)
+
+
+def test_identical_sets_give_zero():
+    x = gaussian(2000, 0.0, 1.0, seed=0)
+    assert FrechetDistance(Flatten(), x, "cpu")(x) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_mean_shift_gives_the_closed_form():
+    # Same covariance, means 0 and μ: FD = ‖μ‖² (4 dims × 1.5² = 9), up to sampling noise.
+    reference = gaussian(20000, 0.0, 1.0, seed=0)
+    shifted = gaussian(20000, 1.5, 1.0, seed=1)
+    assert FrechetDistance(Flatten(), reference, "cpu")(shifted) == pytest.approx(9.0, rel=0.03)
+
+
+def test_scale_change_gives_the_closed_form():
+    # N(0, I) vs N(0, s²I) in d dims: FD = d (1 − s)² = 4 · 1 = 4 for s = 2.
+    reference = gaussian(20000, 0.0, 1.0, seed=0)
+    wider = gaussian(20000, 0.0, 2.0, seed=1)
+    assert FrechetDistance(Flatten(), reference, "cpu")(wider) == pytest.approx(4.0, rel=0.03)
+
+
+def test_reference_statistics_survive_between_generations():
+    reference = gaussian(5000, 0.0, 1.0, seed=0)
+    fd = FrechetDistance(Flatten(), reference, "cpu")
+    first = fd(gaussian(5000, 1.0, 1.0, seed=1))
+    fd(gaussian(5000, 3.0, 1.0, seed=2))
+    assert fd(gaussian(5000, 1.0, 1.0, seed=1)) == pytest.approx(first, rel=1e-9)
+
+
+def one_hot(labels, k=10, confidence=0.9):
+    probs = torch.full((len(labels), k), (1 - confidence) / (k - 1))
+    probs[torch.arange(len(labels)), torch.as_tensor(labels)] = confidence
+    return probs
+
+
+UNIFORM = torch.full((10,), 0.1, dtype=torch.float64)
+
+
+def test_balanced_samples_cover_every_class():
+    out = class_coverage(one_hot(list(range(10)) * 10), UNIFORM, 0.5)
+    assert out["class_histogram"] == [10] * 10
+    assert out["classes_present"] == 1.0
+    assert out["class_entropy"] == pytest.approx(1.0)
+    assert out["class_js_divergence"] == pytest.approx(0.0, abs=1e-12)
+    assert out["unrecognised_share"] == 0.0
+
+
+def test_collapsed_samples():
+    out = class_coverage(one_hot([3] * 50), UNIFORM, 0.5)
+    assert out["class_histogram"] == [0, 0, 0, 50, 0, 0, 0, 0, 0, 0]
+    assert out["classes_present"] == pytest.approx(0.1)
+    assert out["class_entropy"] == pytest.approx(0.0)
+    # JS(δ_3 ‖ uniform) in bits, by hand: ½[log2(2/1.1)] + ½[0.1·log2(2·0.1/0.55)·… ] — computed directly:
+    m = 0.5 * (torch.eye(10)[3].double() + UNIFORM)
+    expected = 0.5 * (math.log2(1 / m[3]) + sum(0.1 * math.log2(0.1 / m[i]) for i in range(10)))
+    assert out["class_js_divergence"] == pytest.approx(expected)
+
+
+def test_two_classes_half_half():
+    out = class_coverage(one_hot([0, 1] * 20), UNIFORM, 0.5)
+    assert out["classes_present"] == pytest.approx(0.2)
+    assert out["class_entropy"] == pytest.approx(math.log(2) / math.log(10))
+
+
+def test_unrecognised_samples_are_left_out_of_the_histogram():
+    probs = torch.cat([one_hot([1] * 6), one_hot([2] * 4, confidence=0.3)])
+    out = class_coverage(probs, UNIFORM, 0.5)
+    assert out["unrecognised_share"] == pytest.approx(0.4)
+    assert out["class_histogram"][1] == 6 and sum(out["class_histogram"]) == 6
+
+
+def test_nothing_recognised():
+    out = class_coverage(one_hot([1] * 5, confidence=0.2), UNIFORM, 0.5)
+    assert (out["classes_present"], out["class_entropy"], out["class_js_divergence"], out["unrecognised_share"]) == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_js_divergence_bounds():
+    p, q = torch.tensor([1.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64)
+    assert js_divergence(p, q) == pytest.approx(1.0)
+    assert js_divergence(p, p) == pytest.approx(0.0)

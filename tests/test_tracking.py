@@ -1,0 +1,94 @@
+"""A real W&B offline run, read back from its .wandb file with `wandb leet inspect`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from lab.tracking import Tracker, resolve_mode, sample_grid
+
+WANDB = str(Path(sys.executable).with_name("wandb"))
+
+
+def leet(run_dir: Path, *flags: str):
+    out = subprocess.run([WANDB, "leet", "inspect", *flags, "--json", str(run_dir)], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+@pytest.fixture
+def offline_run(tmp_path):
+    cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": ["test"]})
+    tracker = Tracker(cfg, tmp_path, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a",
+                      group="sweep-42", job_type="mixed")
+    grid = np.zeros((20, 20, 1), dtype=np.uint8)
+    rows = [tracker.log_generation(g, {"metrics/fd_classifier": 10.0 + g, "provenance/real": 100 - g},
+                                   [g, 1, 2], grid) for g in range(3)]
+    tracker.summary({"reference/classifier_heldout_accuracy": 0.97})
+    tracker.finish()
+    return tmp_path, rows
+
+
+def test_offline_run_reads_back_with_generation_axis(offline_run):
+    run_dir, rows = offline_run
+    wandb_run = next((run_dir / "wandb").glob("offline-run-*"))
+    summary = json.loads(leet(wandb_run, "--summary"))
+    assert summary["state"] == "finished" and summary["name"] == "run-a"
+    assert summary["summary"]["metrics/fd_classifier"] == 12
+    assert summary["summary"]["reference/classifier_heldout_accuracy"] == 0.97
+    assert summary["config"]["loop"] == {"name": "mixed", "real_fraction": 0.5}
+
+    records = [json.loads(line) for line in leet(wandb_run).splitlines() if line.strip()]
+    run = next(r["run"] for r in records if r["type"] == "run")
+    assert (run["run_group"], run["job_type"]) == ("sweep-42", "mixed")
+    steps = {m["metric"].get("glob_name") or m["metric"]["name"]: m["metric"].get("step_metric")
+             for m in records if m["type"] == "metric"}
+    assert steps["metrics/*"] == steps["provenance/*"] == steps["samples"] == steps["class_histogram"] == "generation"
+    history = [r["history"]["item"] for r in records if r["type"] == "history"]
+    assert [(h["generation"], h["metrics/fd_classifier"]) for h in history] == [(0, 10), (1, 11), (2, 12)]
+    assert history[2]["class_histogram.values"] == [2, 1, 2]
+    assert history[0]["samples._type"] == "image-file"
+
+
+def test_metrics_jsonl_has_the_same_keys(offline_run):
+    run_dir, rows = offline_run
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert lines == rows
+    assert [line["generation"] for line in lines] == [0, 1, 2]
+    assert set(lines[0]) == {"generation", "metrics/fd_classifier", "provenance/real", "class_histogram", "samples"}
+    assert all((run_dir / line["samples"]).is_file() for line in lines)
+
+
+def test_disabled_writes_no_wandb_files(tmp_path):
+    cfg = OmegaConf.create({"mode": "disabled", "project": "p", "entity": None, "group": None, "tags": []})
+    tracker = Tracker(cfg, tmp_path, {}, name="x", group=None, job_type="mixed")
+    tracker.log_generation(0, {"metrics/fd_classifier": 1.0}, [1], np.zeros((4, 4, 1), dtype=np.uint8))
+    tracker.finish()
+    assert not (tmp_path / "wandb").exists() and (tmp_path / "metrics.jsonl").is_file()
+
+
+def test_auto_mode_is_offline_without_a_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_mode("auto") == "offline"
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    assert resolve_mode("auto") == "online"
+    assert resolve_mode("disabled") == "disabled"
+
+
+def test_grid_has_one_row_per_class():
+    import torch
+
+    images = torch.arange(30, dtype=torch.uint8).view(30, 1, 1, 1).expand(30, 1, 8, 8).contiguous()
+    labels = torch.arange(30) % 3
+    grid = sample_grid(images, labels, num_classes=3, per_class=10, min_side=8)
+    # 3 rows × 10 columns of 8-px images with 2-px padding around each.
+    assert grid.dtype == np.uint8 and grid.shape == (2 + 3 * 10, 2 + 10 * 10, 1)
+    # Row 1 shows only class-1 images (values 1, 4, 7, …), in order.
+    row_1 = [int(grid[2 + 10 + 4, 2 + 10 * col + 4, 0]) for col in range(10)]
+    assert row_1 == [v for v in range(30) if v % 3 == 1]
