@@ -29,18 +29,34 @@ _HYDRA_ONLY_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--inf
 
 
 def job_overrides(argv: list[str]) -> list[list[str]]:
-    """The overrides of every job the command line asks for (a sweep expanded like Hydra's basic sweeper)."""
+    """The overrides of every job the command line asks for, expanded as Hydra's basic sweeper does:
+    the config's `hydra.sweeper.params` first, the command line's overrides replacing the same keys."""
     multirun = "-m" in argv or "--multirun" in argv
     args = [a for a in argv if not a.startswith("-") and not a.startswith("hydra")]
-    parsed = OverridesParser.create().parse_overrides(args)
-    choices = []
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides(args)
+    if multirun:
+        fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+        parsed = parser.parse_overrides(_config_sweep_params(fixed) + args)
+    choices: dict[str, list[str]] = {}
     for override in parsed:
         key = override.get_key_element()
         if multirun and override.is_sweep_override():
-            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
         else:
-            choices.append([f"{key}={override.get_value_element_as_str()}"])
-    return [list(job) for job in itertools.product(*choices)]
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*choices.values())]
+
+
+def _config_sweep_params(overrides: list[str]) -> list[str]:
+    """`hydra.sweeper.params` of the composed config (sweep presets set them), as override strings."""
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException):
+        return []  # check_job reports the problem with the job's own overrides
+    params = cfg.hydra.sweeper.get("params") or {}
+    return [f"{key}={value}" for key, value in params.items()]
 
 
 def check_job(overrides: list[str]) -> None:
@@ -73,12 +89,24 @@ def hydra_entry(cfg: DictConfig) -> None:
     multirun = hc.mode == RunMode.MULTIRUN
     group = cfg.tracking.group or (str(hc.sweep.dir) if multirun else None)
     name = hc.job.override_dirname or run_dir.name
+    if cfg.threads is None:
+        cfg.threads = _threads_per_job(hc.launcher)
     try:
         run_experiment(cfg, run_dir, overrides=list(hc.overrides.task), group=group, name=name)
     except LabError as exc:
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # only the empty directory Hydra made for this job
         _fail(exc)
+
+
+def _threads_per_job(launcher) -> int | None:
+    """Parallel local jobs share the cores instead of each taking all of them (oversubscription)."""
+    if "joblib" not in str(launcher.get("_target_", "")).lower():
+        return None
+    cores = os.cpu_count() or 1
+    n_jobs = int(launcher.get("n_jobs", -1))
+    parallel = cores + 1 + n_jobs if n_jobs < 0 else n_jobs  # joblib: -1 = all cores, -2 = all but one
+    return max(1, cores // max(1, min(parallel, cores)))
 
 
 def _fail(exc: LabError) -> None:

@@ -6,22 +6,23 @@ A run directory holds everything about one run:
     reference.json                the feature classifier and the real-data baseline of every metric
     samples/gen_###.png           a sample grid per generation
     generations/gen_###.pt        each generation's samples (uint8) with the provenance of its training set
+    timing.jsonl                  seconds and speeds per generation (kept apart: they differ run to run)
     checkpoints/gen_###/          the UNet (raw and EMA weights); loop.keep=last keeps only the newest
-    state.json                    the last completed generation (written atomically)
+    state.json                    completed generations and the W&B run id (written atomically, last)
     wandb/                        the W&B run (offline runs sync later with `wandb sync`)
 """
 
 import json
 import logging
-import os
-import shutil
+import secrets
+import string
 import time
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import diffusion, loops
+from lab import diffusion, loops, rundir
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.data import RealData, load_real_data
 from lab.errors import LabError
@@ -42,55 +43,77 @@ def prepare(cfg: DictConfig) -> RealData:
 
 
 def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = None, name: str | None = None) -> list[dict]:
-    """Run one chain of generations into `run_dir`; returns the metrics rows."""
+    """Run one chain of generations into `run_dir`, or continue it there; returns the metrics rows.
+
+    A run directory that already holds this run (same settings) is resumed from its last completed
+    generation; a finished one is left as it is. One with other settings is never touched.
+    """
     real = prepare(cfg)
     run_dir = Path(run_dir)
-    if (run_dir / "metrics.jsonl").exists() or (run_dir / "state.json").exists():
-        raise LabError(f"run_dir={run_dir} already holds a run; runs are never overwritten: choose another run_dir")
+    state = rundir.read_state(run_dir)
+    if state is not None:
+        rundir.check_resumable(run_dir, cfg)
+        if state["completed_generations"] >= int(cfg.loop.generations):
+            log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
+            return rundir.discard_unfinished(run_dir, state["completed_generations"])
+    elif run_dir.is_dir() and any(run_dir.iterdir()):
+        raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
     # Built before the run directory: it can still stop on bad input (e.g. Inception weights missing).
     # The classifier it trains goes to the shared cache, not the run directory.
     evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
-    OmegaConf.save(OmegaConf.create(list(overrides)), run_dir / "overrides.yaml")
+    if state is None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+        OmegaConf.save(OmegaConf.create(list(overrides)), run_dir / "overrides.yaml")
+        state = {"completed_generations": 0, "wandb_run_id": _new_run_id()}
+        rundir.write_state(run_dir, state)
     handler = logging.FileHandler(run_dir / "lab.log")
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     logging.getLogger().addHandler(handler)
     try:
-        return _run(cfg, real, evaluator, device, run_dir, group, name or run_dir.name)
+        return _run(cfg, real, evaluator, device, run_dir, state, group, name or run_dir.name)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
 
-def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir: Path, group, name) -> list[dict]:
+def _new_run_id() -> str:
+    """Chosen by the lab, not W&B, so that it is in state.json before W&B starts (a resume reuses it)."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+
+
+def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir: Path, state: dict, group, name) -> list[dict]:
     # A reused worker (joblib launcher) must not carry global random state from an earlier job.
     torch.manual_seed(derive_seed(cfg.seed, -1, "global"))
     progress = bool(cfg.progress)
     loop = cfg.loop
+    done = int(state["completed_generations"])
+    rows = rundir.discard_unfinished(run_dir, done)
     if loop.name == "fully_synthetic" and loop.real_fraction != 0:
         log.warning("loop=fully_synthetic uses no real data after generation 0: loop.real_fraction=%s is ignored", loop.real_fraction)
-    log.info("run %s: data=%s (%d pool / %d held out), loop=%s, device=%s", name, real.name,
-             len(real.train_labels), len(real.heldout_labels), loop.name, device)
+    log.info("run %s: data=%s (%d pool / %d held out), loop=%s, device=%s%s", name, real.name,
+             len(real.train_labels), len(real.heldout_labels), loop.name, device,
+             f", resuming after generation {done - 1}" if done else "")
     reference = {
         "classifier": evaluator.classifier_info,
-        "real_baseline": {k: v for k, v in evaluator.baseline.items()},
+        "real_baseline": evaluator.baseline,
         "num_samples": evaluator.num_samples,
     }
-    (run_dir / "reference.json").write_text(json.dumps(reference, indent=2))
-    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name)
+    rundir.atomic_write_text(run_dir / "reference.json", json.dumps(reference, indent=2))
+    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name,
+                      run_id=state["wandb_run_id"])
     tracker.summary({"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]}
                     | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
 
     train_scheduler = diffusion.build_train_scheduler(cfg.train)
     sampler = diffusion.build_sampler(cfg.sampler, train_scheduler)
-    history: list[loops.Samples] = []
-    rows, model = [], None
+    history = [rundir.load_samples(run_dir, k) for k in range(done)]
+    model = rundir.load_checkpoint(run_dir, done - 1) if done and cfg.train.warm_start else None
     try:
-        for gen in range(int(loop.generations)):
+        for gen in range(done, int(loop.generations)):
             log.info("generation %d/%d", gen, int(loop.generations) - 1)
             data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history,
                                  int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
@@ -102,16 +125,19 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
             model = trained.model
             samples, sample_seconds = _sample(cfg, trained.ema_model, sampler, real, gen, device, progress)
             history.append(samples)
-            _save_generation(run_dir, samples, data.provenance())
-            scalars = _scalars(evaluator(samples.images), data, trained, sample_seconds, evaluator.fd_name)
+            rundir.save_samples(run_dir, samples, data.provenance())
+            scalars = _scalars(evaluator(samples.images), data, trained)
             histogram = scalars.pop("metrics/class_histogram")
+            timing = {"timing/train_seconds": trained.seconds, "timing/sample_seconds": sample_seconds,
+                      "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)}
             grid = sample_grid(samples.images, samples.labels, real.num_classes)
-            rows.append(tracker.log_generation(gen, scalars, histogram, grid))
+            rows.append(tracker.log_generation(gen, scalars, histogram, grid, timing))
             log.info("generation %d: %s=%.3f, classes present %.2f, unrecognised %.3f", gen, evaluator.fd_name,
                      scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/classes_present"],
                      scalars["metrics/unrecognised_share"])
-            _save_checkpoint(run_dir, gen, trained, keep=loop.keep)
-            _write_state(run_dir, {"completed_generations": gen + 1, "wandb_run_id": tracker.run_id})
+            rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model, keep=loop.keep)
+            state = dict(state, completed_generations=gen + 1)
+            rundir.write_state(run_dir, state)
     except BaseException:
         tracker.finish(exit_code=1)
         raise
@@ -134,51 +160,14 @@ def _sample(cfg, unet, sampler, real: RealData, gen: int, device, progress) -> t
     return loops.Samples(gen, images, labels), time.perf_counter() - start
 
 
-def _scalars(metrics: dict, data: loops.TrainingSet, trained, sample_seconds: float, fd_name: str) -> dict:
+def _scalars(metrics: dict, data: loops.TrainingSet, trained) -> dict:
     provenance = data.provenance()
     out = {f"metrics/{k}": v for k, v in metrics.items()}
     out |= {
         "train/loss": trained.loss,
         "train/images_seen": trained.images_seen,
-        "train/seconds": trained.seconds,
-        "train/images_per_second": trained.images_seen / max(trained.seconds, 1e-9),
-        "sample/seconds": sample_seconds,
         "data/train_size": len(data),
         "data/real_fraction": provenance["real"] / len(data),
     }
     out |= {f"provenance/{k}": v for k, v in provenance.items()}
     return out
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _save_generation(run_dir: Path, samples: loops.Samples, provenance: dict) -> None:
-    folder = run_dir / "generations"
-    folder.mkdir(exist_ok=True)
-    _atomic_save({"images": samples.images, "labels": samples.labels, "provenance": provenance},
-                 folder / f"gen_{samples.generation:03d}.pt")
-
-
-def _save_checkpoint(run_dir: Path, gen: int, trained, keep: str) -> None:
-    root = run_dir / "checkpoints"
-    final = root / f"gen_{gen:03d}"
-    tmp = root / f".gen_{gen:03d}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    trained.model.save_pretrained(tmp / "unet")
-    trained.ema_model.save_pretrained(tmp / "unet_ema")
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)  # a checkpoint directory either exists whole or not at all
-    if keep == "last":
-        for old in root.glob("gen_*"):
-            if old != final:
-                shutil.rmtree(old)
-
-
-def _write_state(run_dir: Path, state: dict) -> None:
-    tmp = run_dir / "state.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, run_dir / "state.json")

@@ -2,6 +2,8 @@
 
 metrics.jsonl holds one JSON object per generation with the same keys as the W&B history: scalars
 as numbers, `class_histogram` as a list of counts, `samples` as the grid's path inside the run dir.
+The `timing/*` keys (seconds, speeds) go to W&B and to timing.jsonl instead: they differ from run to
+run, and metrics.jsonl of a resumed run must equal that of an uninterrupted one.
 """
 
 import json
@@ -17,7 +19,7 @@ from torchvision.utils import make_grid
 
 # Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
 # summary would swallow them.
-SCALAR_PREFIXES = ("metrics", "train", "sample", "data", "provenance")
+SCALAR_PREFIXES = ("metrics", "train", "data", "provenance", "timing")
 MEDIA_KEYS = ("samples", "class_histogram")
 
 
@@ -69,7 +71,8 @@ class Tracker:
         )
         self.run.define_metric("generation")
         for prefix in SCALAR_PREFIXES:
-            self.run.define_metric(f"{prefix}/*", step_metric="generation")
+            # min/max/last in the run summary: the W&B table can sort runs by best or final value.
+            self.run.define_metric(f"{prefix}/*", step_metric="generation", summary="min,max,last")
         for key in MEDIA_KEYS:
             self.run.define_metric(key, step_metric="generation")
 
@@ -77,14 +80,18 @@ class Tracker:
     def run_id(self) -> str | None:
         return None if self.run is None else self.run.id
 
-    def log_generation(self, generation: int, scalars: dict, histogram: list[int], grid: np.ndarray) -> dict:
-        """Write the generation's row to metrics.jsonl and W&B; returns the row."""
+    def log_generation(self, generation: int, scalars: dict, histogram: list[int], grid: np.ndarray,
+                       timing: dict | None = None) -> dict:
+        """Write the generation's row to metrics.jsonl (timing to timing.jsonl) and W&B; returns the row."""
         grid_path = Path("samples") / f"gen_{generation:03d}.png"
         picture = grid.squeeze(-1) if grid.shape[-1] == 1 else grid  # PIL and W&B want HW for grey
         Image.fromarray(picture).save(self.run_dir / grid_path)
         row = {"generation": generation, **scalars, "class_histogram": list(histogram), "samples": grid_path.as_posix()}
         with self.jsonl.open("a") as f:
             f.write(json.dumps(row) + "\n")
+        if timing:
+            with (self.run_dir / "timing.jsonl").open("a") as f:
+                f.write(json.dumps({"generation": generation, **timing}) + "\n")
         if self.run is not None:
             import wandb
 
@@ -93,6 +100,7 @@ class Tracker:
                 {
                     "generation": generation,
                     **scalars,
+                    **(timing or {}),
                     "class_histogram": wandb.Histogram(np_histogram=(np.asarray(histogram), edges)),
                     "samples": wandb.Image(picture, caption=f"generation {generation}"),
                 }

@@ -25,6 +25,7 @@ def test_single_run_through_the_cli(tmp_path):
     wandb_run = next((run / "wandb").glob("offline-run-*"))
     summary = json.loads(leet(wandb_run, "--summary"))
     assert summary["state"] == "finished" and summary["summary"]["generation"] == 1
+    assert summary["summary"]["provenance/gen_0"] == {"min": 128, "max": 128, "last": 128}
     assert summary["config"]["loop"]["name"] == "accumulate"
 
 

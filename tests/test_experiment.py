@@ -39,21 +39,46 @@ def test_a_chain_writes_its_run_directory(make_cfg, tmp_path):
     assert 0 <= reference["classifier"]["heldout_accuracy"] <= 1 and "fd_classifier" in reference["real_baseline"]
 
 
-def test_an_existing_run_is_never_overwritten(make_cfg, tmp_path):
+def test_a_finished_run_is_left_alone_and_other_settings_never_touch_it(make_cfg, tmp_path):
     cfg = make_cfg(*SMOKE, "loop.generations=1")
-    run_experiment(cfg, tmp_path / "run")
-    before = (tmp_path / "run" / "metrics.jsonl").read_text()
-    with pytest.raises(LabError, match="already holds a run"):
-        run_experiment(cfg, tmp_path / "run")
-    assert (tmp_path / "run" / "metrics.jsonl").read_text() == before
+    first = run_experiment(cfg, tmp_path / "run")
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file() and "wandb" not in p.parts}
+    assert run_experiment(cfg, tmp_path / "run") == first  # finished: nothing redone
+    other = make_cfg(*SMOKE, "loop.generations=1", "seed=1")
+    with pytest.raises(LabError, match=r"holds a run with other settings \(seed: 0 there, 1 now\)"):
+        run_experiment(other, tmp_path / "run")
+    after = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file() and "wandb" not in p.parts}
+    assert after == before
+
+
+def test_a_foreign_directory_is_never_written_into(make_cfg, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(LabError, match="is not empty and holds no run state"):
+        run_experiment(make_cfg(*SMOKE, "loop.generations=1"), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_same_seed_same_metrics(make_cfg, tmp_path):
     cfg = make_cfg(*SMOKE, "loop=fresh", "loop.generations=2")
-    a = run_experiment(cfg, tmp_path / "a")
-    b = run_experiment(cfg, tmp_path / "b")
-    strip = lambda rows: [{k: v for k, v in r.items() if not k.endswith("seconds") and k != "train/images_per_second"} for r in rows]
-    assert strip(a) == strip(b)
+    assert run_experiment(cfg, tmp_path / "a") == run_experiment(cfg, tmp_path / "b")
+
+
+def test_resume_after_a_lost_generation_equals_an_uninterrupted_run(make_cfg, tmp_path):
+    """Simulates a kill after generation 1 had half-written its files; the slow tier kills a real process."""
+    cfg = make_cfg(*SMOKE, "loop=accumulate", "loop.generations=3", "train.warm_start=true")
+    whole = run_experiment(cfg, tmp_path / "whole")
+    cut = make_cfg(*SMOKE, "loop=accumulate", "loop.generations=2", "train.warm_start=true")
+    run_experiment(cut, tmp_path / "cut")
+    run = tmp_path / "cut"
+    # Pretend the kill came during generation 2 … then the same command again (with 3 generations).
+    (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("generations: 2", "generations: 3"))
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write('{"generation": 2, "metrics/fd_cl')  # a row cut short
+    (run / "generations" / "gen_002.pt.tmp").write_bytes(b"half")
+    resumed = run_experiment(cfg, run)
+    assert resumed == whole
+    assert [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] == whole
+    assert not list(run.rglob("*.tmp"))
 
 
 def weights(path):

@@ -37,7 +37,7 @@ def test_offline_run_reads_back_with_generation_axis(offline_run):
     wandb_run = next((run_dir / "wandb").glob("offline-run-*"))
     summary = json.loads(leet(wandb_run, "--summary"))
     assert summary["state"] == "finished" and summary["name"] == "run-a"
-    assert summary["summary"]["metrics/fd_classifier"] == 12
+    assert summary["summary"]["metrics/fd_classifier"] == {"min": 10, "max": 12, "last": 12}
     assert summary["summary"]["reference/classifier_heldout_accuracy"] == 0.97
     assert summary["config"]["loop"] == {"name": "mixed", "real_fraction": 0.5}
 

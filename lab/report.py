@@ -1,0 +1,213 @@
+"""Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT]
+
+DIR is a multirun directory (every run below it is found) or a run directory. Writes into OUT
+(default DIR/report for one DIR, ./report otherwise):
+    runs.csv        one row per run × generation × metric, the run's overrides as columns
+    plots/*.png     each metric vs generation (one line per condition, 95% band over seeds), heat maps
+                    of real fraction × generation, the last generation's sample grids side by side
+    report.html     all of it in one self-contained page (images inlined) that opens from disk
+The loader (`load_runs`) and the plot functions are what notebooks import.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+from PIL import Image  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from lab.report_html import write_html  # noqa: E402
+
+SEED = "seed"
+
+
+def find_runs(paths) -> list[Path]:
+    """Every run directory (one with config.yaml and metrics.jsonl) at or below the given paths."""
+    runs = set()
+    for path in map(Path, paths):
+        candidates = [path] if (path / "metrics.jsonl").exists() else [p.parent for p in path.rglob("metrics.jsonl")]
+        runs.update(c for c in candidates if (c / "config.yaml").exists())
+    return sorted(runs)
+
+
+def load_runs(paths) -> pd.DataFrame:
+    """Tidy table: run, generation, metric, value, plus loop, real_fraction, seed and every override key."""
+    frames = []
+    for run in find_runs(paths):
+        cfg = OmegaConf.load(run / "config.yaml")
+        overrides = _overrides(run)
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        records = []
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "generation":
+                    records.append({"generation": row["generation"], "metric": key, "value": float(value)})
+        frame = pd.DataFrame.from_records(records, columns=["generation", "metric", "value"])
+        frame.insert(0, "run", str(run))
+        fraction = 0.0 if cfg.loop.name == "fully_synthetic" else float(cfg.loop.real_fraction)
+        for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides}.items():
+            frame[key] = value
+        frames.append(frame)
+    if not frames:
+        raise SystemExit(f"error: no run directories (with config.yaml and metrics.jsonl) under {', '.join(map(str, paths))}")
+    table = pd.concat(frames, ignore_index=True)
+    table["condition"] = _conditions(table)
+    return table
+
+
+def _overrides(run: Path) -> dict:
+    path = run / "overrides.yaml"
+    items = list(OmegaConf.load(path)) if path.exists() else []
+    out = {}
+    for item in items:
+        key, _, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if key not in ("seed", "progress", "threads", "run_dir", "device") and not key.startswith("hydra"):
+            out[key] = value
+    return out
+
+
+def _conditions(table: pd.DataFrame) -> pd.Series:
+    """A label per run: the loop, then the settings that vary across runs, seeds excepted (they form the band)."""
+    fixed = {"run", "generation", "metric", "value", SEED, "real_fraction", "loop", "loop.real_fraction"}
+    keys = ["loop"] + [c for c in table.columns if c not in fixed and table[c].nunique(dropna=False) > 1]
+    if table.groupby("loop")["real_fraction"].nunique().max() > 1:
+        keys.append("real_fraction")
+    return table[keys].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in zip(keys, r)), axis=1)
+
+
+def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean and 95% t-interval over seeds per condition and generation."""
+    sub = table[table.metric == metric]
+    grouped = sub.groupby(["condition", "generation"])["value"]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
+    half = np.where(out["count"] > 1, t * out["std"].fillna(0) / np.sqrt(out["count"]), 0.0)
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def plot_metric(table: pd.DataFrame, metric: str, ax=None):
+    """One line per condition (mean over seeds) with its 95% band; generation on x."""
+    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
+    summary = summarise(table, metric)
+    for condition, part in summary.groupby("condition", sort=True):
+        line = ax.plot(part["generation"], part["mean"], marker="o", label=condition)[0]
+        if (part["count"] > 1).any():
+            ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
+    seeds = int(summary["count"].max()) if len(summary) else 0
+    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} (mean of {seeds} seed{'s' * (seeds != 1)}, 95% band)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
+    """Mean `metric` over seeds for real fraction (rows) × generation (columns) of one loop."""
+    sub = table[(table.metric == metric) & (table.loop == loop)]
+    grid = sub.pivot_table(index="real_fraction", columns="generation", values="value", aggfunc="mean")
+    ax = ax or plt.subplots(figsize=(6.4, 0.6 * len(grid) + 1.8))[1]
+    image = ax.imshow(grid.values, aspect="auto", cmap="viridis", origin="lower")
+    ax.set_xticks(range(grid.shape[1]), grid.columns)
+    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
+    for (i, j), value in np.ndenumerate(grid.values):
+        ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
+    ax.set(xlabel="generation", ylabel="real fraction", title=f"{metric}, loop={loop}")
+    plt.colorbar(image, ax=ax)
+    return ax
+
+
+def last_grids(table: pd.DataFrame) -> list[tuple[str, Path]]:
+    """(condition, path) of the last generation's sample grid of each condition's first run."""
+    out = []
+    for condition, part in table.groupby("condition", sort=True):
+        run = Path(sorted(part["run"].unique())[0])
+        last = max(json.loads(line)["generation"] for line in (run / "metrics.jsonl").read_text().splitlines())
+        path = run / "samples" / f"gen_{last:03d}.png"
+        if path.exists():
+            out.append((f"{condition} (gen {last})", path))
+    return out
+
+
+def plot_grids(grids: list[tuple[str, Path]]):
+    fig, axes = plt.subplots(1, max(1, len(grids)), figsize=(3.2 * max(1, len(grids)), 3.6), squeeze=False)
+    for ax, (title, path) in zip(axes[0], grids):
+        ax.imshow(np.asarray(Image.open(path).convert("RGB")))
+        ax.set_title(title, fontsize="small")
+    for ax in axes[0]:
+        ax.axis("off")
+    return fig
+
+
+def main_metrics(table: pd.DataFrame) -> list[str]:
+    """The metrics/* keys, Fréchet distance first."""
+    return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: ("/fd_" not in m, m))
+
+
+def write_report(paths, out: Path) -> Path:
+    table = load_runs(paths)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plots").mkdir(exist_ok=True)
+    table.to_csv(out / "runs.csv", index=False)
+    figures = []
+    for metric in main_metrics(table):
+        name = metric.replace("/", "_")
+        fig = plot_metric(table, metric).figure
+        figures.append((metric, _save(fig, out / "plots" / f"{name}.png")))
+    for loop in sorted(table.loop.unique()):
+        if table[table.loop == loop].real_fraction.nunique() > 1:
+            for metric in main_metrics(table)[:1]:
+                fig = plot_heatmap(table, metric, loop).figure
+                figures.append((f"{metric}: real fraction × generation, {loop}",
+                                _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
+    grids = last_grids(table)
+    if grids:
+        figures.append(("last generation's samples", _save(plot_grids(grids), out / "plots" / "last_samples.png")))
+    final = _final_table(table)
+    return write_html(out / "report.html", figures, final, runs=table.run.nunique(), sources=[str(p) for p in paths])
+
+
+def _final_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Condition × metric at each condition's last generation: "mean [95% low, high]"."""
+    cells = {}
+    for metric in main_metrics(table):
+        summary = summarise(table, metric)
+        last = summary.loc[summary.groupby("condition")["generation"].idxmax()]
+        for _, r in last.iterrows():
+            band = f" [{r['low']:.3g}, {r['high']:.3g}]" if r["count"] > 1 else ""
+            cells.setdefault(r["condition"], {"generation": int(r["generation"]), "seeds": int(r["count"])})
+            cells[r["condition"]][metric.removeprefix("metrics/")] = f"{r['mean']:.3g}{band}"
+    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
+    parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
+    args = parser.parse_args(argv)
+    for d in args.dirs:
+        if not d.is_dir():
+            print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
+            sys.exit(2)
+    out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
+    page = write_report(args.dirs, out)
+    print(f"report: {page}")
+
+
+if __name__ == "__main__":
+    main()

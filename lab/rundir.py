@@ -1,0 +1,128 @@
+"""The run directory: what is written after each generation, and what a resumed run may trust.
+
+Trust rule: `state.json` (written last, atomically) says how many generations are complete. Anything
+of a later generation — a sample file, a checkpoint, a metrics row — may be half-done and is redone.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from diffusers import UNet2DModel
+from omegaconf import DictConfig, OmegaConf
+
+from lab.errors import LabError
+from lab.loops import Samples
+
+# Settings that may differ between the first attempt and a resumed one without changing the science.
+RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "tracking.mode")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def read_state(run_dir: Path) -> dict | None:
+    path = run_dir / "state.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_state(run_dir: Path, state: dict) -> None:
+    atomic_write_text(run_dir / "state.json", json.dumps(state, indent=2))
+
+
+def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
+    """A run directory may be resumed only by the same settings (up to RESUME_FREE)."""
+    if not (run_dir / "config.yaml").exists():
+        raise LabError(f"run_dir={run_dir} holds files but no run of this lab; choose another run_dir")
+    saved = _comparable(OmegaConf.load(run_dir / "config.yaml"))
+    now = _comparable(cfg)
+    if saved != now:
+        diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        first = diff[0]
+        raise LabError(
+            f"run_dir={run_dir} holds a run with other settings ({first}: {saved.get(first)} there, "
+            f"{now.get(first)} now{', …' if len(diff) > 1 else ''}); resume it with the same settings or choose another run_dir"
+        )
+
+
+def _comparable(cfg) -> dict:
+    flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
+    return {k: v for k, v in flat.items() if k not in RESUME_FREE}
+
+
+def _flatten(tree, prefix=""):
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out |= _flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
+    """Drop what a killed attempt left past `completed` generations; returns the trusted metrics rows."""
+    rows = []
+    jsonl = run_dir / "metrics.jsonl"
+    if jsonl.exists():
+        for line in jsonl.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by the kill
+                break
+            if row.get("generation", completed) < completed:
+                rows.append(row)
+        atomic_write_text(jsonl, "".join(json.dumps(r) + "\n" for r in rows))
+    timing = run_dir / "timing.jsonl"
+    if timing.exists():
+        kept = [line for line in timing.read_text().splitlines() if _generation_of(line) < completed]
+        atomic_write_text(timing, "".join(line + "\n" for line in kept))
+    for leftover in [*run_dir.rglob("*.tmp"), *(run_dir / "checkpoints").glob(".gen_*.tmp")]:
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    return rows
+
+
+def _generation_of(line: str) -> int:
+    try:
+        return int(json.loads(line)["generation"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return 1 << 30
+
+
+def save_samples(run_dir: Path, samples: Samples, provenance: dict) -> None:
+    folder = run_dir / "generations"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"gen_{samples.generation:03d}.pt"
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"images": samples.images, "labels": samples.labels, "provenance": provenance}, tmp)
+    os.replace(tmp, path)
+
+
+def load_samples(run_dir: Path, generation: int) -> Samples:
+    saved = torch.load(run_dir / "generations" / f"gen_{generation:03d}.pt", weights_only=True)
+    return Samples(generation, saved["images"], saved["labels"])
+
+
+def save_checkpoint(run_dir: Path, gen: int, model: UNet2DModel, ema_model: UNet2DModel, keep: str) -> None:
+    root = run_dir / "checkpoints"
+    final = root / f"gen_{gen:03d}"
+    tmp = root / f".gen_{gen:03d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp / "unet")
+    ema_model.save_pretrained(tmp / "unet_ema")
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)  # a checkpoint directory exists whole or not at all
+    if keep == "last":
+        for old in root.glob("gen_*"):
+            if old != final:
+                shutil.rmtree(old)
+
+
+def load_checkpoint(run_dir: Path, gen: int) -> UNet2DModel:
+    """The raw (training) weights of generation `gen`: what a warm start continues from."""
+    return UNet2DModel.from_pretrained(run_dir / "checkpoints" / f"gen_{gen:03d}" / "unet")
