@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # The stamp is rebuilt whenever pyproject.toml changes, so `make` re-installs only when needed.
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow test-all clean-outputs
+.PHONY: run test test-slow test-all dashboard report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,3 +24,11 @@ test-slow: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest $(ARGS)
+
+# Terminal dashboard of a local W&B run: make dashboard DIR=outputs/<run> (default: the newest run).
+dashboard: $(STAMP)
+	$(VENV)/bin/wandb leet $(or $(DIR),$(shell ls -td outputs/*/wandb multirun/*/*/*/wandb 2>/dev/null | head -n 1))
+
+# Comparison report of a sweep: make report DIR=multirun/<date>/<time> (default: the newest sweep).
+report: $(STAMP)
+	$(PY) -m lab.report $(or $(DIR),$(shell ls -td multirun/*/* 2>/dev/null | head -n 1))

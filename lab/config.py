@@ -21,6 +21,15 @@ from lab.metrics import FEATURES
 if not OmegaConf.has_resolver("min"):
     OmegaConf.register_new_resolver("min", lambda *values: min(values))
 
+
+def run_name(override_dirname: str) -> str:
+    """A directory name from the overrides ("default" for none); a path in a value does not nest."""
+    return override_dirname.replace("/", "_") or "default"
+
+
+if not OmegaConf.has_resolver("lab_run_name"):
+    OmegaConf.register_new_resolver("lab_run_name", run_name)
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("data", "model", "train", "sampler", "loop", "metrics", "tracking", "experiment")
 TRACKING_MODES = ("auto", "online", "offline", "disabled")

@@ -41,8 +41,8 @@ def test_ema_moves_in_a_short_run(cfg):
     initial = [p.detach().clone() for p in unet.parameters()]
     result = train_generation(unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train, torch.device("cpu"),
                               generator(0, 0, "train"), progress=False)
-    ema = list(result.ema_model.parameters())
-    raw = list(result.model.parameters())
+    ema = [p.detach() for p in result.ema_model.parameters()]
+    raw = [p.detach() for p in result.model.parameters()]
     moved = sum(float((e - i).abs().sum()) for e, i in zip(ema, initial))
     gap = sum(float((e - r).abs().sum()) for e, r in zip(ema, raw))
     travelled = sum(float((r - i).abs().sum()) for r, i in zip(raw, initial))

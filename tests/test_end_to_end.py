@@ -1,9 +1,16 @@
 """The slow tier: real chains through `python -m lab`, single run and multirun, W&B offline."""
 
 import json
+import os
 import subprocess
+import sys
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
+from omegaconf import OmegaConf
+
+from tests.conftest import repo_root
 
 from tests.test_errors import lab_cli
 from tests.test_tracking import leet
@@ -44,3 +51,50 @@ def test_multirun_shares_a_group_and_sets_job_type(tmp_path):
     assert groups == {"sweep"} and job_types == ["fully_synthetic", "fresh"]
     assert rows(tmp_path / "sweep" / "0")[1]["provenance/real"] == 0
     assert rows(tmp_path / "sweep" / "1")[1]["provenance/real"] == 128
+
+
+def test_joblib_workers_leak_nothing_between_jobs(tmp_path):
+    common = ["-m", "experiment=smoke", "loop=fully_synthetic,fresh,mixed", "tracking=offline", "progress=false"]
+    assert lab_cli(tmp_path, *common, "hydra.sweep.dir=basic").returncode == 0
+    # One reused worker runs all three jobs one after the other.
+    result = lab_cli(tmp_path, *common, "hydra.sweep.dir=joblib", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    ids = set()
+    for job in ("0", "1", "2"):
+        assert (tmp_path / "joblib" / job / "metrics.jsonl").read_text() == (tmp_path / "basic" / job / "metrics.jsonl").read_text()
+        ids |= {p.name for p in (tmp_path / "joblib" / job / "wandb").glob("offline-run-*")}
+    assert len(ids) == 3  # one W&B run per job, none absorbed by a run left open in the worker
+
+
+def test_joblib_splits_the_cores(tmp_path):
+    result = lab_cli(tmp_path, "-m", "experiment=smoke", "loop.generations=1", "seed=0,1", "tracking=disabled",
+                     "progress=false", "hydra.sweep.dir=s", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    threads = {OmegaConf.load(tmp_path / "s" / j / "config.yaml").threads for j in ("0", "1")}
+    assert threads == {max(1, (os.cpu_count() or 1) // 2)}
+
+
+def test_submitit_local_sweep_report_and_notebook(tmp_path):
+    """The cluster path (submitit, run locally), then the report and the notebook on that sweep."""
+    result = lab_cli(tmp_path, "-m", "experiment=smoke", "loop=fully_synthetic,fresh", "seed=0,1", "tracking=offline",
+                     "progress=false", "hydra.sweep.dir=sweep", "hydra/launcher=submitit_local")
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = sorted(p.parent.name for p in (tmp_path / "sweep").glob("*/metrics.jsonl"))
+    assert runs == ["0", "1", "2", "3"]
+
+    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (tmp_path / "sweep" / "report" / "report.html").is_file()
+
+    notebook = nbformat.read(repo_root() / "notebooks" / "compare_regimes.ipynb", as_version=4)
+    os.environ["LAB_SWEEP_DIR"] = str(tmp_path / "sweep")
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(repo_root() / "notebooks")}}).execute()
+    finally:
+        del os.environ["LAB_SWEEP_DIR"]
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum(1 for o in outputs if "image/png" in o.get("data", {})) >= 2  # the metric plots and the grids
+    assert any("4 runs" in "".join(o.get("text", "")) for o in outputs)
