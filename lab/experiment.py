@@ -51,12 +51,14 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     real = prepare(cfg)
     run_dir = Path(run_dir)
     state = rundir.read_state(run_dir)
-    if state is not None:
+    if (run_dir / "config.yaml").exists():
+        # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         rundir.check_resumable(run_dir, cfg)
+    if state is not None:
         if state["completed_generations"] >= int(cfg.loop.generations):
             log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
             return rundir.discard_unfinished(run_dir, state["completed_generations"])
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
+    elif run_dir.is_dir() and any(run_dir.iterdir()) and not (run_dir / "config.yaml").exists():
         raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
@@ -66,8 +68,8 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
     if state is None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
-        OmegaConf.save(OmegaConf.create(list(overrides)), run_dir / "overrides.yaml")
+        rundir.atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
+        rundir.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         state = {"completed_generations": 0, "wandb_run_id": _new_run_id()}
         rundir.write_state(run_dir, state)
     handler = logging.FileHandler(run_dir / "lab.log")

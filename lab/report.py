@@ -14,17 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+from PIL import Image
+from scipy import stats
 
-matplotlib.use("Agg")  # files only: no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-from PIL import Image  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from lab.report_html import write_html  # noqa: E402
+from lab.report_html import write_html
 
 SEED = "seed"
 
@@ -200,6 +197,7 @@ def main(argv=None) -> None:
     parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
     args = parser.parse_args(argv)
+    plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
     for d in args.dirs:
         if not d.is_dir():
             print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)

@@ -37,8 +37,6 @@ def write_state(run_dir: Path, state: dict) -> None:
 
 def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
     """A run directory may be resumed only by the same settings (up to RESUME_FREE)."""
-    if not (run_dir / "config.yaml").exists():
-        raise LabError(f"run_dir={run_dir} holds files but no run of this lab; choose another run_dir")
     saved = _comparable(OmegaConf.load(run_dir / "config.yaml"))
     now = _comparable(cfg)
     if saved != now:
