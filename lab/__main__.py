@@ -88,7 +88,7 @@ def _one_line(exc: Exception) -> str:
     if first.startswith("Could not override '"):
         key = first.split("'")[1]
         return f"{key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)"
-    return f"{first} {lines[-1]}" if len(lines) > 1 and "not in struct" in lines[-1] else first
+    return first
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

@@ -75,14 +75,20 @@ def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
                 break
             if row.get("generation", completed) < completed:
                 rows.append(row)
-        atomic_write_text(jsonl, "".join(json.dumps(r) + "\n" for r in rows))
+        _replace_if_changed(jsonl, "".join(json.dumps(r) + "\n" for r in rows))
     timing = run_dir / "timing.jsonl"
     if timing.exists():
         kept = [line for line in timing.read_text().splitlines() if _generation_of(line) < completed]
-        atomic_write_text(timing, "".join(line + "\n" for line in kept))
+        _replace_if_changed(timing, "".join(line + "\n" for line in kept))
     for leftover in [*run_dir.rglob("*.tmp"), *(run_dir / "checkpoints").glob(".gen_*.tmp")]:
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     return rows
+
+
+def _replace_if_changed(path: Path, text: str) -> None:
+    """A finished run's files are left exactly as they are (not even rewritten with the same bytes)."""
+    if path.read_text() != text:
+        atomic_write_text(path, text)
 
 
 def _generation_of(line: str) -> int:

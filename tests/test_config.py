@@ -42,3 +42,30 @@ def test_default_is_the_cpu_experiment(make_cfg):
 def test_experiment_overrides_groups(make_cfg):
     cfg = make_cfg("experiment=mad_mnist_gpu")
     assert (cfg.data.name, cfg.model.name, cfg.loop.train_size, cfg.loop.generations) == ("mnist", "gpu_small", 60000, 10)
+
+
+@pytest.mark.parametrize("launcher", ["slurm", "joblib", "submitit_local"])
+def test_launcher_presets_compose(launcher):
+    from hydra import compose, initialize_config_dir
+
+    from lab.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    target = cfg.hydra.launcher._target_
+    if launcher == "slurm":
+        assert target.endswith("SlurmLauncher")
+        assert (cfg.hydra.launcher.gpus_per_node, cfg.hydra.launcher.timeout_min, cfg.hydra.launcher.mem_gb) == (1, 720, 32)
+    else:
+        assert launcher.split("_")[0] in target.lower()
+
+
+@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 12), ("ratio_sweep_cpu", 12),
+                                               ("compare_regimes", 12), ("ratio_sweep", 45)])
+def test_sweep_presets_expand_to_their_jobs(preset, jobs):
+    from lab.__main__ import job_overrides
+
+    expanded = job_overrides(["-m", f"experiment={preset}"])
+    assert len(expanded) == jobs
+    assert len({tuple(sorted(j)) for j in expanded}) == jobs
+    assert all(f"experiment={preset}" in j for j in expanded)
