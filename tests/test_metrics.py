@@ -102,3 +102,25 @@ def test_js_divergence_bounds():
     p, q = torch.tensor([1.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64)
     assert js_divergence(p, q) == pytest.approx(1.0)
     assert js_divergence(p, p) == pytest.approx(0.0)
+
+
+def test_the_classifier_is_the_same_on_every_machine(make_cfg, tmp_path):
+    """Trained twice from different global random states into two caches: identical weights."""
+    from lab.data import load_real_data
+    from lab.metrics.classifier import load_or_train
+
+    cfg = make_cfg("data=digits", "metrics.classifier.epochs=1")
+    real = load_real_data(cfg.data)
+    models = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model, info = load_or_train(real, cfg.data, cfg.metrics.classifier, tmp_path / f"cache{seed}", "cpu", progress=False)
+        assert not info["cached"]
+        models.append(model.state_dict())
+    assert all(torch.equal(models[0][k], models[1][k]) for k in models[0])
+    # … and training it leaves the caller's random stream where it was.
+    torch.manual_seed(3)
+    expected = torch.rand(1)
+    torch.manual_seed(3)
+    load_or_train(real, cfg.data, cfg.metrics.classifier, tmp_path / "cache3", "cpu", progress=False)
+    assert torch.equal(torch.rand(1), expected)

@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lab.data import RealData
-from lab.seeding import generator
+from lab.seeding import derive_seed, generator
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when the architecture or training recipe changes: old caches are ignored
@@ -53,14 +53,20 @@ def load_or_train(real: RealData, data_cfg, classifier_cfg, cache_dir, device, p
     """The classifier for this data set + resolution, from the cache or trained now (and cached)."""
     key = _cache_key(data_cfg, classifier_cfg)
     path = Path(cache_dir).expanduser() / "classifiers" / f"{data_cfg.name}-{data_cfg.resolution}px-{key}.pt"
-    model = Classifier(int(data_cfg.channels), real.num_classes, int(classifier_cfg.feature_dim))
-    if path.exists():
+    # Weight init and dropout draw from torch's global generator: seed it here (and restore it after), so
+    # that every machine and every parallel job trains the same extractor — FDs are comparable only then.
+    cached = path.exists()
+    with torch.random.fork_rng():
+        torch.manual_seed(derive_seed(0, 0, "classifier_init"))
+        model = Classifier(int(data_cfg.channels), real.num_classes, int(classifier_cfg.feature_dim))
+        if not cached:
+            info = _train(model, real, classifier_cfg, device, progress)
+    if cached:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(saved["state_dict"])
         info = dict(saved["info"], cached=True, path=str(path))
         log.info("classifier from cache %s (held-out accuracy %.4f)", path, info["heldout_accuracy"])
     else:
-        info = _train(model, real, classifier_cfg, device, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         torch.save({"state_dict": model.state_dict(), "info": info}, tmp)
