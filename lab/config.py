@@ -85,6 +85,8 @@ def check_settings(cfg: DictConfig) -> None:
     _at_least("train.images", train.images, 1)
     _at_least("train.batch_size", train.batch_size, 1)
     _require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
+    _one_of("train.prediction_type", train.prediction_type, ("epsilon", "v_prediction", "sample"))
+    _one_of("train.beta_schedule", train.beta_schedule, ("linear", "scaled_linear", "squaredcos_cap_v2"))
     _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
 
     _one_of("sampler.name", sampler.name, SAMPLERS)

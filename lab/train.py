@@ -61,7 +61,7 @@ def train_generation(
             labels[dropped] = null_label(unet)
             labels = labels.to(device)
         pred = unet(scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
-        loss = F.mse_loss(pred, noise)
+        loss = F.mse_loss(pred, _target(scheduler, x0, noise, t))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), float(train_cfg.grad_clip))
@@ -79,6 +79,18 @@ def train_generation(
         ema.copy_to(sampling_model.parameters())
     tail = losses[-max(1, len(losses) // 10) :]
     return TrainResult(unet, sampling_model, sum(tail) / len(tail), steps * batch_size, seconds)
+
+
+def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:
+    """What the network predicts, per the schedule's prediction_type (the samplers read the same)."""
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return noise
+    if kind == "v_prediction":
+        return scheduler.get_velocity(x0, noise, t)
+    if kind == "sample":
+        return x0
+    raise ValueError(f"train.prediction_type={kind} is not supported; allowed: epsilon, v_prediction, sample")
 
 
 def _make_ema(unet: UNet2DModel, ema_cfg) -> EMAModel | None:

@@ -106,3 +106,18 @@ def test_unconditional_model(make_cfg):
     sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     out = diffusion.sample(result.ema_model, sampler, torch.full((4,), -1), 2, 0.0, 4, generator(0, 0, "s"), torch.device("cpu"), progress=False)
     assert out.shape == (4, 1, 8, 8)
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample"])
+def test_training_target_follows_the_prediction_type(make_cfg, kind):
+    from lab.train import _target
+
+    cfg = make_cfg(f"train.prediction_type={kind}")
+    scheduler = diffusion.build_train_scheduler(cfg.train)
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(3, 1, 4, 4, generator=g), torch.randn(3, 1, 4, 4, generator=g)
+    t = torch.tensor([10, 500, 990])
+    alpha_bar = scheduler.alphas_cumprod[t].view(-1, 1, 1, 1)
+    expected = {"epsilon": noise, "sample": x0,
+                "v_prediction": alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * x0}[kind]
+    assert torch.allclose(_target(scheduler, x0, noise, t), expected, atol=1e-6)
