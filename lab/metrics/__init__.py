@@ -14,7 +14,7 @@ import torch
 from lab.data import RealData
 from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
-from lab.metrics.frechet import FrechetDistance, inception_fd
+from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
 from lab.seeding import generator
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class Evaluator:
         images = generated.images
         if isinstance(self.frechet.metric.inception, Classifier):
             return {self.fd_name: self.frechet(images)}
-        return {self.fd_name: self.frechet(images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images)}
+        return {self.fd_name: self.frechet(to_rgb(images))}
 
     def _class_coverage(self, generated: Generated) -> dict:
         return class_coverage(generated.probs, self.real_distribution, self.threshold)

@@ -41,7 +41,7 @@ class FrechetDistance:
 def inception_fd(reference: torch.Tensor, device) -> FrechetDistance:
     """Standard FID with torch-fidelity's Inception (2048-d pool features); 3-channel uint8 input."""
     try:
-        return FrechetDistance(2048, _rgb(reference), device, batch_size=100)
+        return FrechetDistance(2048, to_rgb(reference), device, batch_size=100)
     except Exception as exc:  # the weights are downloaded on first use
         raise LabError(
             f"metrics.features=inception: the Inception weights could not be loaded ({type(exc).__name__}: "
@@ -49,5 +49,6 @@ def inception_fd(reference: torch.Tensor, device) -> FrechetDistance:
         ) from None
 
 
-def _rgb(images: torch.Tensor) -> torch.Tensor:
+def to_rgb(images: torch.Tensor) -> torch.Tensor:
+    """Inception takes 3 channels: grey images are repeated."""
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
