@@ -18,10 +18,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lab.config import CONF_DIR, GROUPS, check_against_data, check_settings, group_options
+from lab.config import CONF_DIR, GROUPS, group_options
 from lab.data import load_real_data
 from lab.errors import LabError
-from lab.experiment import run_experiment
+from lab.experiment import prepare, run_experiment
 
 # Flags after which we leave everything to Hydra (help, config printing, other config sources).
 _HYDRA_ONLY_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-p", "--package",
@@ -71,15 +71,18 @@ def check_job(overrides: list[str]) -> None:
             cfg = compose(config_name="config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise LabError(_one_line(exc)) from None
-    check_settings(cfg)
-    # The jobs of a sweep mostly share a data set: load each one once for the pool-size checks.
-    key = OmegaConf.to_yaml(cfg.data, resolve=True)
-    if key not in _checked_data:
-        _checked_data[key] = load_real_data(cfg.data)
-    check_against_data(cfg, _checked_data[key])
+    prepare(cfg, load=_load_once)
 
 
-_checked_data: dict = {}
+_loaded: dict = {}
+
+
+def _load_once(data_cfg):
+    """The jobs of a sweep mostly share a data set: load each one once for the checks."""
+    key = OmegaConf.to_yaml(data_cfg, resolve=True)
+    if key not in _loaded:
+        _loaded[key] = load_real_data(data_cfg)
+    return _loaded[key]
 
 
 def _one_line(exc: Exception) -> str:

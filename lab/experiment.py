@@ -34,10 +34,10 @@ from lab.train import train_generation
 log = logging.getLogger("lab")
 
 
-def prepare(cfg: DictConfig) -> RealData:
+def prepare(cfg: DictConfig, load=load_real_data) -> RealData:
     """Every check that can fail on bad input, and the data those checks need; writes nothing."""
     check_settings(cfg)
-    real = load_real_data(cfg.data)
+    real = load(cfg.data)
     check_against_data(cfg, real)
     return real
 
@@ -50,16 +50,15 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     """
     real = prepare(cfg)
     run_dir = Path(run_dir)
-    state = rundir.read_state(run_dir)
     if (run_dir / "config.yaml").exists():
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         rundir.check_resumable(run_dir, cfg)
-    if state is not None:
-        if state["completed_generations"] >= int(cfg.loop.generations):
-            log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
-            return rundir.discard_unfinished(run_dir, state["completed_generations"])
-    elif run_dir.is_dir() and any(run_dir.iterdir()) and not (run_dir / "config.yaml").exists():
+    elif run_dir.is_dir() and any(run_dir.iterdir()):
         raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
+    state = rundir.read_state(run_dir)
+    if state is not None and state["completed_generations"] >= int(cfg.loop.generations):
+        log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
+        return rundir.discard_unfinished(run_dir, state["completed_generations"])
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
