@@ -55,7 +55,7 @@ def test_sweeps_expand_like_hydra():
 
 def lab_cli(tmp_path, *args):
     env = dict(os.environ, PYTHONPATH=str(repo_root()))
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
 
 
 def test_cli_stops_before_writing_anything(tmp_path):
