@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(PY) -m lab $(ARGS)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
 test-slow: $(STAMP)

@@ -1,13 +1,23 @@
-"""Training and sampling throughput of the model presets, measured side by side in one run.
+"""Training and sampling throughput, measured side by side in one run.
 
-    python benchmarks/speed.py [--resolution 16] [--presets tiny,cpu] [--seconds 20] [--device auto]
+    python benchmarks/speed.py [--resolution 16] [--presets cpu] [--paths plain,fused,default] [--rounds 3]
 
-Prints images/s for training (forward + backward + AdamW + EMA) and for sampling (one UNet forward
-per step), and each preset's ratio to the first one. Use it to size train.images and loop.num_samples
-to a time budget: seconds per generation ≈ train.images / train_rate + num_samples · steps / sample_rate.
+For each model preset, each training path (how a step runs: `train.speed.*`) is timed on the same
+data and printed with its ratio to the first path:
+
+    plain      fp32 eager, a Python loop over the weights in AdamW and EMA (the lab before train.speed)
+    fused      fused AdamW + foreach EMA
+    bf16       fused + bfloat16 autocast (fast only with bf16 matrix units: AMX on a CPU, any recent GPU)
+    compile    fused + torch.compile of the UNet (the first steps include the compile time; excluded here)
+    default    what `train.speed` resolves to on this device (auto settings)
+
+Sampling is one UNet forward per step (image·steps per second), with the preset's default sampler.
+Use it to size train.images and loop.num_samples to a time budget: seconds per generation ≈
+train.images / train_rate + num_samples · steps / sample_rate.
 """
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -17,52 +27,83 @@ from lab import diffusion
 from lab.config import CONF_DIR, resolve_device
 from lab.loops import REAL, TrainingSet
 from lab.seeding import generator
-from lab.train import train_generation
+from lab.train import train_generation, use_bf16, use_compile
+
+PATHS = {
+    "plain": ["train.speed.fused=false", "train.speed.bf16=false", "train.speed.compile=false"],
+    "fused": ["train.speed.fused=true", "train.speed.bf16=false", "train.speed.compile=false"],
+    "bf16": ["train.speed.fused=true", "train.speed.bf16=true", "train.speed.compile=false"],
+    "compile": ["train.speed.fused=true", "train.speed.bf16=false", "train.speed.compile=true"],
+    "default": [],
+}
 
 
-def measure(preset: str, resolution: int, seconds: float, device) -> tuple[int, float, float]:
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"model={preset}", "progress=false"])
+def measure_training(cfg, resolution: int, seconds: float, device) -> float:
+    torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, resolution, 1, 10)
-    params = sum(p.numel() for p in unet.parameters())
     n = 512
     data = TrainingSet(torch.randint(0, 256, (n, 1, resolution, resolution), dtype=torch.uint8), torch.arange(n) % 10,
                        torch.full((n,), REAL), torch.arange(n))
     scheduler = diffusion.build_train_scheduler(cfg.train)
-    # Warm-up run, then a timed run sized from the warm-up's speed.
-    cfg.train.images = 4 * int(cfg.train.batch_size)
+    # Warm-up run (compiles where compile is on), then a timed run sized from the warm-up's speed.
+    cfg.train.images = 8 * int(cfg.train.batch_size)
     warm = train_generation(unet, scheduler, data, cfg.train, device, generator(0, 0, "b"), progress=False)
     cfg.train.images = max(cfg.train.images, int(seconds * warm.images_seen / warm.seconds))
-    timed = train_generation(unet, scheduler, data, cfg.train, device, generator(0, 1, "b"), progress=False)
-    train_rate = timed.images_seen / timed.seconds
+    timed = train_generation(warm.model, scheduler, data, cfg.train, device, generator(0, 1, "b"), progress=False)
+    return timed.images_seen / timed.seconds
 
-    sampler = diffusion.build_sampler(cfg.sampler, scheduler)
+
+def measure_sampling(cfg, resolution: int, seconds: float, device) -> float:
+    torch.manual_seed(0)
+    unet = diffusion.build_unet(cfg.model, resolution, 1, 10).to(device)
+    sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     labels = torch.arange(int(cfg.sampler.batch_size)) % 10
     start = time.perf_counter()
     steps = 0
-    while time.perf_counter() - start < seconds / 2 or steps == 0:
-        diffusion.sample(timed.ema_model, sampler, labels, 5, 0.0, len(labels), generator(0, steps, "s"), device, progress=False)
+    while time.perf_counter() - start < seconds or steps == 0:
+        diffusion.sample(unet, sampler, labels, 5, 0.0, len(labels), generator(0, steps, "s"), device,
+                         eta=float(cfg.sampler.get("eta", 0.0)), progress=False)
         steps += 5
-    sample_rate = steps * len(labels) / (time.perf_counter() - start)  # image-steps per second
-    return params, train_rate, sample_rate
+    return steps * len(labels) / (time.perf_counter() - start)  # image-steps per second
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolution", type=int, default=16)
-    parser.add_argument("--presets", default="tiny,cpu")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--presets", default="cpu")
+    parser.add_argument("--paths", default="plain,fused,default")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per path and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the train preset's")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    batch = [f"train.batch_size={args.batch_size}"] if args.batch_size else []
     device = resolve_device(args.device)
-    print(f"device={device} threads={torch.get_num_threads()} resolution={args.resolution}")
-    print(f"{'preset':>10} {'params':>10} {'train img/s':>12} {'ratio':>6} {'sample img·step/s':>18} {'ratio':>6}")
-    base = None
+    cpu = torch.backends.cpu.get_cpu_capability() + (" + AMX" if torch.cpu._is_amx_tile_supported() else "")
+    print(f"device={device} ({cpu}) threads={torch.get_num_threads()} resolution={args.resolution} "
+          f"batch_size={args.batch_size or 'preset'} torch={torch.__version__}")
+    print(f"{'preset':>10} {'params':>10} {'path':>8} {'bf16':>5} {'compile':>7} {'train img/s':>12} {'range':>11} {'ratio':>6}")
+    paths = args.paths.split(",")
     for preset in args.presets.split(","):
-        params, train_rate, sample_rate = measure(preset, args.resolution, args.seconds, device)
-        base = base or (train_rate, sample_rate)
-        print(f"{preset:>10} {params:>10,} {train_rate:>12.1f} {train_rate / base[0]:>6.2f} "
-              f"{sample_rate:>18.1f} {sample_rate / base[1]:>6.2f}")
+        cfgs = {}
+        for path in paths:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                cfgs[path] = compose(config_name="config", overrides=[f"model={preset}", "progress=false", *batch, *PATHS[path]])
+        params = sum(p.numel() for p in diffusion.build_unet(cfgs[paths[0]].model, args.resolution, 1, 10).parameters())
+        # Paths take turns, round after round, and each reports its median: a shared machine's speed drifts
+        # by tens of percent over minutes, and turns spread that drift over every path alike.
+        rates = {path: [] for path in paths}
+        for _ in range(args.rounds):
+            for path in paths:
+                rates[path].append(measure_training(cfgs[path], args.resolution, args.seconds, device))
+        base = statistics.median(rates[paths[0]])
+        for path in paths:
+            rate, speed = statistics.median(rates[path]), cfgs[path].train.speed
+            bf16, compiled = use_bf16(speed.bf16, device), use_compile(speed.compile, device)
+            spread = f"{min(rates[path]):.0f}–{max(rates[path]):.0f}"
+            print(f"{preset:>10} {params:>10,} {path:>8} {bf16!s:>5} {compiled!s:>7} {rate:>12.1f} {spread:>11} {rate / base:>6.2f}")
+        rate = measure_sampling(cfgs[paths[-1]], args.resolution, args.seconds / 2, device)
+        print(f"{preset:>10} sampling ({cfgs[paths[-1]].sampler.name}): {rate:.1f} image·steps/s")
 
 
 if __name__ == "__main__":

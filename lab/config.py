@@ -87,12 +87,26 @@ def check_settings(cfg: DictConfig) -> None:
     _require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
     _one_of("train.prediction_type", train.prediction_type, ("epsilon", "v_prediction", "sample"))
     _one_of("train.beta_schedule", train.beta_schedule, ("linear", "scaled_linear", "squaredcos_cap_v2"))
+    _require(
+        train.snr_gamma is None or (isinstance(train.snr_gamma, (int, float)) and train.snr_gamma > 0),
+        f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
+    )
     _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
 
     _one_of("sampler.name", sampler.name, SAMPLERS)
     _at_least("sampler.steps", sampler.steps, 1)
     _at_least("sampler.batch_size", sampler.batch_size, 1)
     _at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
+    if sampler.name == "ddim":
+        _require(
+            isinstance(sampler.eta, (int, float)) and 0 <= sampler.eta <= 1,
+            f"sampler.eta={sampler.eta} is out of range: allowed 0 ≤ value ≤ 1",
+        )
+    else:
+        _one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
+    for key in ("bf16", "compile"):
+        _one_of(f"train.speed.{key}", train.speed[key], ("auto", True, False))
+    _one_of("train.speed.fused", train.speed.fused, (True, False))
     _require(
         sampler.guidance_scale == 0 or model.conditional,
         f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",

@@ -4,7 +4,7 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
 from tqdm.auto import tqdm
 
-SAMPLERS = ("ddim", "dpm_solver")
+SAMPLERS = ("ddim", "dpm_solver", "dpm_solver_sde")
 
 
 def build_unet(model_cfg, resolution: int, channels: int, num_classes: int) -> UNet2DModel:
@@ -48,12 +48,18 @@ def build_sampler(sampler_cfg, train_scheduler: DDPMScheduler):
     # "leading" spacing starts part-way and leaves visible noise.
     if sampler_cfg.name == "ddim":
         return DDIMScheduler.from_config(train_scheduler.config, timestep_spacing="trailing")
-    if sampler_cfg.name == "dpm_solver":
-        # The cosine schedule needs λ(t) clipped near t = T (diffusers' docs), and x0 predictions kept in
-        # [-1, 1] as DDIM does with clip_sample: without either, few-step DPM-Solver++ diverges here.
+    if sampler_cfg.name in ("dpm_solver", "dpm_solver_sde"):
+        algorithm = "sde-dpmsolver++" if sampler_cfg.name == "dpm_solver_sde" else "dpmsolver++"
+        if sampler_cfg.spacing == "log_snr":
+            # Steps uniform in log-SNR put several steps at low noise, where the last step's jump to its
+            # x0 estimate otherwise smooths fine detail away (tests/test_sampler_known_score.py).
+            spacing = {"use_lu_lambdas": True}
+        else:
+            # The cosine schedule needs λ(t) clipped near t = T (diffusers' docs) with evenly spaced steps.
+            spacing = {"timestep_spacing": "trailing", "lambda_min_clipped": -5.1}
+        # x0 predictions kept in [-1, 1], as DDIM does with clip_sample.
         return DPMSolverMultistepScheduler.from_config(
-            train_scheduler.config, algorithm_type="dpmsolver++", timestep_spacing="trailing", lambda_min_clipped=-5.1,
-            thresholding=True, sample_max_value=1.0,
+            train_scheduler.config, algorithm_type=algorithm, thresholding=True, sample_max_value=1.0, **spacing
         )
     raise ValueError(f"unknown sampler {sampler_cfg.name!r}; allowed: {', '.join(SAMPLERS)}")
 
@@ -97,7 +103,8 @@ def sample(
         x = x * scheduler.init_noise_sigma
         for t in scheduler.timesteps:
             eps = _predict(unet, scheduler.scale_model_input(x, t), t, y, guidance_scale)
-            kwargs = {"eta": eta, "generator": generator} if isinstance(scheduler, DDIMScheduler) else {}
+            # Stochastic samplers (DDIM with η > 0, SDE DPM-Solver++) draw their noise from the same generator.
+            kwargs = {"eta": eta, "generator": generator} if isinstance(scheduler, DDIMScheduler) else {"generator": generator}
             x = scheduler.step(eps, t, x, **kwargs).prev_sample
             bar.update(1)
         out.append(to_uint8(x).cpu())

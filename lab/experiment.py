@@ -93,8 +93,10 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     loop = cfg.loop
     done = int(state["completed_generations"])
     rows = rundir.discard_unfinished(run_dir, done)
-    if loop.name == "fully_synthetic" and loop.real_fraction != 0:
-        log.warning("loop=fully_synthetic uses no real data after generation 0: loop.real_fraction=%s is ignored", loop.real_fraction)
+    fixed = loops.FIXED_REAL_FRACTION.get(loop.name)
+    if fixed is not None and loop.real_fraction != fixed:
+        log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed,
+                    loop.real_fraction)
     log.info("run %s: data=%s (%d pool / %d held out), loop=%s, device=%s%s", name, real.name,
              len(real.train_labels), len(real.heldout_labels), loop.name, device,
              f", resuming after generation {done - 1}" if done else "")
@@ -157,7 +159,7 @@ def _sample(cfg, unet, sampler, real: RealData, gen: int, device, progress) -> t
     start = time.perf_counter()
     images = diffusion.sample(unet.to(device), sampler, labels, int(cfg.sampler.steps), float(cfg.sampler.guidance_scale),
                               int(cfg.sampler.batch_size), generator(cfg.seed, gen, "sample"), device,
-                              eta=float(cfg.sampler.eta), progress=progress)
+                              eta=float(cfg.sampler.get("eta", 0.0)), progress=progress)
     return loops.Samples(gen, images, labels), time.perf_counter() - start
 
 

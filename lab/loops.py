@@ -8,6 +8,8 @@ the images a generation takes in, n_real = round(p · train_size) and n_syntheti
     fresh             a new draw of n_real real images every generation + n_synthetic samples of t−1
     accumulate        the same n_real real images + n_synthetic samples of *every* earlier generation
     accumulate_subsample   a new random train_size subsample of the accumulate set every generation
+    real_only         the control: generation 0's real images every generation (p is 1 by definition), so
+                      its curve is the retraining noise band that no synthetic data widens
 
 Generation 0 always trains on train_size real images. The fixed real images of mixed/accumulate are
 the first n_real of generation 0's draw. Synthetic images are taken from the front of a generation's
@@ -21,7 +23,9 @@ import torch
 
 from lab.seeding import generator
 
-LOOPS = ("fully_synthetic", "mixed", "fresh", "accumulate", "accumulate_subsample")
+LOOPS = ("fully_synthetic", "mixed", "fresh", "accumulate", "accumulate_subsample", "real_only")
+# Loops whose share of real data is fixed by definition: their loop.real_fraction is ignored.
+FIXED_REAL_FRACTION = {"fully_synthetic": 0.0, "real_only": 1.0}
 REAL = -1  # `source` value of a real image; k ≥ 0 means "a sample of generation k"
 
 
@@ -52,10 +56,13 @@ class TrainingSet:
         return counts
 
 
+def effective_real_fraction(loop: str, real_fraction: float) -> float:
+    return FIXED_REAL_FRACTION.get(loop, float(real_fraction))
+
+
 def split_counts(loop: str, train_size: int, real_fraction: float) -> tuple[int, int]:
     """(n_real, n_synthetic) per generation t ≥ 1."""
-    fraction = 0.0 if loop == "fully_synthetic" else float(real_fraction)
-    n_real = int(round(fraction * train_size))
+    n_real = int(round(effective_real_fraction(loop, real_fraction) * train_size))
     return n_real, train_size - n_real
 
 

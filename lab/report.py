@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from scipy import stats
 
+from lab.loops import effective_real_fraction
 from lab.report_html import write_html
 
 SEED = "seed"
@@ -49,7 +50,7 @@ def load_runs(paths) -> pd.DataFrame:
                     records.append({"generation": row["generation"], "metric": key, "value": float(value)})
         frame = pd.DataFrame.from_records(records, columns=["generation", "metric", "value"])
         frame.insert(0, "run", str(run))
-        fraction = 0.0 if cfg.loop.name == "fully_synthetic" else float(cfg.loop.real_fraction)
+        fraction = effective_real_fraction(cfg.loop.name, cfg.loop.real_fraction)
         for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides}.items():
             frame[key] = value
         frames.append(frame)

@@ -1,5 +1,6 @@
 """Train one generation: DDPM noise-prediction loss, AdamW with warm-up + cosine decay, EMA weights."""
 
+import contextlib
 import copy
 import math
 import time
@@ -21,6 +22,7 @@ class TrainResult:
     model: UNet2DModel  # the weights that keep training (warm start continues from these)
     ema_model: UNet2DModel  # the weights that sample (a copy of `model` when EMA is off)
     loss: float  # mean loss over the last 10% of steps
+    step_losses: list[float]  # every step's loss, in order
     images_seen: int
     seconds: float
 
@@ -37,10 +39,15 @@ def train_generation(
     batch_size = int(train_cfg.batch_size)
     steps = max(1, math.ceil(int(train_cfg.images) / batch_size))
     unet.to(device).train()
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=float(train_cfg.lr), weight_decay=float(train_cfg.weight_decay))
+    speed = train_cfg.speed
+    # fused: one AdamW kernel over all weights instead of a Python loop over ~100 tensors (CPU and CUDA).
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=float(train_cfg.lr), weight_decay=float(train_cfg.weight_decay),
+                                  fused=bool(speed.fused) or None)
     warmup = min(steps // 2, math.ceil(int(train_cfg.warmup_images) / batch_size))
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
-    ema = _make_ema(unet, train_cfg.ema)
+    ema = _make_ema(unet, train_cfg.ema, foreach=bool(speed.fused))
+    forward = torch.compile(unet) if use_compile(speed.compile, device) else unet
+    autocast = bf16_autocast(speed.bf16, device)
     conditional = is_conditional(unet)
     if conditional and bool((data.labels < 0).any()):
         raise ValueError("a class-conditional model needs a label for every training image")
@@ -60,8 +67,10 @@ def train_generation(
             dropped = torch.rand(len(idx), generator=generator) < float(train_cfg.label_dropout)
             labels[dropped] = null_label(unet)
             labels = labels.to(device)
-        pred = unet(scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
-        loss = F.mse_loss(pred, _target(scheduler, x0, noise, t))
+        with autocast:
+            pred = forward(scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
+        per_image = F.mse_loss(pred.float(), _target(scheduler, x0, noise, t), reduction="none").mean(dim=(1, 2, 3))
+        loss = (per_image * _loss_weight(scheduler, t, train_cfg.snr_gamma)).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), float(train_cfg.grad_clip))
@@ -69,16 +78,18 @@ def train_generation(
         lr_schedule.step()
         if ema is not None:
             ema.step(unet.parameters())
-        losses.append(loss.item())
-        bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
+        losses.append(loss.detach())
+        if len(losses) % 50 == 0:  # reading a loss back waits for the device: not every step
+            bar.set_postfix(loss=f"{losses[-1].item():.4f}", refresh=False)
     bar.close()
+    step_losses = torch.stack(losses).float().cpu().tolist()  # waits for the device: before the clock stops
     seconds = time.perf_counter() - start
 
     sampling_model = copy.deepcopy(unet).eval()
     if ema is not None:
         ema.copy_to(sampling_model.parameters())
-    tail = losses[-max(1, len(losses) // 10) :]
-    return TrainResult(unet, sampling_model, sum(tail) / len(tail), steps * batch_size, seconds)
+    tail = step_losses[-max(1, len(step_losses) // 10) :]
+    return TrainResult(unet, sampling_model, sum(tail) / len(tail), step_losses, steps * batch_size, seconds)
 
 
 def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:
@@ -93,7 +104,45 @@ def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:
     raise ValueError(f"train.prediction_type={kind} is not supported; allowed: epsilon, v_prediction, sample")
 
 
-def _make_ema(unet: UNet2DModel, ema_cfg) -> EMAModel | None:
+def use_bf16(setting, device: torch.device) -> bool:
+    """auto: bf16 where the hardware has bf16 matrix units (CUDA GPUs that support it, CPUs with AMX).
+
+    On a CPU without AMX, bf16 convolutions are emulated and run slower than fp32 (benchmarks/speed.py).
+    """
+    if setting != "auto":
+        return bool(setting)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.cpu._is_amx_tile_supported()
+
+
+def bf16_autocast(setting, device: torch.device):
+    if not use_bf16(setting, device):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def use_compile(setting, device: torch.device) -> bool:
+    """auto: compile on CUDA only; on a CPU the compile time is not earned back (benchmarks/speed.py)."""
+    if setting != "auto":
+        return bool(setting)
+    return device.type == "cuda"
+
+
+def _loss_weight(scheduler: DDPMScheduler, t: torch.Tensor, snr_gamma) -> torch.Tensor | float:
+    """Min-SNR-γ weighting (Hang et al. 2023): caps the weight of the low-noise steps, whose easy
+    gradients otherwise dominate, so a short training run spends more of itself on global structure.
+    Expressed for the prediction type in use, so that it equals min(SNR, γ) weighting of the x0 error."""
+    if snr_gamma is None:
+        return 1.0
+    alpha_bar = scheduler.alphas_cumprod.to(t.device)[t]
+    snr = alpha_bar / (1 - alpha_bar)
+    capped = torch.clamp(snr, max=float(snr_gamma))
+    kind = scheduler.config.prediction_type
+    return {"epsilon": capped / snr, "v_prediction": capped / (snr + 1), "sample": capped}[kind]
+
+
+def _make_ema(unet: UNet2DModel, ema_cfg, foreach: bool) -> EMAModel | None:
     if not ema_cfg.enabled:
         return None
     # With warm-up the decay is 1 − (1 + step)^−power (capped at max_decay): a fixed 0.9999 would leave
@@ -104,6 +153,7 @@ def _make_ema(unet: UNet2DModel, ema_cfg) -> EMAModel | None:
         use_ema_warmup=True,
         inv_gamma=1.0,
         power=float(ema_cfg.power),
+        foreach=foreach,
     )
 
 

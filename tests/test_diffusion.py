@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from lab import diffusion
 from lab.loops import REAL, TrainingSet

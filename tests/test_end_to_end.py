@@ -11,7 +11,6 @@ from nbclient import NotebookClient
 from omegaconf import OmegaConf
 
 from tests.conftest import repo_root
-
 from tests.test_errors import lab_cli
 from tests.test_tracking import leet
 

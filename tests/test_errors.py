@@ -76,5 +76,5 @@ def test_cli_checks_every_job_of_a_sweep_first(tmp_path):
 def test_cli_unknown_option(tmp_path):
     result = lab_cli(tmp_path, "sampler=euler")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: sampler=euler is not an option; allowed: ddim, dpm_solver"
+    assert result.stderr.strip() == "error: sampler=euler is not an option; allowed: ddim, dpm_solver, dpm_solver_sde"
     assert list(tmp_path.iterdir()) == []

@@ -94,3 +94,16 @@ def test_warm_start_continues_from_the_previous_generation(make_cfg, tmp_path, w
     # From scratch, generation 1 starts from a new random init; warm, from generation 0's weights.
     distance = float((gen1 - gen0).norm() / gen0.norm())
     assert (distance < 0.1) if warm_start else (distance > 0.5)
+
+
+@pytest.mark.parametrize("loop", ["mixed", "real_only"])
+def test_a_generation_trained_on_real_data_only_scores_like_generation_0(make_cfg, tmp_path, loop):
+    """With no synthetic data (mixed at real_fraction=1, or the real_only control) every later generation
+    is a retrained generation 0: its Fréchet distance must stay within retraining noise of generation 0's.
+    A generation ≥ 1 path that differs from generation 0's (data, labels, model, sampler state) fails."""
+    cfg = make_cfg(*SMOKE, f"loop={loop}", "loop.real_fraction=1.0", "loop.generations=3", "train.images=3072",
+                   "train.batch_size=64", "sampler.steps=10")
+    rows = run_experiment(cfg, tmp_path / "run")
+    fd = [r["metrics/fd_classifier"] for r in rows]
+    assert all(r["provenance/real"] == 256 and len(r) and "provenance/gen_0" not in r for r in rows)
+    assert max(fd[1:]) < 1.5 * fd[0] and min(fd[1:]) > fd[0] / 1.5, fd
