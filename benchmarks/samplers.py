@@ -5,11 +5,11 @@
 RUN_DIR is a run of `python -m lab` that kept the generation's checkpoint (`loop.generations=1`, or
 `loop.keep=all`). Every sampler draws the same labels and is scored with the run's own metrics
 (classifier Fréchet distance and unrecognised share against the held-out set, same N), printed next to
-the real-data floor (N real training images scored the same way) and the seconds it took.
+the real-data floor (N real training images scored the same way). Every sampler costs one UNet
+evaluation per step and image, so the steps column is the cost (benchmarks/speed.py: evaluations/s).
 """
 
 import argparse
-import time
 from pathlib import Path
 
 import torch
@@ -57,20 +57,18 @@ def main() -> None:
     print(f"model: {args.run_dir} generation {args.generation} (prediction_type={cfg.train.prediction_type}, "
           f"beta_schedule={cfg.train.beta_schedule}, {cfg.train.images} images seen); N={n}; "
           f"threads={torch.get_num_threads()}")
-    print(f"| sampler | steps | {fd} | unrecognised | seconds |")
+    print(f"| sampler | steps | {fd} | × floor | unrecognised |")
     print("|---|---|---|---|---|")
-    print(f"| real training images (the floor) | – | {floor[fd]:.1f} | {floor['unrecognised_share']:.1%} | – |")
+    print(f"| real training images (the floor) | – | {floor[fd]:.1f} | 1.0 | {floor['unrecognised_share']:.1%} |")
     for key in args.samplers.split(","):
         label, settings = SAMPLERS[key]
         for steps in [int(s) for s in args.steps.split(",")]:
             sampler = diffusion.build_sampler(OmegaConf.create(settings), train_scheduler)
-            start = time.perf_counter()
             images = diffusion.sample(unet, sampler, labels, steps, 0.0, 500, generator(0, 0, "bench_noise"), device,
                                       eta=settings.get("eta", 0.0), progress=False)
-            seconds = time.perf_counter() - start
             scores = evaluator(images)
-            print(f"| {label} | {steps} | {scores[fd]:.1f} | {scores['unrecognised_share']:.1%} | {seconds:.1f} |",
-                  flush=True)
+            print(f"| {label} | {steps} | {scores[fd]:.1f} | {scores[fd] / floor[fd]:.1f} | "
+                  f"{scores['unrecognised_share']:.1%} |", flush=True)
 
 
 if __name__ == "__main__":

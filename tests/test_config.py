@@ -60,7 +60,7 @@ def test_launcher_presets_compose(launcher):
         assert launcher.split("_")[0] in target.lower()
 
 
-@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 12), ("ratio_sweep_cpu", 12),
+@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 15), ("ratio_sweep_cpu", 12),
                                                ("compare_regimes", 12), ("ratio_sweep", 45)])
 def test_sweep_presets_expand_to_their_jobs(preset, jobs):
     from lab.__main__ import job_overrides

@@ -64,7 +64,7 @@ def test_training_is_reproducible(cfg):
     assert loss_a == loss_b and torch.equal(w_a, w_b)
 
 
-@pytest.mark.parametrize("sampler_name", ["ddim", "dpm_solver"])
+@pytest.mark.parametrize("sampler_name", ["ddim", "dpm_solver", "dpm_solver_sde"])
 @pytest.mark.parametrize("guidance", [0.0, 1.0])
 def test_sampling(make_cfg, sampler_name, guidance):
     cfg = make_cfg("model=tiny", f"sampler={sampler_name}")

@@ -12,7 +12,7 @@ from lab.errors import LabError
 from tests.conftest import repo_root
 
 CASES = [
-    (["loop=foo"], "loop=foo is not an option; allowed: accumulate, accumulate_subsample, fresh, fully_synthetic, mixed"),
+    (["loop=foo"], "loop=foo is not an option; allowed: accumulate, accumulate_subsample, fresh, fully_synthetic, mixed, real_only"),
     (["data=nope"], "data=nope is not an option; allowed: cifar10, digits, fashion_mnist, imagefolder, mnist, mnist5k"),
     (["loop.foo=1"], "loop.foo is not a setting"),
     (["loop=mixed", "loop.real_fraction=1.5"], "loop.real_fraction=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
@@ -27,6 +27,11 @@ CASES = [
     (["metrics.num_samples=1500", "loop.num_samples=3000"], "metrics.num_samples=1500 is more than the held-out set"),
     (["data.resolution=10"], "data.resolution=10 does not fit model=cpu: its 3 levels need a multiple of 4"),
     (["model.conditional=false", "sampler.guidance_scale=1.0"], "sampler.guidance_scale=1.0 needs a class-conditional model"),
+    (["sampler=ddim", "sampler.eta=1.5"], "sampler.eta=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
+    (["sampler.spacing=karras"], "sampler.spacing=karras is not allowed; allowed: trailing, log_snr"),
+    (["train.snr_gamma=0"], "train.snr_gamma=0 is out of range: allowed null or > 0"),
+    (["train.speed.bf16=maybe"], "train.speed.bf16=maybe is not allowed; allowed: auto, true, false"),
+    (["train.speed.fused=auto"], "train.speed.fused=auto is not allowed; allowed: true, false"),
     (["tracking.mode=loud"], "tracking.mode=loud is not allowed; allowed: auto, online, offline, disabled"),
     (["device=tpu"], "device=tpu is not a device"),
 ]

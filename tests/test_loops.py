@@ -62,6 +62,14 @@ def test_fully_synthetic_uses_only_the_previous_generation(real):
         assert bool((ts.images == 250 - (g - 1)).all())
 
 
+def test_real_only_retrains_on_generation_0s_images(real):
+    sets = chain("real_only", real, fraction=0.3)  # the knob is 1 by definition here
+    for ts in sets[1:]:
+        assert ts.provenance() == {"real": TRAIN_SIZE}
+        assert ts.real_index.tolist() == sets[0].real_index.tolist()
+        assert torch.equal(ts.images, sets[0].images) and torch.equal(ts.labels, sets[0].labels)
+
+
 def test_mixed_keeps_the_same_real_images(real):
     sets = chain("mixed", real, fraction=0.3)
     fixed = sets[1].real_index.tolist()[:30]
@@ -103,3 +111,4 @@ def test_accumulate_subsample_keeps_the_size_and_mixes_all_generations(real):
 def test_real_fraction_maps_to_counts(fraction, expected):
     assert split_counts("mixed", 100, fraction) == expected
     assert split_counts("fully_synthetic", 100, fraction) == (0, 100)
+    assert split_counts("real_only", 100, fraction) == (100, 0)
