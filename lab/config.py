@@ -105,9 +105,8 @@ def check_settings(cfg: DictConfig) -> None:
     else:
         _one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
     for key, allowed in (("bf16", ("auto", True, False)), ("compile", ("auto", True, False)), ("fused", (True, False))):
-        value = train.speed[key]
-        _require(any(value is a or value == a and isinstance(a, str) for a in allowed),
-                 f"train.speed.{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in allowed)}")
+        _require(train.speed[key] in allowed,
+                 f"train.speed.{key}={train.speed[key]} is not allowed; allowed: {', '.join(str(a).lower() for a in allowed)}")
     _require(
         sampler.guidance_scale == 0 or model.conditional,
         f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",
