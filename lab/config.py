@@ -150,6 +150,17 @@ def check_settings(cfg: DictConfig) -> None:
         f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size="
         f"{data.heldout_size}); allowed ≤ {data.heldout_size}",
     )
+    _require(
+        isinstance(metrics.nearest_k, int) and 1 <= metrics.nearest_k < metrics.num_samples,
+        f"metrics.nearest_k={metrics.nearest_k} is out of range: allowed 1 ≤ k < metrics.num_samples ({metrics.num_samples})",
+    )
+    _at_least("metrics.kid.subsets", metrics.kid.subsets, 1)
+    subset_size = metrics.kid.subset_size
+    _require(
+        subset_size is None or (isinstance(subset_size, int) and 2 <= subset_size <= metrics.num_samples),
+        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (half of N) or 2 ≤ value ≤ "
+        f"metrics.num_samples ({metrics.num_samples})",
+    )
     _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
     _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
     resolve_device(cfg.device)

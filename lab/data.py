@@ -4,7 +4,7 @@ Images stay uint8 everywhere (compact and exact, what a real data set holds); th
 to [-1, 1] floats at its own edge.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 from torchvision.transforms.v2 import functional as TF
 
 from lab.errors import LabError
+from lab.seeding import derive_seed
 
 DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "imagefolder")
 
@@ -27,6 +28,9 @@ class RealData:
     heldout_images: torch.Tensor
     heldout_labels: torch.Tensor
     num_classes: int
+    # With data.class_shares: the pool before trimming. The feature classifier learns from it, so that it is
+    # the same, unbiased extractor for every run on this data set (its cache key ignores class_shares).
+    untrimmed: "RealData | None" = None
 
     @property
     def class_distribution(self) -> torch.Tensor:
@@ -38,7 +42,30 @@ class RealData:
 def load_real_data(data_cfg) -> RealData:
     images, labels = load_images(data_cfg)
     images = convert(images, data_cfg.resolution, data_cfg.channels)
-    return split_real(data_cfg.name, images, labels.long(), int(data_cfg.heldout_size), int(data_cfg.split_seed))
+    real = split_real(data_cfg.name, images, labels.long(), int(data_cfg.heldout_size), int(data_cfg.split_seed))
+    if data_cfg.class_shares is not None:
+        real = with_class_shares(real, list(data_cfg.class_shares), int(data_cfg.split_seed))
+    return real
+
+
+def with_class_shares(real: RealData, shares: list[float], seed: int) -> RealData:
+    """The same data with a training pool whose class counts follow `shares` (relative weights, one per
+    class): the largest pool in those proportions, each class a seeded random subset of its images.
+    The held-out set is left as it is."""
+    if len(shares) != real.num_classes or not all(isinstance(s, (int, float)) and s > 0 for s in shares):
+        raise LabError(f"data.class_shares={shares} is not allowed: give {real.num_classes} positive weights, one per class, or null")
+    counts = torch.bincount(real.train_labels, minlength=real.num_classes)
+    weights = torch.tensor(shares, dtype=torch.float64)
+    scale = float((counts / weights).min())  # the class with the fewest images per unit of weight keeps all of them
+    keep = []
+    gen = torch.Generator().manual_seed(derive_seed(seed, 0, "class_shares"))
+    for c, weight in enumerate(weights.tolist()):
+        members = (real.train_labels == c).nonzero().flatten()
+        n = max(1, int(scale * weight + 1e-9))
+        keep.append(members[torch.randperm(len(members), generator=gen)[:n]])
+    keep = torch.cat(keep).sort().values
+    return replace(real, train_images=real.train_images[keep].contiguous(), train_labels=real.train_labels[keep].contiguous(),
+                   untrimmed=real)
 
 
 def split_real(name: str, images: torch.Tensor, labels: torch.Tensor, heldout_size: int, split_seed: int) -> RealData:

@@ -129,7 +129,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
             samples, sample_seconds = _sample(cfg, trained.ema_model, sampler, real, gen, device, progress)
             history.append(samples)
             rundir.save_samples(run_dir, samples, data.provenance())
-            scalars = _scalars(evaluator(samples.images), data, trained)
+            scalars = _scalars(evaluator(samples.images, samples.labels, data.images), data, trained)
             histogram = scalars.pop("metrics/class_histogram")
             timing = {"timing/train_seconds": trained.seconds, "timing/sample_seconds": sample_seconds,
                       "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)}
@@ -165,7 +165,8 @@ def _sample(cfg, unet, sampler, real: RealData, gen: int, device, progress) -> t
 
 def _scalars(metrics: dict, data: loops.TrainingSet, trained) -> dict:
     provenance = data.provenance()
-    out = {f"metrics/{k}": v for k, v in metrics.items()}
+    # Per-class values get their own prefix: one W&B panel group, and the report draws them together.
+    out = {k if k.startswith("classes/") else f"metrics/{k}": v for k, v in metrics.items()}
     out |= {
         "train/loss": trained.loss,
         "train/images_seen": trained.images_seen,

@@ -3,8 +3,12 @@
 DIR is a multirun directory (every run below it is found) or a run directory. Writes into OUT
 (default DIR/report for one DIR, ./report otherwise):
     runs.csv        one row per run × generation × metric, the run's overrides as columns
-    plots/*.png     each metric vs generation (one line per condition, 95% band over seeds), heat maps
-                    of real fraction × generation, the last generation's sample grids side by side
+    verdicts.csv    per condition and metric: change per generation with its 95% interval over seeds,
+                    and the generation at which FD first exceeds k× its real floor (--floor-multiple)
+    survival.csv    per condition and class: the generation at which the class falls below half its share
+    plots/*.png     each metric vs generation (one line per condition, 95% band over seeds, the real floor
+                    dashed), precision against recall, heat maps of real fraction × generation, class
+                    shares per generation, and each condition's samples generation by generation
     report.html     all of it in one self-contained page (images inlined) that opens from disk
 The loader (`load_runs`) and the plot functions are what notebooks import.
 """
@@ -23,6 +27,7 @@ from scipy import stats
 
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
+from lab.report_verdict import SHARE_RATIO, floors, share_ratio_metrics, survival, verdicts
 
 SEED = "seed"
 
@@ -93,18 +98,59 @@ def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out
 
 
-def plot_metric(table: pd.DataFrame, metric: str, ax=None):
-    """One line per condition (mean over seeds) with its 95% band; generation on x."""
+def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None = None):
+    """One line per condition (mean over seeds) with its 95% band; generation on x; the real floor dashed."""
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     summary = summarise(table, metric)
     for condition, part in summary.groupby("condition", sort=True):
         line = ax.plot(part["generation"], part["mean"], marker="o", label=condition)[0]
         if (part["count"] > 1).any():
             ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
-    seeds = int(summary["count"].max()) if len(summary) else 0
-    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} (mean of {seeds} seed{'s' * (seeds != 1)}, 95% band)")
+    if floor is not None:
+        ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real ({floor:.3g})")
+    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} ({_seeds_text(summary)}, 95% band)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="small")
+    return ax
+
+
+def _seeds_text(summary: pd.DataFrame) -> str:
+    """"mean of 3 seeds", or "mean of 2–3 seeds" when conditions differ (an unfinished sweep)."""
+    counts = summary.groupby("condition")["count"].max() if len(summary) else pd.Series([0])
+    low, high = int(counts.min()), int(counts.max())
+    return f"mean of {low if low == high else f'{low}–{high}'} seed{'s' * (high != 1)}"
+
+
+def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None = None, ax=None):
+    """Fidelity against diversity: each condition's mean (recall, precision) per generation, joined in order."""
+    ax = ax or plt.subplots(figsize=(6.4, 5))[1]
+    precision, recall = summarise(table, "metrics/precision"), summarise(table, "metrics/recall")
+    both = precision.merge(recall, on=["condition", "generation"], suffixes=("_p", "_r"))
+    for condition, part in both.groupby("condition", sort=True):
+        line = ax.plot(part["mean_r"], part["mean_p"], marker="o", label=condition)[0]
+        for _, r in part.iterrows():
+            ax.annotate(str(int(r["generation"])), (r["mean_r"], r["mean_p"]), textcoords="offset points", xytext=(4, 4),
+                        fontsize="x-small", color=line.get_color())
+    if floor is not None:
+        ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
+    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02),
+           title="precision against recall, numbers = generation")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
+    """Each class's share among recognised samples ÷ its real share, per generation (mean over seeds)."""
+    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
+    part = table[table.condition == condition]
+    for metric in share_ratio_metrics(part):
+        means = part[part.metric == metric].groupby("generation")["value"].mean()
+        ax.plot(means.index, means.values, marker=".", label=f"class {metric.removeprefix(SHARE_RATIO)}")
+    ax.axhline(1.0, color="k", linewidth=1)
+    ax.axhline(0.5, color="k", linestyle="--", linewidth=1)
+    ax.set(xlabel="generation", ylabel="share ÷ real share", title=f"class shares: {condition}")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize="x-small", ncol=2)
     return ax
 
 
@@ -123,25 +169,27 @@ def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
     return ax
 
 
-def last_grids(table: pd.DataFrame) -> list[tuple[str, Path]]:
-    """(condition, path) of the last generation's sample grid of each condition's first run."""
+def sample_strips(table: pd.DataFrame) -> list[tuple[str, list[Path]]]:
+    """(condition, sample grids of generation 0, 1, …) of each condition's first run (by seed)."""
     out = []
     for condition, part in table.groupby("condition", sort=True):
-        run = Path(sorted(part["run"].unique())[0])
-        last = max(json.loads(line)["generation"] for line in (run / "metrics.jsonl").read_text().splitlines())
-        path = run / "samples" / f"gen_{last:03d}.png"
-        if path.exists():
-            out.append((f"{condition} (gen {last})", path))
+        run = Path(part.sort_values([SEED, "run"])["run"].iloc[0])
+        generations = sorted(json.loads(line)["generation"] for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip())
+        paths = [run / "samples" / f"gen_{g:03d}.png" for g in generations]
+        if paths and all(p.exists() for p in paths):
+            seed = part.loc[part.run == str(run), SEED].iloc[0]
+            out.append((f"{condition}, seed {seed}", paths))
     return out
 
 
-def plot_grids(grids: list[tuple[str, Path]]):
-    fig, axes = plt.subplots(1, max(1, len(grids)), figsize=(3.2 * max(1, len(grids)), 3.6), squeeze=False)
-    for ax, (title, path) in zip(axes[0], grids):
+def plot_strip(title: str, paths: list[Path]):
+    """One condition's samples, generation by generation, left to right."""
+    fig, axes = plt.subplots(1, len(paths), figsize=(2.6 * len(paths), 3.0), squeeze=False)
+    for g, (ax, path) in enumerate(zip(axes[0], paths)):
         ax.imshow(np.asarray(Image.open(path).convert("RGB")))
-        ax.set_title(title, fontsize="small")
-    for ax in axes[0]:
+        ax.set_title(f"generation {g}", fontsize="small")
         ax.axis("off")
+    fig.suptitle(title, fontsize="medium")
     return fig
 
 
@@ -150,27 +198,40 @@ def main_metrics(table: pd.DataFrame) -> list[str]:
     return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: ("/fd_" not in m, m))
 
 
-def write_report(paths, out: Path) -> Path:
+def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
     table = load_runs(paths)
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
     table.to_csv(out / "runs.csv", index=False)
+    floor = floors(table)
+    metrics = main_metrics(table)
     figures = []
-    for metric in main_metrics(table):
-        name = metric.replace("/", "_")
-        fig = plot_metric(table, metric).figure
-        figures.append((metric, _save(fig, out / "plots" / f"{name}.png")))
+    if {"metrics/precision", "metrics/recall"} <= set(metrics):
+        point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
+        figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, out / "plots" / "precision_recall.png")))
+    for metric in metrics:
+        fig = plot_metric(table, metric, floor=floor.get(metric)).figure
+        figures.append((metric, _save(fig, out / "plots" / f"{metric.replace('/', '_')}.png")))
     for loop in sorted(table.loop.unique()):
         if table[table.loop == loop].real_fraction.nunique() > 1:
-            for metric in main_metrics(table)[:1]:
+            for metric in metrics[:1]:
                 fig = plot_heatmap(table, metric, loop).figure
                 figures.append((f"{metric}: real fraction × generation, {loop}",
                                 _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
-    grids = last_grids(table)
-    if grids:
-        figures.append(("last generation's samples", _save(plot_grids(grids), out / "plots" / "last_samples.png")))
-    final = _final_table(table)
-    return write_html(out / "report.html", figures, final, runs=table.run.nunique(), sources=[str(p) for p in paths])
+    tables = [("Last generation", _final_table(table))]
+    fd = next((m for m in metrics if "/fd_" in m), None)
+    verdict = verdicts(table, metrics, fd, floor_multiple)
+    verdict.to_csv(out / "verdicts.csv", index=False)
+    tables.append(("Change per generation (mean over seeds [95% interval]; * = interval excludes 0)", verdict))
+    if share_ratio_metrics(table):
+        alive = survival(table)
+        alive.to_csv(out / "survival.csv", index=False)
+        tables.append(("Minority survival: generation at which a class falls below half its real share", alive))
+        for i, condition in enumerate(sorted(table.condition.unique())):
+            figures.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
+    for i, (title, paths) in enumerate(sample_strips(table)):
+        figures.append((f"samples by generation: {title}", _save(plot_strip(title, paths), out / "plots" / f"samples_{i}.png")))
+    return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths])
 
 
 def _final_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -197,6 +258,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
     parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
+    parser.add_argument("--floor-multiple", type=float, default=3.0, metavar="K",
+                        help="the verdict table reports the generation at which FD first exceeds K × its real floor (default 3)")
     args = parser.parse_args(argv)
     plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
     for d in args.dirs:
@@ -204,7 +267,7 @@ def main(argv=None) -> None:
             print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
             sys.exit(2)
     out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
-    page = write_report(args.dirs, out)
+    page = write_report(args.dirs, out, args.floor_multiple)
     print(f"report: {page}")
 
 

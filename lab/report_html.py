@@ -31,7 +31,7 @@ table { border-collapse: collapse; font-size: 0.9rem; } td, th { padding: 0.2rem
 """
 
 
-def write_html(path: Path, figures: list[tuple[str, Path]], final: pd.DataFrame, runs: int, sources: list[str]) -> Path:
+def write_html(path: Path, figures: list[tuple[str, Path]], tables: list[tuple[str, pd.DataFrame]], runs: int, sources: list[str]) -> Path:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Self-consumption lab report</title>",
         _STYLE,
@@ -40,12 +40,13 @@ def write_html(path: Path, figures: list[tuple[str, Path]], final: pd.DataFrame,
         f"<p>{runs} runs from {html.escape(', '.join(sources))}. Bands: 95% t-interval over seeds. "
         "Data: <a href='runs.csv'>runs.csv</a> (one row per run × generation × metric).</p>",
     ]
-    if len(final):
-        parts.append("<h2>Last generation</h2>")
-        parts.append(final.to_html(index=False, border=0))
+    for heading, table in tables:
+        if len(table):
+            parts.append(f"<h2>{html.escape(heading)}</h2>")
+            parts.append(table.to_html(index=False, border=0, na_rep=""))
     for title, image in figures:
         encoded = base64.b64encode(Path(image).read_bytes()).decode()
-        wide = " class='wide'" if title.startswith("last generation") else ""
+        wide = " class='wide'" if title.startswith("samples by generation") else ""
         parts.append(f"<figure{wide}><figcaption><h3>{html.escape(title)}</h3></figcaption>"
                      f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'></figure>")
     parts += [_CHECK_IMAGES, "</body></html>"]

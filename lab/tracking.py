@@ -19,7 +19,7 @@ from torchvision.utils import make_grid
 
 # Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
 # summary would swallow them.
-SCALAR_PREFIXES = ("metrics", "train", "data", "provenance", "timing")
+SCALAR_PREFIXES = ("metrics", "classes", "train", "data", "provenance", "timing")
 MEDIA_KEYS = ("samples", "class_histogram")
 
 

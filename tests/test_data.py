@@ -11,12 +11,13 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from lab.data import convert, load_real_data
+from lab.data import RealData, convert, load_real_data, with_class_shares
 from lab.errors import LabError
 
 
 def data_cfg(name, **kw):
-    base = {"name": name, "root": None, "download": False, "resolution": 16, "channels": 1, "heldout_size": 100, "split_seed": 0}
+    base = {"name": name, "root": None, "download": False, "resolution": 16, "channels": 1, "heldout_size": 100, "split_seed": 0,
+            "class_shares": None}
     return OmegaConf.create(base | kw)
 
 
@@ -30,6 +31,44 @@ def test_mnist5k_split_is_stratified_and_deterministic():
     assert torch.equal(real.heldout_images, again.heldout_images)
     other = load_real_data(data_cfg("mnist5k", heldout_size=1000, split_seed=1))
     assert not torch.equal(real.heldout_labels, other.heldout_labels) or not torch.equal(real.heldout_images, other.heldout_images)
+
+
+def hand_built(counts):
+    labels = torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
+    index = torch.arange(len(labels))
+    images = torch.stack([index // 256, index % 256], dim=1).to(torch.uint8).view(-1, 1, 1, 2)  # each image knows its index
+    return RealData("hand", images, labels, images[:40], torch.arange(40) % len(counts), len(counts))
+
+
+def test_class_shares_build_a_long_tailed_pool():
+    real = hand_built([100, 100, 80, 100])
+    trimmed = with_class_shares(real, [1.0, 0.5, 0.25, 0.1], seed=0)
+    # The largest pool in those proportions: every class has enough for 100 × its weight.
+    assert torch.bincount(trimmed.train_labels).tolist() == [100, 50, 25, 10]
+    assert trimmed.class_distribution.tolist() == pytest.approx([100 / 185, 50 / 185, 25 / 185, 10 / 185])
+    # The held-out set keeps its own shares; the untrimmed pool is kept for the feature classifier.
+    assert torch.equal(trimmed.heldout_labels, real.heldout_labels)
+    assert trimmed.untrimmed is real
+    # Kept images are real images of their own class, each at most once.
+    kept = trimmed.train_images.view(-1, 2).long() @ torch.tensor([256, 1])
+    assert len(set(kept.tolist())) == len(kept) and torch.equal(real.train_labels[kept], trimmed.train_labels)
+    # The class with the fewest images per unit of weight limits the pool.
+    assert torch.bincount(with_class_shares(real, [1, 1, 1, 1], seed=0).train_labels).tolist() == [80] * 4
+    assert torch.equal(with_class_shares(real, [1.0, 0.5, 0.25, 0.1], seed=0).train_images, trimmed.train_images)
+
+
+@pytest.mark.parametrize("shares", [[1.0, 0.5, 0.25], [1.0, 0.5, 0.0, 0.1], [1, "a", 1, 1]])
+def test_bad_class_shares_give_one_clear_line(shares):
+    with pytest.raises(LabError, match=r"^data.class_shares=.* give 4 positive weights") as info:
+        with_class_shares(hand_built([10, 10, 10, 10]), shares, seed=0)
+    assert "\n" not in str(info.value)
+
+
+def test_mnist5k_with_class_shares():
+    real = load_real_data(data_cfg("mnist5k", heldout_size=1000, class_shares=[0.1 ** (c / 9) for c in range(10)]))
+    counts = torch.bincount(real.train_labels).tolist()
+    assert counts[0] == 400 and counts[9] == 40 and counts == sorted(counts, reverse=True)
+    assert torch.bincount(real.heldout_labels).tolist() == [100] * 10
 
 
 def test_digits_are_rescaled_to_full_range():

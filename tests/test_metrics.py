@@ -124,3 +124,74 @@ def test_the_classifier_is_the_same_on_every_machine(make_cfg, tmp_path):
     torch.manual_seed(3)
     load_or_train(real, cfg.data, cfg.metrics.classifier, tmp_path / "cache3", "cpu", progress=False)
     assert torch.equal(torch.rand(1), expected)
+
+
+@pytest.fixture(scope="module")
+def digits_evaluator():
+    """The real Evaluator on scikit-learn's digits (classifier trained for five epochs, cached per session)."""
+    from hydra import compose, initialize_config_dir
+
+    from lab.config import CONF_DIR
+    from lab.data import load_real_data
+    from lab.metrics import Evaluator
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["data=digits", "metrics.classifier.epochs=5", "metrics.kid.subsets=20"])
+    real = load_real_data(cfg.data)
+    return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False), real
+
+
+def test_every_metric_has_a_real_floor(digits_evaluator):
+    """reference.json's real_baseline holds a value for every key a generation logs (issue: floors)."""
+    evaluator, real = digits_evaluator
+    n = evaluator.num_samples
+    row = evaluator(real.train_images[:n], real.train_labels[:n], real.train_images[:600])
+    assert set(row) == set(evaluator.baseline)
+    for key in ("precision", "recall", "density", "knn_coverage", "kid", "kid_std", "vendi", "label_agreement",
+                "copy_share", "copy_share_heldout", "train_distance_ratio", "classes/recall_9", "classes/share_ratio_0"):
+        assert key in row
+    # Real images against real images: high fidelity and diversity; held-out images are not copies.
+    floor = evaluator.baseline
+    assert floor["precision"] > 0.6 and floor["recall"] > 0.6
+    assert abs(floor["kid"]) < 3 * floor["kid_std"] + 1e-6
+    assert floor["copy_share"] == floor["copy_share_heldout"] < 0.8
+
+
+def test_memorised_samples_are_copies(digits_evaluator):
+    """Samples that are the generation's own training images: every one a copy, distance ratio 0."""
+    evaluator, real = digits_evaluator
+    n = evaluator.num_samples
+    train = real.train_images[:n]
+    row = evaluator(train, None, train)
+    assert row["copy_share"] == 1.0 and row["train_distance_ratio"] == 0.0
+    assert row["copy_share_heldout"] < 0.8
+    assert "label_agreement" not in row  # unconditional samples carry no label to agree with
+
+
+def test_label_agreement(digits_evaluator):
+    evaluator, real = digits_evaluator
+    images = real.train_images[: evaluator.num_samples]
+    predicted = predict_labels(evaluator, images)
+    assert evaluator(images, predicted)["label_agreement"] == 1.0
+    assert evaluator(images, (predicted + 1) % 10)["label_agreement"] == 0.0
+
+
+def test_class_share_ratio_of_a_one_class_generator(digits_evaluator):
+    from lab.metrics.classifier import predict
+
+    evaluator, real = digits_evaluator
+    images = real.train_images[: evaluator.num_samples]
+    confidence, predicted = predict(evaluator.classifier, images, "cpu").max(1)
+    recognised = confidence >= evaluator.threshold
+    c = int(predicted[recognised].mode().values)  # the class the classifier recognises most often
+    picked = images[recognised & (predicted == c)]
+    row = evaluator(picked.repeat(-(-len(images) // len(picked)), 1, 1, 1))
+    shares = [row[f"classes/share_ratio_{k}"] for k in range(10)]
+    assert shares[c] == pytest.approx(1 / float(real.class_distribution[c]))
+    assert all(s == 0 for k, s in enumerate(shares) if k != c)
+
+
+def predict_labels(evaluator, images):
+    from lab.metrics.classifier import predict
+
+    return predict(evaluator.classifier, images, "cpu").argmax(1)

@@ -13,20 +13,25 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from lab.report import load_runs, summarise, write_report
+from lab.report_verdict import floors, survival, verdicts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def fake_run(root, name, loop, fraction, seed, fd_values):
+FLOOR = {"fd_classifier": 5.0, "classes_present": 1.0, "precision": 0.8, "recall": 0.9, "classes/share_ratio_0": 1.0}
+
+
+def fake_run(root, name, loop, fraction, seed, fd_values, extra=lambda g: {}):
     """A run directory in the lab's format (what lab.experiment writes), with chosen metric values."""
     run = root / name
     (run / "samples").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create({"seed": seed, "loop": {"name": loop, "real_fraction": fraction}}), run / "config.yaml")
     OmegaConf.save(OmegaConf.create([f"loop={loop}", f"loop.real_fraction={fraction}", f"seed={seed}"]), run / "overrides.yaml")
+    (run / "reference.json").write_text(json.dumps({"real_baseline": FLOOR | {"class_histogram": [1, 2]}}))
     with (run / "metrics.jsonl").open("w") as f:
         for g, fd in enumerate(fd_values):
             f.write(json.dumps({"generation": g, "metrics/fd_classifier": fd, "metrics/classes_present": 1.0 - 0.1 * g,
-                                "provenance/real": 10, "class_histogram": [1, 2], "samples": f"samples/gen_{g:03d}.png"}) + "\n")
+                                "provenance/real": 10, "class_histogram": [1, 2], "samples": f"samples/gen_{g:03d}.png"} | extra(g)) + "\n")
             Image.fromarray(np.full((12, 12), 40 * g + 20 * seed, dtype=np.uint8)).save(run / "samples" / f"gen_{g:03d}.png")
     return run
 
@@ -65,12 +70,52 @@ def test_report_files(sweep, tmp_path):
     csv = pd.read_csv(out / "runs.csv")
     assert len(csv) == 54 and {"run", "generation", "metric", "value", "seed", "loop.real_fraction"} <= set(csv.columns)
     plots = sorted(p.name for p in (out / "plots").iterdir())
-    assert "metrics_fd_classifier.png" in plots and "last_samples.png" in plots
+    # One strip of samples per condition, generation by generation.
+    assert "metrics_fd_classifier.png" in plots and {"samples_0.png", "samples_1.png"} <= set(plots)
     assert any(p.startswith("heatmap_mixed") for p in plots)
     text = page.read_text()
     # Self-contained: every image is inlined, nothing refers to a file beside it except the CSV link.
     assert text.count("<img") == len(plots) == len(re.findall(r"src='data:image/png;base64,", text))
     assert "31 [" in text  # the last-generation table shows the mean with its band
+
+
+def test_verdicts_fit_the_change_per_generation(sweep):
+    table = load_runs([sweep])
+    verdict = verdicts(table, ["metrics/fd_classifier", "metrics/classes_present"], "metrics/fd_classifier", 3.0).set_index("condition")
+    # FD 10+o, 20+o, 30+o for seeds o = 0, 1, 2: slope 10 on every seed, an interval of zero width.
+    assert verdict.loc["loop=mixed, real_fraction=0.5", "fd_classifier"] == "+10 [+10, +10] *"
+    # 10, 40, 80 (+o): least-squares slope 35.
+    assert verdict.loc["loop=mixed, real_fraction=0.25", "fd_classifier"].startswith("+35 [")
+    assert verdict.loc["loop=mixed, real_fraction=0.5", "classes_present"] == "-0.1 [-0.1, -0.1] *"
+    # Floor 5, k = 3: FD first above 15 at generation 1 (means 21 and 41); k = 20 (100): never.
+    column = "fd_classifier > 3× floor (15) at generation"
+    assert verdict[column].tolist() == ["1", "1"]
+    never = verdicts(table, [], "metrics/fd_classifier", 20.0)
+    assert never.iloc[:, -1].tolist() == ["never", "never"]
+
+
+def test_slopes_spread_over_seeds_give_an_interval(tmp_path):
+    for seed, slope in enumerate((1.0, 2.0, 3.0)):
+        fake_run(tmp_path, f"{seed}", "fresh", 0.5, seed, [10 + slope * g for g in range(4)])
+    cell = verdicts(load_runs([tmp_path]), ["metrics/fd_classifier"], None, 3.0).iloc[0]["fd_classifier"]
+    # Mean 2, sd 1 over 3 seeds: half-width t(0.975, 2)/√3 = 2.484.
+    assert cell == "+2 [-0.484, +4.48]"
+
+
+def test_floors_come_from_reference_json(sweep):
+    expected = {f"metrics/{k}" if not k.startswith("classes/") else k: v for k, v in FLOOR.items()}
+    assert floors(load_runs([sweep])) == pytest.approx(expected)  # the mean over 6 runs of the same value
+
+
+def test_minority_survival(tmp_path):
+    # Class 0 stays at its share; class 1 halves every generation: below 0.5 of its real share at generation 2.
+    for seed in range(2):
+        fake_run(tmp_path, f"{seed}", "fully_synthetic", 0.0, seed, [10, 20, 30, 40],
+                 extra=lambda g: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 1.0 / 2 ** (g * 0.6)})
+    alive = survival(load_runs([tmp_path])).iloc[0]
+    assert alive["class 0"] == "survives" and alive["class 1"] == "2"
+    page = write_report([tmp_path], tmp_path / "report")
+    assert "Minority survival" in page.read_text() and (tmp_path / "report" / "plots" / "class_shares_0.png").exists()
 
 
 def test_cli(sweep, tmp_path):

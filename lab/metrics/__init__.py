@@ -1,11 +1,27 @@
 """Per-generation metrics against the held-out real set, with the same N for every generation.
 
-`Evaluator` is built once per run (classifier, reference statistics) and called once per generation.
-Each metric is a callable `Generated -> dict`; precision/recall, density/coverage or KID slot in as one
-more entry of `Evaluator.metrics`, reusing `Generated.features` and `Evaluator.reference_features`.
+`Evaluator` is built once per run (classifier, reference features and statistics) and called once per
+generation. Each metric is a callable `Generated -> dict` in `Evaluator.metrics`, reusing
+`Generated.features` (the run's feature space: the classifier's, or Inception's with
+metrics.features=inception) and `Generated.probs` (the classifier's class probabilities).
+
+Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
+    fd_<features>               Fréchet distance to the reference
+    precision, recall           Kynkäänniemi et al., k-NN balls (metrics.nearest_k)
+    density, knn_coverage       Naeem et al. (knn_coverage is not class coverage)
+    kid, kid_std                unbiased KID, mean and std over seeded subsets
+    vendi                       Vendi score of the generated set alone (effective number of distinct items)
+    label_agreement             conditional models: share classified as the label they were generated for
+    copy_share, copy_share_heldout, train_distance_ratio
+                                memorisation against the generation's own training set (see manifold.py)
+    classes_present, class_entropy, class_js_divergence, unrecognised_share, class_histogram
+    classes/share_ratio_<c>     share of class c among recognised samples ÷ its share in the real pool
+    classes/recall_<c>          recall among the held-out images of class c
 """
 
+
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,6 +31,7 @@ from lab.data import RealData
 from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
+from lab.metrics.manifold import KID, Manifold, compare, copy_share, knn_radius, vendi_score
 from lab.seeding import generator
 
 log = logging.getLogger(__name__)
@@ -26,7 +43,10 @@ class Generated:
     """The N images of one generation that every metric sees, with what the classifier says of them."""
 
     images: torch.Tensor
+    labels: torch.Tensor | None  # the labels they were generated for; None or -1: unconditional
+    train_images: torch.Tensor | None  # what this generation trained on (memorisation), if known
     classifier: Classifier
+    embed: Callable[[torch.Tensor], torch.Tensor]
     device: torch.device
 
     @cached_property
@@ -35,14 +55,14 @@ class Generated:
 
     @cached_property
     def features(self) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.cat([self.classifier.features(b.to(self.device)).cpu() for b in self.images.split(1000)])
+        return self.embed(self.images)
 
 
 class Evaluator:
     def __init__(self, real: RealData, metrics_cfg, data_cfg, cache_dir, device, progress: bool = True):
         self.device = device
         self.num_samples = int(metrics_cfg.num_samples)
+        self.num_classes = real.num_classes
         self.classifier, self.classifier_info = load_or_train(
             real, data_cfg, metrics_cfg.classifier, cache_dir, device, progress
         )
@@ -50,21 +70,38 @@ class Evaluator:
         pick = torch.randperm(len(real.heldout_labels), generator=generator(int(data_cfg.split_seed), 0, "reference"))
         pick = pick[: self.num_samples]
         reference = real.heldout_images[pick]
-        self.real_distribution = torch.bincount(real.heldout_labels[pick], minlength=real.num_classes).double()
-        self.real_distribution /= self.real_distribution.sum()
+        self.reference_labels = real.heldout_labels[pick]
+        # What a faithful generator reproduces is the pool it learned from (data.class_shares shapes the pool
+        # only; the held-out set keeps the data set's own shares).
+        self.real_distribution = real.class_distribution
         self.fd_name = f"fd_{metrics_cfg.features}"
         if metrics_cfg.features == "inception":
             self.frechet = inception_fd(reference, device)
         else:
             self.frechet = FrechetDistance(self.classifier, reference, device)
         self.threshold = float(metrics_cfg.recognised_threshold)
-        self.metrics = [self._frechet, self._class_coverage]
+        self.k = int(metrics_cfg.nearest_k)
+        reference_features = self.embed(reference)
+        self.reference = Manifold.of(reference_features, self.k)
+        subset_size = metrics_cfg.kid.subset_size or self.num_samples // 2
+        self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
+        self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._classes, self._memorisation]
         self.baseline = self._real_baseline(real)
 
-    def __call__(self, images: torch.Tensor) -> dict:
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images → float64 features of this run's feature space (the module FD uses)."""
+        module = self.frechet.metric.inception
+        inception = not isinstance(module, Classifier)
+        batch = 100 if inception else 1000
+        with torch.no_grad():
+            parts = [module((to_rgb(b) if inception else b).to(self.device)).double().cpu() for b in images.split(batch)]
+        return torch.cat(parts)
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None, train_images: torch.Tensor | None = None) -> dict:
         if len(images) < self.num_samples:
             raise ValueError(f"{len(images)} images given, the metrics need {self.num_samples}")
-        generated = Generated(images[: self.num_samples], self.classifier, self.device)
+        n = self.num_samples
+        generated = Generated(images[:n], None if labels is None else labels[:n], train_images, self.classifier, self.embed, self.device)
         out = {}
         for metric in self.metrics:
             out.update(metric(generated))
@@ -76,12 +113,46 @@ class Evaluator:
             return {self.fd_name: self.frechet(images)}
         return {self.fd_name: self.frechet(to_rgb(images))}
 
-    def _class_coverage(self, generated: Generated) -> dict:
-        return class_coverage(generated.probs, self.real_distribution, self.threshold)
+    def _manifold(self, generated: Generated) -> dict:
+        comparison = compare(Manifold.of(generated.features, self.k), self.reference)
+        recall = comparison.recall_per_class(self.reference_labels, self.num_classes)
+        return comparison.scalars() | {f"classes/recall_{c}": r for c, r in enumerate(recall)}
+
+    def _kid(self, generated: Generated) -> dict:
+        return self.kid(generated.features)
+
+    def _vendi(self, generated: Generated) -> dict:
+        return {"vendi": vendi_score(generated.features)}
+
+    def _classes(self, generated: Generated) -> dict:
+        out = class_coverage(generated.probs, self.real_distribution, self.threshold)
+        histogram = torch.tensor(out["class_histogram"], dtype=torch.float64)
+        shares = histogram / histogram.sum().clamp_min(1)
+        out |= {f"classes/share_ratio_{c}": float(s / r) for c, (s, r) in enumerate(zip(shares, self.real_distribution))}
+        labels = generated.labels
+        if labels is not None and (labels >= 0).all():
+            out["label_agreement"] = float((generated.probs.argmax(1) == labels).double().mean())
+        return out
+
+    def _memorisation(self, generated: Generated) -> dict:
+        if generated.train_images is None:
+            return {}
+        train = self.embed(generated.train_images)
+        radius = knn_radius(train, 1)
+        share, distance = copy_share(generated.features, train, radius)
+        heldout_share, heldout_distance = copy_share(self.reference.features, train, radius)
+        return {"copy_share": share, "copy_share_heldout": heldout_share, "train_distance_ratio": distance / heldout_distance}
 
     def _real_baseline(self, real: RealData) -> dict:
-        """The metrics of N real training images: the floor a perfect generator would reach at this N."""
+        """Every metric of N real training images: the floor a perfect generator would reach at this N.
+
+        The memorisation floor is that of held-out images against the whole real pool (they are the fresh
+        images a perfect generator would draw); real training images would sit on themselves.
+        """
         if len(real.train_labels) < self.num_samples:
             return {}
         pick = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
-        return self(real.train_images[pick])
+        out = self(real.train_images[pick], real.train_labels[pick])
+        pool = self.embed(real.train_images)
+        share, _ = copy_share(self.reference.features, pool, knn_radius(pool, 1))
+        return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0}

@@ -51,6 +51,7 @@ class Classifier(nn.Module):
 
 def load_or_train(real: RealData, data_cfg, classifier_cfg, cache_dir, device, progress=True) -> tuple[Classifier, dict]:
     """The classifier for this data set + resolution, from the cache or trained now (and cached)."""
+    real = real.untrimmed or real  # data.class_shares trims the loops' pool, never the extractor's
     key = _cache_key(data_cfg, classifier_cfg)
     path = Path(cache_dir).expanduser() / "classifiers" / f"{data_cfg.name}-{data_cfg.resolution}px-{key}.pt"
     # Weight init and dropout draw from torch's global generator: seed it here (and restore it after), so

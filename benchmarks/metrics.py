@@ -1,0 +1,64 @@
+"""What each per-generation metric costs: seconds per call on N images at the default settings.
+
+    python benchmarks/metrics.py [--rounds 5] [overrides …]      e.g. data=digits, metrics.kid.subsets=50
+
+Real training images stand in for a generation's samples (the cost does not depend on what the images
+show), with a training set of loop.train_size real images for the memorisation test. Each metric is
+timed alone over several rounds (median), after one untimed call that fills the shared caches
+(features, class probabilities): the table shows each metric's own cost, and the first row what the
+shared feature pass costs once per generation.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from lab.config import CONF_DIR
+from lab.data import load_real_data
+from lab.metrics import Evaluator, Generated
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=args.overrides)
+    real = load_real_data(cfg.data)
+    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False)
+    n, train_size = evaluator.num_samples, int(cfg.loop.train_size)
+    images, labels = real.train_images[:n], real.train_labels[:n]
+    train = real.train_images[-train_size:]
+
+    def fresh() -> Generated:
+        return Generated(images, labels, train, evaluator.classifier, evaluator.embed, "cpu")
+
+    def shared_pass() -> None:
+        g = fresh()
+        _ = g.features, g.probs
+
+    rows = [("features + class probabilities (shared)", shared_pass)]
+    for metric in evaluator.metrics:
+        warm = fresh()
+        _ = warm.features, warm.probs
+        rows.append((metric.__name__.lstrip("_"), lambda m=metric, g=warm: m(g)))
+    print(f"N = {n} samples, training set {train_size}, {torch.get_num_threads()} threads, {args.rounds} rounds (median)")
+    total = 0.0
+    for name, call in rows:
+        times = []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
+        total += seconds
+        print(f"{name:<42} {seconds:8.3f} s")
+    print(f"{'all metrics of one generation':<42} {total:8.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The report's numbers beyond the curves: real floors, per-regime verdicts, minority survival.
+
+- floors: each run's reference.json holds every metric of N real training images against the held-out
+  set at the same N; a metric's floor is their mean over the runs of the table.
+- verdict: per condition and metric, the least-squares change per generation fitted on each seed's
+  curve, then the mean of those slopes with a 95% t-interval over seeds; and the generation at which the
+  mean Fréchet distance first exceeds k × its floor.
+- survival: per condition and class, the first generation at which the class's mean share among the
+  recognised samples falls below half of its share in the real pool.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SHARE_RATIO = "classes/share_ratio_"
+
+
+def floors(table: pd.DataFrame) -> dict[str, float]:
+    """Metric key (as in metrics.jsonl) → mean real floor over the runs that recorded one."""
+    values: dict[str, list[float]] = {}
+    for run in table.run.unique():
+        path = Path(run) / "reference.json"
+        baseline = json.loads(path.read_text()).get("real_baseline", {}) if path.exists() else {}
+        for key, value in baseline.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values.setdefault(key if key.startswith("classes/") else f"metrics/{key}", []).append(float(value))
+    return {key: float(np.mean(v)) for key, v in values.items()}
+
+
+def slopes(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Change per generation of each run (least squares over its generations)."""
+    rows = []
+    for (condition, run), part in table[table.metric == metric].groupby(["condition", "run"]):
+        if part.generation.nunique() >= 2:
+            slope = np.polyfit(part.generation.to_numpy(float), part.value.to_numpy(float), 1)[0]
+            rows.append({"condition": condition, "run": run, "slope": slope})
+    return pd.DataFrame(rows, columns=["condition", "run", "slope"])
+
+
+def first_generation(table: pd.DataFrame, metric: str, test) -> dict[str, int | None]:
+    """Condition → first generation whose mean over seeds passes `test` (None: none does)."""
+    means = table[table.metric == metric].groupby(["condition", "generation"])["value"].mean().reset_index()
+    out = {}
+    for condition, part in means.groupby("condition"):
+        hits = part[test(part.value)].generation
+        out[condition] = int(hits.min()) if len(hits) else None
+    return out
+
+
+def verdicts(table: pd.DataFrame, metrics: list[str], fd_metric: str | None, floor_multiple: float) -> pd.DataFrame:
+    """Condition × metric: "slope [95% low, high]" per generation; plus the FD-exceeds-k×floor generation."""
+    cells: dict[str, dict] = {}
+    for metric in metrics:
+        per_run = slopes(table, metric)
+        for condition, part in per_run.groupby("condition"):
+            cells.setdefault(condition, {})[metric.removeprefix("metrics/")] = _interval_text(part.slope.to_numpy())
+    floor = floors(table).get(fd_metric) if fd_metric else None
+    if floor is not None:
+        column = f"{fd_metric.removeprefix('metrics/')} > {floor_multiple:g}× floor ({floor_multiple * floor:.3g}) at generation"
+        for condition, generation in first_generation(table, fd_metric, lambda v: v > floor_multiple * floor).items():
+            cells.setdefault(condition, {})[column] = "never" if generation is None else str(generation)
+    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+
+
+def _interval_text(values: np.ndarray) -> str:
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return f"{mean:+.3g} (1 seed)"
+    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+    # A change whose interval excludes 0 is marked: it is the regime's drift, not seed noise.
+    mark = " *" if mean - half > 0 or mean + half < 0 else ""
+    return f"{mean:+.3g} [{mean - half:+.3g}, {mean + half:+.3g}]{mark}"
+
+
+def share_ratio_metrics(table: pd.DataFrame) -> list[str]:
+    keys = [m for m in table.metric.unique() if m.startswith(SHARE_RATIO)]
+    return sorted(keys, key=lambda m: int(m.removeprefix(SHARE_RATIO)))
+
+
+def survival(table: pd.DataFrame, below: float = 0.5) -> pd.DataFrame:
+    """Condition × class: the first generation at which the class's mean share ratio falls below `below`."""
+    cells: dict[str, dict] = {}
+    for metric in share_ratio_metrics(table):
+        label = f"class {metric.removeprefix(SHARE_RATIO)}"
+        for condition, generation in first_generation(table, metric, lambda v: v < below).items():
+            cells.setdefault(condition, {})[label] = "survives" if generation is None else str(generation)
+    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
