@@ -31,8 +31,10 @@ def main() -> None:
     real = load_real_data(cfg.data)
     evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False)
     n, train_size = evaluator.num_samples, int(cfg.loop.train_size)
-    images, labels = real.train_images[:n], real.train_labels[:n]
-    train = real.train_images[-train_size:]
+    # A random pick: the pool is ordered by class, and its first N would be two digits only.
+    order = torch.randperm(len(real.train_labels), generator=torch.Generator().manual_seed(0))
+    images, labels = real.train_images[order[:n]], real.train_labels[order[:n]]
+    train = real.train_images[order[-train_size:]]
 
     def fresh() -> Generated:
         return Generated(images, labels, train, evaluator.classifier, evaluator.embed, "cpu")

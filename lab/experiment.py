@@ -135,9 +135,9 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
                       "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)}
             grid = sample_grid(samples.images, samples.labels, real.num_classes)
             rows.append(tracker.log_generation(gen, scalars, histogram, grid, timing))
-            log.info("generation %d: %s=%.3f, classes present %.2f, unrecognised %.3f", gen, evaluator.fd_name,
-                     scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/classes_present"],
-                     scalars["metrics/unrecognised_share"])
+            log.info("generation %d: %s=%.3f, precision %.3f, recall %.3f, classes present %.2f, unrecognised %.3f", gen,
+                     evaluator.fd_name, scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/precision"],
+                     scalars["metrics/recall"], scalars["metrics/classes_present"], scalars["metrics/unrecognised_share"])
             rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model, keep=loop.keep)
             state = dict(state, completed_generations=gen + 1)
             rundir.write_state(run_dir, state)
