@@ -36,7 +36,9 @@ def slopes(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     rows = []
     for (condition, run), part in table[table.metric == metric].groupby(["condition", "run"]):
         if part.generation.nunique() >= 2:
-            slope = np.polyfit(part.generation.to_numpy(float), part.value.to_numpy(float), 1)[0]
+            values = part.value.to_numpy(float)
+            slope = np.polyfit(part.generation.to_numpy(float), values, 1)[0]
+            slope = 0.0 if abs(slope) < 1e-9 * (1 + np.abs(values).max()) else slope  # a flat curve, not 1e-16
             rows.append({"condition": condition, "run": run, "slope": slope})
     return pd.DataFrame(rows, columns=["condition", "run", "slope"])
 

@@ -95,6 +95,7 @@ def test_knn_radius_counts_neighbours_not_the_point_itself():
     x = torch.tensor([[0.0], [1.0], [3.0], [6.0]], dtype=torch.float64)
     assert knn_radius(x, 1).tolist() == [1.0, 1.0, 2.0, 3.0]
     assert knn_radius(x, 2).tolist() == [3.0, 2.0, 3.0, 5.0]
+    assert knn_radius(x[2:3], 1, among=x).tolist() == [2.0]
     with pytest.raises(ValueError):
         knn_radius(x, 4)
 
@@ -126,10 +127,22 @@ def test_vendi_score_counts_distinct_items():
 
 def test_copy_share_tells_copies_from_fresh_draws():
     train = draw(500, seed=0)
-    radius = knn_radius(train, 1)
-    copies, distance = copy_share(train[:200] + 1e-6, train, radius)
+    copies, distance = copy_share(train[:200] + 1e-6, train)
     assert copies == 1.0 and distance < 1e-5
-    fresh, fresh_distance = copy_share(draw(500, seed=1), train, radius)
+    fresh, fresh_distance = copy_share(draw(500, seed=1), train)
     assert 0.1 < fresh < 0.7 and fresh_distance > 0.5
-    far, _ = copy_share(draw(500, shift=20.0, seed=2), train, radius)
+    far, _ = copy_share(draw(500, shift=20.0, seed=2), train)
     assert far == 0.0
+
+
+def test_copy_share_equals_the_whole_set_rule():
+    """Only the nearest training images' radii are computed; the answer is that of every radius."""
+    train, queries = draw(300, seed=0), draw(200, seed=1) * 0.8
+    radius = knn_radius(train, 1)
+    closest, index = torch.cdist(queries, train).min(dim=1)
+    expected = float((closest <= radius[index]).double().mean())
+    assert copy_share(queries, train)[0] == pytest.approx(expected)
+    # A training set with a duplicated image: its neighbour is at 0, so only an exact copy counts.
+    doubled = torch.cat([train, train[:1]])
+    assert copy_share(train[:1], doubled)[0] == 1.0
+    assert copy_share(train[:1] + 1e-3, doubled)[0] == 0.0

@@ -31,7 +31,7 @@ from lab.data import RealData
 from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
-from lab.metrics.manifold import KID, Manifold, compare, copy_share, knn_radius, vendi_score
+from lab.metrics.manifold import KID, Manifold, compare, copy_share, vendi_score
 from lab.seeding import generator
 
 log = logging.getLogger(__name__)
@@ -138,9 +138,8 @@ class Evaluator:
         if generated.train_images is None:
             return {}
         train = self.embed(generated.train_images)
-        radius = knn_radius(train, 1)
-        share, distance = copy_share(generated.features, train, radius)
-        heldout_share, heldout_distance = copy_share(self.reference.features, train, radius)
+        share, distance = copy_share(generated.features, train)
+        heldout_share, heldout_distance = copy_share(self.reference.features, train)
         return {"copy_share": share, "copy_share_heldout": heldout_share, "train_distance_ratio": distance / heldout_distance}
 
     def _real_baseline(self, real: RealData) -> dict:
@@ -153,6 +152,5 @@ class Evaluator:
             return {}
         pick = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
         out = self(real.train_images[pick], real.train_labels[pick])
-        pool = self.embed(real.train_images)
-        share, _ = copy_share(self.reference.features, pool, knn_radius(pool, 1))
+        share, _ = copy_share(self.reference.features, self.embed(real.train_images))
         return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0}
