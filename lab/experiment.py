@@ -26,6 +26,7 @@ from lab import diffusion, loops, rundir
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.data import RealData, load_real_data
 from lab.errors import LabError
+from lab.locks import exclusive
 from lab.metrics import Evaluator
 from lab.seeding import derive_seed, generator
 from lab.tracking import Tracker, sample_grid
@@ -50,11 +51,24 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     """
     real = prepare(cfg)
     run_dir = Path(run_dir)
+    if rundir.holds_foreign_files(run_dir):
+        raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # One writer per run directory: a second process (a double start, a requeued job) stops here.
+        with exclusive(run_dir / rundir.LOCK, f"run_dir={run_dir}"):
+            return _run_locked(cfg, real, run_dir, overrides, group, name)
+    except LabError:
+        if created and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # bad input leaves nothing behind
+        raise
+
+
+def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group, name) -> list[dict]:
     if (run_dir / "config.yaml").exists():
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         rundir.check_resumable(run_dir, cfg)
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
-        raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
     state = rundir.read_state(run_dir)
     if state is not None and state["completed_generations"] >= int(cfg.loop.generations):
         log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
@@ -62,11 +76,10 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
-    # Built before the run directory: it can still stop on bad input (e.g. Inception weights missing).
+    # Built before anything is written: it can still stop on bad input (e.g. Inception weights missing).
     # The classifier it trains goes to the shared cache, not the run directory.
     evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
     if state is None:
-        run_dir.mkdir(parents=True, exist_ok=True)
         rundir.atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
         rundir.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         state = {"completed_generations": 0, "wandb_run_id": _new_run_id()}

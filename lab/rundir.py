@@ -20,6 +20,14 @@ from lab.loops import Samples
 RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "tracking.mode")
 
 
+LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)
+
+
+def holds_foreign_files(run_dir: Path) -> bool:
+    """True for a directory with files in it that are not a lab run (the lock file alone does not count)."""
+    return run_dir.is_dir() and not (run_dir / "config.yaml").exists() and any(p.name != LOCK for p in run_dir.iterdir())
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)

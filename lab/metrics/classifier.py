@@ -17,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lab.data import RealData
+from lab.locks import exclusive
 from lab.seeding import derive_seed, generator
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,13 @@ def load_or_train(real: RealData, data_cfg, classifier_cfg, cache_dir, device, p
     real = real.untrimmed or real  # data.class_shares trims the loops' pool, never the extractor's
     key = _cache_key(data_cfg, classifier_cfg)
     path = Path(cache_dir).expanduser() / "classifiers" / f"{data_cfg.name}-{data_cfg.resolution}px-{key}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel jobs of a sweep need the same classifier: the first trains it, the others wait, then load it.
+    with exclusive(path.with_name(path.name + ".lock"), f"classifier cache {path}", wait=True):
+        return _load_or_train(path, real, data_cfg, classifier_cfg, device, progress)
+
+
+def _load_or_train(path: Path, real: RealData, data_cfg, classifier_cfg, device, progress) -> tuple[Classifier, dict]:
     # Weight init and dropout draw from torch's global generator: seed it here (and restore it after), so
     # that every machine and every parallel job trains the same extractor — FDs are comparable only then.
     cached = path.exists()
@@ -68,7 +76,6 @@ def load_or_train(real: RealData, data_cfg, classifier_cfg, cache_dir, device, p
         info = dict(saved["info"], cached=True, path=str(path))
         log.info("classifier from cache %s (held-out accuracy %.4f)", path, info["heldout_accuracy"])
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         torch.save({"state_dict": model.state_dict(), "info": info}, tmp)
         os.replace(tmp, path)  # atomic: parallel runs never read a half-written file
