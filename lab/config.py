@@ -158,7 +158,7 @@ def check_settings(cfg: DictConfig) -> None:
     subset_size = metrics.kid.subset_size
     _require(
         subset_size is None or (isinstance(subset_size, int) and 2 <= subset_size <= metrics.num_samples),
-        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (half of N) or 2 ≤ value ≤ "
+        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ "
         f"metrics.num_samples ({metrics.num_samples})",
     )
     _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")

@@ -26,7 +26,7 @@ CASES = [
     (["metrics.num_samples=64"], "metrics.num_samples=64 is too small for the 64-dimensional classifier features: allowed > 64"),
     (["metrics.num_samples=1500", "loop.num_samples=3000"], "metrics.num_samples=1500 is more than the held-out set"),
     (["metrics.nearest_k=0"], "metrics.nearest_k=0 is out of range: allowed 1 ≤ k < metrics.num_samples (1000)"),
-    (["metrics.kid.subset_size=5000"], "metrics.kid.subset_size=5000 is out of range: allowed null (half of N) or 2 ≤ value ≤"),
+    (["metrics.kid.subset_size=5000"], "metrics.kid.subset_size=5000 is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤"),
     (["metrics.kid.subsets=0"], "metrics.kid.subsets=0 is out of range: allowed ≥ 1"),
     (["data.class_shares=[1,2]"], "data.class_shares=[1, 2] is not allowed: give 10 positive weights, one per class, or null"),
     (["experiment=tails_cpu", "loop.train_size=2000"], "loop.train_size=2000 is more than the real training pool of data=mnist5k holds (1630 images"),

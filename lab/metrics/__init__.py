@@ -83,7 +83,8 @@ class Evaluator:
         self.k = int(metrics_cfg.nearest_k)
         reference_features = self.embed(reference)
         self.reference = Manifold.of(reference_features, self.k)
-        subset_size = metrics_cfg.kid.subset_size or self.num_samples // 2
+        # null: N/2, at most 1,000 (the usual size; subsets of N would all be the same set).
+        subset_size = metrics_cfg.kid.subset_size or min(1000, self.num_samples // 2)
         self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
         self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._classes, self._memorisation]
         self.baseline = self._real_baseline(real)
