@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from lab.rundir import LOCK
 from tests.conftest import repo_root
 from tests.test_errors import lab_cli
 
@@ -21,6 +22,11 @@ CHAIN = ["experiment=smoke", "loop=accumulate", "train.warm_start=true", "loop.g
 
 def metrics(run_dir):
     return (run_dir / "metrics.jsonl").read_text()
+
+
+def files_and_times(run_dir):
+    """Every file of a run with its modification time; the lock file is rewritten by each process that holds it."""
+    return {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file() and p.name != LOCK}
 
 
 def state(run_dir):
@@ -70,7 +76,7 @@ def test_rerunning_a_sweep_skips_finished_jobs_and_resumes_the_others(tmp_path):
              "progress=false", "hydra.sweep.dir=sweep"]
     assert lab_cli(tmp_path, *sweep).returncode == 0
     job0, job1 = tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
-    finished = {p: p.stat().st_mtime_ns for p in job0.rglob("*") if p.is_file()}
+    finished = files_and_times(job0)
     expected = metrics(job1)
     # Job 1 as a crash inside generation 2 leaves it: state says 2 done, later files half-written.
     (job1 / "state.json").write_text(json.dumps({"completed_generations": 2, "wandb_run_id": "abcd1234"}))
@@ -80,5 +86,5 @@ def test_rerunning_a_sweep_skips_finished_jobs_and_resumes_the_others(tmp_path):
     result = lab_cli(tmp_path, *sweep)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "is complete (3 generations): nothing to do" in result.stdout
-    assert {p: p.stat().st_mtime_ns for p in job0.rglob("*") if p.is_file()} == finished
+    assert files_and_times(job0) == finished
     assert metrics(job1) == expected
