@@ -229,8 +229,8 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
         tables.append(("Minority survival: generation at which a class falls below half its real share", alive))
         for i, condition in enumerate(sorted(table.condition.unique())):
             figures.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
-    for i, (title, paths) in enumerate(sample_strips(table)):
-        figures.append((f"samples by generation: {title}", _save(plot_strip(title, paths), out / "plots" / f"samples_{i}.png")))
+    for i, (title, grids) in enumerate(sample_strips(table)):
+        figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths])
 
 
