@@ -144,8 +144,8 @@ def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     part = table[table.condition == condition]
     for metric in share_ratio_metrics(part):
-        means = part[part.metric == metric].groupby("generation")["value"].mean()
-        ax.plot(means.index, means.values, marker=".", label=f"class {metric.removeprefix(SHARE_RATIO)}")
+        means = summarise(part, metric)
+        ax.plot(means["generation"], means["mean"], marker=".", label=f"class {metric.removeprefix(SHARE_RATIO)}")
     ax.axhline(1.0, color="k", linewidth=1)
     ax.axhline(0.5, color="k", linestyle="--", linewidth=1)
     ax.set(xlabel="generation", ylabel="share ÷ real share", title=f"class shares: {condition}")

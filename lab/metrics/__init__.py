@@ -75,7 +75,8 @@ class Evaluator:
         # only; the held-out set keeps the data set's own shares).
         self.real_distribution = real.class_distribution
         self.fd_name = f"fd_{metrics_cfg.features}"
-        if metrics_cfg.features == "inception":
+        self.inception = metrics_cfg.features == "inception"
+        if self.inception:
             self.frechet = inception_fd(reference, device)
         else:
             self.frechet = FrechetDistance(self.classifier, reference, device)
@@ -91,11 +92,9 @@ class Evaluator:
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images → float64 features of this run's feature space (the module FD uses)."""
-        module = self.frechet.metric.inception
-        inception = not isinstance(module, Classifier)
-        batch = 100 if inception else 1000
+        module, batch = self.frechet.metric.inception, 100 if self.inception else 1000
         with torch.no_grad():
-            parts = [module((to_rgb(b) if inception else b).to(self.device)).double().cpu() for b in images.split(batch)]
+            parts = [module(self._as_input(b).to(self.device)).double().cpu() for b in images.split(batch)]
         return torch.cat(parts)
 
     def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None, train_images: torch.Tensor | None = None) -> dict:
@@ -108,11 +107,12 @@ class Evaluator:
             out.update(metric(generated))
         return out
 
+    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
+        """Inception takes 3 channels; the classifier takes the data's own."""
+        return to_rgb(images) if self.inception else images
+
     def _frechet(self, generated: Generated) -> dict:
-        images = generated.images
-        if isinstance(self.frechet.metric.inception, Classifier):
-            return {self.fd_name: self.frechet(images)}
-        return {self.fd_name: self.frechet(to_rgb(images))}
+        return {self.fd_name: self.frechet(self._as_input(generated.images))}
 
     def _manifold(self, generated: Generated) -> dict:
         comparison = compare(Manifold.of(generated.features, self.k), self.reference)
