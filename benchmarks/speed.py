@@ -62,7 +62,7 @@ def measure_sampling(cfg, resolution: int, seconds: float, device) -> float:
     steps = 0
     while time.perf_counter() - start < seconds or steps == 0:
         diffusion.sample(unet, sampler, labels, 5, 0.0, len(labels), generator(0, steps, "s"), device,
-                         eta=float(cfg.sampler.get("eta", 0.0)), progress=False)
+                         eta=float(cfg.sampler.eta or 0.0), progress=False)
         steps += 5
     return steps * len(labels) / (time.perf_counter() - start)  # image-steps per second
 

@@ -45,7 +45,8 @@ def job_overrides(argv: list[str]) -> list[list[str]]:
         if multirun and override.is_sweep_override():
             choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
         else:
-            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+            # A key given twice keeps both, in order, as Hydra applies them (the first may be the bad one).
+            choices[key if key not in choices else f"{key}#{len(choices)}"] = [f"{key}={override.get_value_element_as_str()}"]
     return [list(job) for job in itertools.product(*choices.values())]
 
 
@@ -88,6 +89,11 @@ def _load_once(data_cfg):
 def _one_line(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     first = lines[0] if lines else type(exc).__name__
+    if first.startswith("Error merging override ") and exc.__cause__ is not None:
+        # A value of the wrong type for the schema (lab/schema.py): name the setting and the type wanted.
+        override = first.removeprefix("Error merging override ")
+        cause = str(exc.__cause__).splitlines()[0].strip()
+        return f"{override} has the wrong type for this setting: {cause}"
     if first.startswith("Could not override '"):
         key = first.split("'")[1]
         return f"{key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)"

@@ -16,6 +16,9 @@ from lab.diffusion import SAMPLERS
 from lab.errors import LabError
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES
+from lab.schema import check_known_keys, register
+
+register()  # before any composition: conf/config.yaml names the schema first in its defaults
 
 # `${min:a,b}` in the config tree (metrics.num_samples defaults to the smaller of 1000 and the held-out set).
 if not OmegaConf.has_resolver("min"):
@@ -53,6 +56,7 @@ def _at_least(name: str, value, low) -> None:
 
 
 def check_settings(cfg: DictConfig) -> None:
+    check_known_keys(cfg)
     try:
         OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except MissingMandatoryValue as exc:
@@ -92,9 +96,17 @@ def check_settings(cfg: DictConfig) -> None:
         f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
     )
     _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
+    _at_least("train.warmup_images", train.warmup_images, 0)
+    _at_least("train.weight_decay", train.weight_decay, 0)
+    _require(train.grad_clip > 0, f"train.grad_clip={train.grad_clip} is out of range: allowed > 0")
+    _at_least("train.num_train_timesteps", train.num_train_timesteps, 2)
+    _require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
+    _require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
 
     _one_of("sampler.name", sampler.name, SAMPLERS)
     _at_least("sampler.steps", sampler.steps, 1)
+    _require(sampler.steps <= train.num_train_timesteps, f"sampler.steps={sampler.steps} is more than the "
+             f"train.num_train_timesteps={train.num_train_timesteps} the model was trained on; allowed ≤ {train.num_train_timesteps}")
     _at_least("sampler.batch_size", sampler.batch_size, 1)
     _at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
     if sampler.name == "ddim":
@@ -102,9 +114,13 @@ def check_settings(cfg: DictConfig) -> None:
             isinstance(sampler.eta, (int, float)) and 0 <= sampler.eta <= 1,
             f"sampler.eta={sampler.eta} is out of range: allowed 0 ≤ value ≤ 1",
         )
+        _require(sampler.spacing is None, f"sampler.spacing={sampler.spacing} is not a setting of sampler=ddim (its steps are "
+                 "always trailing); allowed: sampler.spacing=null, or sampler=dpm_solver|dpm_solver_sde")
     else:
         _one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
-    for key, allowed in (("bf16", ("auto", True, False)), ("compile", ("auto", True, False)), ("fused", (True, False))):
+        _require(sampler.eta is None, f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
+                 f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null")
+    for key, allowed in (("bf16", ("auto", True, False)), ("compile", ("auto", True, False))):  # fused: typed bool
         _require(train.speed[key] in allowed,
                  f"train.speed.{key}={train.speed[key]} is not allowed; allowed: {', '.join(str(a).lower() for a in allowed)}")
     _require(
@@ -161,8 +177,13 @@ def check_settings(cfg: DictConfig) -> None:
         f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ "
         f"metrics.num_samples ({metrics.num_samples})",
     )
+    classifier = metrics.classifier
+    for key in ("feature_dim", "epochs", "batch_size"):
+        _at_least(f"metrics.classifier.{key}", classifier[key], 1)
+    _require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
     _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
     _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
+    _require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
     resolve_device(cfg.device)
 
 

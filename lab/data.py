@@ -162,12 +162,18 @@ def _load_imagefolder(root, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
             "sub-folder per class holding PNG/JPEG images"
         )
     mode = "L" if channels == 1 else "RGB"
-    folder = ImageFolder(str(Path(str(root)).expanduser()), loader=lambda p: _open(p, mode))
-    if len(folder) == 0:
-        raise LabError(f"data.root={root} holds no PNG/JPEG images in class sub-folders")
+    try:
+        folder = ImageFolder(str(Path(str(root)).expanduser()), loader=lambda p: _open(p, mode))
+    except FileNotFoundError as exc:  # no class sub-folders, or no image in any of them
+        raise LabError(f"data.root={root} holds no PNG/JPEG images in class sub-folders ({exc}); data=imagefolder "
+                       "needs data.root=DIR with one sub-folder per class") from None
     images, labels = [], []
     sizes = set()
-    for img, label in folder:
+    for path, label in folder.samples:
+        try:
+            img = _open(path, mode)
+        except OSError as exc:  # a truncated or mislabelled file
+            raise LabError(f"data.root={root}: {path} is not a readable image ({exc}); remove or replace it") from None
         images.append(TF.pil_to_tensor(img))
         labels.append(label)
         sizes.add(img.size)

@@ -172,7 +172,7 @@ def _sample(cfg, unet, sampler, real: RealData, gen: int, device, progress) -> t
     start = time.perf_counter()
     images = diffusion.sample(unet.to(device), sampler, labels, int(cfg.sampler.steps), float(cfg.sampler.guidance_scale),
                               int(cfg.sampler.batch_size), generator(cfg.seed, gen, "sample"), device,
-                              eta=float(cfg.sampler.get("eta", 0.0)), progress=progress)
+                              eta=float(cfg.sampler.eta or 0.0), progress=progress)
     return loops.Samples(gen, images, labels), time.perf_counter() - start
 
 

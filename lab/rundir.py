@@ -58,7 +58,9 @@ def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
 
 def _comparable(cfg) -> dict:
     flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
-    return {k: v for k, v in flat.items() if k not in RESUME_FREE}
+    # A null setting equals an absent one: a key the schema added later with a null default (e.g.
+    # sampler.eta for the DPM samplers) does not make an older run's directory foreign.
+    return {k: v for k, v in flat.items() if k not in RESUME_FREE and v is not None}
 
 
 def _flatten(tree, prefix=""):

@@ -72,3 +72,27 @@ def test_sweep_presets_expand_to_their_jobs(preset, jobs):
     assert len(expanded) == jobs
     assert len({tuple(sorted(j)) for j in expanded}) == jobs
     assert all(f"experiment={preset}" in j for j in expanded)
+
+
+def test_each_chain_setting_is_written_once():
+    """The chain's settings live in the schema; a loop's file holds only what makes that loop."""
+    from omegaconf import OmegaConf
+
+    from lab.config import CONF_DIR
+
+    for option in group_options("loop"):
+        keys = set(OmegaConf.load(CONF_DIR / "loop" / f"{option}.yaml"))
+        assert keys <= {"name", "real_fraction"}, f"conf/loop/{option}.yaml repeats {keys - {'name', 'real_fraction'}}"
+    for option in group_options("tracking"):
+        assert set(OmegaConf.load(CONF_DIR / "tracking" / f"{option}.yaml")) == {"mode"}
+
+
+def test_composed_config_is_typed(make_cfg):
+    from omegaconf import OmegaConf
+
+    from lab.schema import LabConfig
+
+    cfg = make_cfg()
+    assert OmegaConf.get_type(cfg) is LabConfig
+    cfg.loop.generations = "7"  # converted on assignment, as from the command line
+    assert cfg.loop.generations == 7

@@ -28,17 +28,59 @@ CASES = [
     (["metrics.nearest_k=0"], "metrics.nearest_k=0 is out of range: allowed 1 ≤ k < metrics.num_samples (1000)"),
     (["metrics.kid.subset_size=5000"], "metrics.kid.subset_size=5000 is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤"),
     (["metrics.kid.subsets=0"], "metrics.kid.subsets=0 is out of range: allowed ≥ 1"),
-    (["data.class_shares=[1,2]"], "data.class_shares=[1, 2] is not allowed: give 10 positive weights, one per class, or null"),
+    (["data.class_shares=[1,2]"], "data.class_shares=[1.0, 2.0] is not allowed: give 10 positive weights, one per class, or null"),
     (["experiment=tails_cpu", "loop.train_size=2000"], "loop.train_size=2000 is more than the real training pool of data=mnist5k holds (1630 images"),
     (["data.resolution=10"], "data.resolution=10 does not fit model=cpu: its 3 levels need a multiple of 4"),
     (["model.conditional=false", "sampler.guidance_scale=1.0"], "sampler.guidance_scale=1.0 needs a class-conditional model"),
     (["sampler=ddim", "sampler.eta=1.5"], "sampler.eta=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
     (["sampler.spacing=karras"], "sampler.spacing=karras is not allowed; allowed: trailing, log_snr"),
-    (["train.snr_gamma=0"], "train.snr_gamma=0 is out of range: allowed null or > 0"),
+    (["train.snr_gamma=0"], "train.snr_gamma=0.0 is out of range: allowed null or > 0"),
     (["train.speed.bf16=maybe"], "train.speed.bf16=maybe is not allowed; allowed: auto, true, false"),
-    (["train.speed.fused=auto"], "train.speed.fused=auto is not allowed; allowed: true, false"),
+    (["train.speed.fused=auto"], "train.speed.fused=auto has the wrong type for this setting: Value 'auto' is not a valid bool"),
     (["tracking.mode=loud"], "tracking.mode=loud is not allowed; allowed: auto, online, offline, disabled"),
     (["device=tpu"], "device=tpu is not a device"),
+    # Types and keys, checked against the schema (lab/schema.py): Hydra's `+` would otherwise add a typo.
+    (["+foo=1"], "foo is not a setting"),
+    (["+loop.real_fracton=0.5"], "loop.real_fracton is not a setting"),
+    (["++loop.real_fracton=0.5"], "loop.real_fracton is not a setting"),
+    (["loop.generations=2.5"], "loop.generations=2.5 has the wrong type for this setting: Value '2.5' of type 'float' could not be converted to Integer"),
+    (["seed=abc"], "seed=abc has the wrong type"),
+    (["progress=maybe"], "progress=maybe has the wrong type"),
+    (["seed=1", "seed=x"], "seed=x has the wrong type"),
+    (["data.class_shares=[1,a]"], "data.class_shares=[1,a] has the wrong type"),
+    (["tracking.tags=5"], "tracking.tags=5 has the wrong type"),
+    (["train.speed.bf16=7"], "train.speed.bf16=7 has the wrong type"),
+    (["sampler.eta=0.5"], "sampler.eta=0.5 is a setting of sampler=ddim only"),
+    (["sampler=ddim", "sampler.spacing=log_snr"], "sampler.spacing=log_snr is not a setting of sampler=ddim"),
+    # Every setting's edges.
+    (["data.channels=2"], "data.channels=2 is not allowed; allowed: 1, 3"),
+    (["data.resolution=2"], "data.resolution=2 is out of range: allowed ≥ 4"),
+    (["data.heldout_size=1"], "data.heldout_size=1 is out of range: allowed ≥ 2"),
+    (["model.block_out_channels=[30,64,64]"], "model.block_out_channels=[30, 64, 64]: every width must be a multiple of"),
+    (["train.images=0"], "train.images=0 is out of range: allowed ≥ 1"),
+    (["train.batch_size=0"], "train.batch_size=0 is out of range: allowed ≥ 1"),
+    (["train.lr=0"], "train.lr=0.0 is out of range: allowed > 0"),
+    (["train.label_dropout=1"], "train.label_dropout=1.0 is out of range: allowed 0 ≤ value < 1"),
+    (["train.warmup_images=-1"], "train.warmup_images=-1 is out of range: allowed ≥ 0"),
+    (["train.weight_decay=-0.1"], "train.weight_decay=-0.1 is out of range: allowed ≥ 0"),
+    (["train.grad_clip=0"], "train.grad_clip=0.0 is out of range: allowed > 0"),
+    (["train.ema.max_decay=1"], "train.ema.max_decay=1.0 is out of range: allowed 0 < value < 1"),
+    (["train.ema.power=0"], "train.ema.power=0.0 is out of range: allowed > 0"),
+    (["train.prediction_type=score"], "train.prediction_type=score is not allowed; allowed: epsilon, v_prediction, sample"),
+    (["train.beta_schedule=cosine"], "train.beta_schedule=cosine is not allowed"),
+    (["train.num_train_timesteps=1"], "train.num_train_timesteps=1 is out of range: allowed ≥ 2"),
+    (["sampler.steps=0"], "sampler.steps=0 is out of range: allowed ≥ 1"),
+    (["sampler.steps=1001"], "sampler.steps=1001 is more than the train.num_train_timesteps=1000"),
+    (["sampler.batch_size=0"], "sampler.batch_size=0 is out of range: allowed ≥ 1"),
+    (["sampler.guidance_scale=-1"], "sampler.guidance_scale=-1.0 is out of range: allowed ≥ 0"),
+    (["loop.train_size=0"], "loop.train_size=0 is out of range: allowed ≥ 1"),
+    (["loop.num_samples=0"], "loop.num_samples=0 is out of range: allowed ≥ 1"),
+    (["loop.keep=none"], "loop.keep=none is not allowed; allowed: last, all"),
+    (["metrics.features=lenet"], "metrics.features=lenet is not allowed"),
+    (["metrics.recognised_threshold=0"], "metrics.recognised_threshold=0.0 is out of range: allowed 0 < value ≤ 1"),
+    (["metrics.classifier.epochs=0"], "metrics.classifier.epochs=0 is out of range: allowed ≥ 1"),
+    (["metrics.classifier.lr=0"], "metrics.classifier.lr=0.0 is out of range: allowed > 0"),
+    (["threads=0"], "threads=0 is out of range: allowed null (all cores) or ≥ 1"),
 ]
 
 
@@ -79,8 +121,29 @@ def test_cli_stops_before_writing_anything(tmp_path):
 def test_cli_checks_every_job_of_a_sweep_first(tmp_path):
     result = lab_cli(tmp_path, "-m", "loop=mixed", "loop.real_fraction=0.5,2")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: loop.real_fraction=2 is out of range: allowed 0 ≤ value ≤ 1"
+    assert result.stderr.strip() == "error: loop.real_fraction=2.0 is out of range: allowed 0 ≤ value ≤ 1"
     assert list(tmp_path.iterdir()) == []  # the valid first job did not start either
+
+
+def test_cli_rejects_a_key_that_plus_would_add(tmp_path):
+    result = lab_cli(tmp_path, "+loop.real_fracton=0.5")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: loop.real_fracton is not a setting")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_imagefolder_without_images_is_one_line(tmp_path):
+    (tmp_path / "empty_class").mkdir()
+    with pytest.raises(LabError, match=r"^data.root=\S+ holds no PNG/JPEG images in class sub-folders") as err:
+        check_job(["data=imagefolder", f"data.root={tmp_path}"])
+    assert "\n" not in str(err.value)
+
+
+def test_imagefolder_with_an_unreadable_image_names_it(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(LabError, match=r"broken.png is not a readable image"):
+        check_job(["data=imagefolder", f"data.root={tmp_path}"])
 
 
 def test_cli_unknown_option(tmp_path):

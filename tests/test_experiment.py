@@ -106,3 +106,17 @@ def test_a_generation_trained_on_real_data_only_scores_like_generation_0(make_cf
     fd = [r["metrics/fd_classifier"] for r in rows]
     assert all(r["provenance/real"] == 256 and "provenance/gen_0" not in r for r in rows)
     assert max(fd[1:]) < 1.5 * fd[0] and min(fd[1:]) > fd[0] / 1.5, fd
+
+
+def test_a_setting_added_later_with_a_null_default_does_not_make_a_run_foreign(make_cfg, tmp_path):
+    from lab import rundir
+
+    cfg = make_cfg(*SMOKE)
+    older = OmegaConf.to_container(cfg, resolve=True)
+    del older["sampler"]["eta"]  # written before the schema gave every sampler an `eta` (null for DPM)
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    rundir.check_resumable(tmp_path, cfg)
+    older["sampler"]["steps"] = 99
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    with pytest.raises(LabError, match=r"other settings \(sampler.steps: 99 there, 4 now\)"):
+        rundir.check_resumable(tmp_path, cfg)

@@ -49,7 +49,7 @@ def sample_moments(make_cfg, sampler: str, prediction_type, steps, schedule="squ
     labels = torch.arange(1000) % 2
     # uint8 output quantises to steps of 2/255 ≈ 0.008: far below the tolerances below.
     images = diffusion.sample(model, diffusion.build_sampler(cfg.sampler, train_scheduler), labels, steps, 0.0, 1000,
-                              generator(0, 0, "known-score"), torch.device("cpu"), eta=cfg.sampler.get("eta", 0.0), progress=False)
+                              generator(0, 0, "known-score"), torch.device("cpu"), eta=cfg.sampler.eta or 0.0, progress=False)
     x = diffusion.to_model_range(images)
     return [(x[labels == k].mean().item(), x[labels == k].std().item()) for k in range(2)]
 

@@ -1,0 +1,184 @@
+"""The settings' schema: every key, its type, and the defaults that every option of a group shares.
+
+Registered in Hydra's ConfigStore as `lab_schema` and named first in `conf/config.yaml`'s defaults, so
+that Hydra itself rejects a wrong type (`loop.generations=2.5`); `check_known_keys` rejects keys the
+schema does not know, which Hydra's `+key=value` would otherwise add (`+loop.real_fracton=0.5`).
+Values that differ between a group's options live in its YAML files (`conf/<group>/<option>.yaml`);
+a value that every option shares is written here once. Range checks: `lab/config.py`.
+"""
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError
+
+from lab.errors import LabError
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    # Where the files are (null: data that ships inside a package). Every data set's file says it, since a
+    # required value (imagefolder's ???) cannot be merged over a default.
+    root: str | None = MISSING
+    # torchvision data sets only, and only with a network.
+    download: bool = False
+    # Images are resized to resolution×resolution.
+    resolution: int = MISSING
+    channels: int = MISSING
+    # Held-out real reference set (stratified by class) that no generation ever trains on.
+    heldout_size: int = MISSING
+    split_seed: int = 0
+    # Long-tailed training pool: one relative weight per class, e.g. [1, 0.5, …, 0.1]; each class keeps a
+    # seeded random subset of its pool images in these proportions (as many as the pool allows). The
+    # held-out set keeps the data set's own shares. null: the pool as it is.
+    class_shares: list[float] | None = None
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    block_out_channels: list[int] = MISSING
+    layers_per_block: int = MISSING
+    norm_num_groups: int = MISSING
+    attention: bool = MISSING
+    # Class-conditional with label dropout (train.label_dropout), so classifier-free guidance works.
+    conditional: bool = True
+
+
+@dataclass
+class EMAConfig:
+    enabled: bool = MISSING
+    max_decay: float = MISSING
+    power: float = MISSING
+
+
+@dataclass
+class SpeedConfig:
+    fused: bool = MISSING
+    bf16: bool | str = MISSING  # auto | true | false
+    compile: bool | str = MISSING  # auto | true | false
+
+
+@dataclass
+class TrainConfig:
+    name: str = MISSING
+    images: int = MISSING
+    batch_size: int = MISSING
+    lr: float = MISSING
+    warmup_images: int = MISSING
+    weight_decay: float = MISSING
+    grad_clip: float = MISSING
+    warm_start: bool = MISSING
+    label_dropout: float = MISSING
+    num_train_timesteps: int = MISSING
+    beta_schedule: str = MISSING
+    prediction_type: str = MISSING
+    snr_gamma: float | None = MISSING
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
+
+
+@dataclass
+class SamplerConfig:
+    name: str = MISSING
+    steps: int = MISSING
+    # Classifier-free guidance weight w. MAD's sampling bias λ = 1/(1+w): w=0 ↔ λ=1 (unbiased),
+    # w=0.25 ↔ λ=0.8, w=1 ↔ λ=0.5. Needs a conditional model.
+    guidance_scale: float = 0.0
+    # Images per UNet forward while sampling.
+    batch_size: int = 500
+    # sampler=ddim only: 0 deterministic … 1 ancestral.
+    eta: float | None = None
+    # sampler=dpm_solver and dpm_solver_sde only: trailing or log_snr.
+    spacing: str | None = None
+
+
+@dataclass
+class LoopConfig:
+    """The chain's settings, shared by every loop; a loop's file holds only what makes that loop."""
+
+    name: str = MISSING
+    # Number of generations, generation 0 counted in: generations=5 trains gens 0..4.
+    generations: int = 5
+    # Images in each generation's training set (generation 0: real only).
+    train_size: int = 2000
+    # Share p of real images in a generation's training set, the same knob in every loop:
+    # n_real = round(p·train_size), n_synthetic = train_size − n_real (MAD n_r/n_s = p/(1−p);
+    # Bertrand et al.'s λ = (1−p)/p synthetic images per real one).
+    real_fraction: float = 0.5
+    # Samples drawn from each generation (feed the next generation and the metrics).
+    num_samples: int = 2000
+    # Checkpoints kept on disk: last (only the newest generation's model) or all.
+    keep: str = "last"
+
+
+@dataclass
+class KIDConfig:
+    subsets: int = MISSING
+    subset_size: int | None = MISSING
+
+
+@dataclass
+class ClassifierConfig:
+    feature_dim: int = MISSING
+    epochs: int = MISSING
+    batch_size: int = MISSING
+    lr: float = MISSING
+
+
+@dataclass
+class MetricsConfig:
+    features: str = MISSING
+    num_samples: int = MISSING
+    recognised_threshold: float = MISSING
+    nearest_k: int = MISSING
+    kid: KIDConfig = field(default_factory=KIDConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+
+@dataclass
+class TrackingConfig:
+    mode: str = MISSING  # auto | online | offline | disabled
+    project: str = "self-consumption-lab"
+    entity: str | None = None
+    # null: the sweep directory for a multirun (all jobs of one sweep share it), the run name otherwise.
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LabConfig:
+    seed: int = 0
+    # auto: the first CUDA GPU when present, else Apple's MPS, else the CPU. Or name one: cpu, cuda, cuda:1.
+    device: str = "auto"
+    # Where the run writes everything. null: Hydra's output directory (outputs/… or multirun/…/N).
+    run_dir: str | None = None
+    # Shared across runs: the feature classifier is trained once per dataset and resolution and kept here.
+    cache_dir: str = "${oc.env:LAB_CACHE_DIR,${oc.env:HOME,.}/.cache/self-consumption-lab}"
+    # Torch CPU threads; null leaves torch's default (all cores).
+    threads: int | None = None
+    # Show progress bars (training, sampling). Turned off in tests.
+    progress: bool = True
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="lab_schema", node=LabConfig)
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Hydra's `+key=value` adds keys even to a typed config: every key must be one the schema knows."""
+    try:
+        # As a plain tree: a typed config that Hydra opened to add a key merges into the schema unchecked.
+        OmegaConf.merge(OmegaConf.structured(LabConfig), OmegaConf.to_container(cfg))
+    except ConfigKeyError as exc:
+        key = exc.full_key or str(exc.key)
+        raise LabError(f"{key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)") from None
