@@ -4,6 +4,8 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
 from tqdm.auto import tqdm
 
+from lab import faults
+
 SAMPLERS = ("ddim", "dpm_solver", "dpm_solver_sde")
 
 
@@ -108,6 +110,7 @@ def sample(
             x = scheduler.step(eps, t, x, **kwargs).prev_sample
             bar.update(1)
         out.append(to_uint8(x).cpu())
+        faults.point("sample")
     bar.close()
     return torch.cat(out)
 

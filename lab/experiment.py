@@ -12,6 +12,7 @@ A run directory holds everything about one run:
     wandb/                        the W&B run (offline runs sync later with `wandb sync`)
 """
 
+import errno
 import json
 import logging
 import secrets
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import diffusion, loops, rundir
+from lab import diffusion, faults, integrity, loops, rundir
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.data import RealData, load_real_data
 from lab.errors import LabError
@@ -58,11 +59,26 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     try:
         # One writer per run directory: a second process (a double start, a requeued job) stops here.
         with exclusive(run_dir / rundir.LOCK, f"run_dir={run_dir}"):
-            return _run_locked(cfg, real, run_dir, overrides, group, name)
+            try:
+                return _run_locked(cfg, real, run_dir, overrides, group, name)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                raise _disk_full(run_dir, exc) from None
     except LabError:
         if created and not any(run_dir.iterdir()):
             run_dir.rmdir()  # bad input leaves nothing behind
         raise
+
+
+def _disk_full(run_dir: Path, exc: OSError) -> LabError:
+    """Every file is written under a temporary name and state.json moves last: what is committed is intact."""
+    state = rundir.read_state(run_dir) or {"completed_generations": 0}
+    done = state["completed_generations"]
+    rundir.remove_temporaries(run_dir)  # the half-written files give their space back
+    kept = f"generations 0–{done - 1} are intact" if done else "no generation was complete"
+    return LabError(f"run_dir={run_dir}: the disk is full (saving generation {done} failed: {exc.strerror}); {kept}: "
+                    "free some space and run the same command to resume")
 
 
 def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group, name) -> list[dict]:
@@ -70,9 +86,12 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         rundir.check_resumable(run_dir, cfg)
     state = rundir.read_state(run_dir)
-    if state is not None and state["completed_generations"] >= int(cfg.loop.generations):
+    damaged = integrity.first_damaged(run_dir, state) if state is not None else None
+    if state is not None and damaged is None and state["completed_generations"] >= int(cfg.loop.generations):
         log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
         return rundir.discard_unfinished(run_dir, state["completed_generations"])
+    if state is not None:
+        state = _trust(cfg, run_dir, state, damaged)  # refuses other code before anything is rewritten
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
@@ -82,7 +101,7 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
     if state is None:
         rundir.atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
         rundir.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-        state = {"completed_generations": 0, "wandb_run_id": _new_run_id()}
+        state = {"completed_generations": 0, "wandb_run_id": _new_run_id(), "code": [{"from_generation": 0, **integrity.code_identity()}]}
         rundir.write_state(run_dir, state)
     handler = logging.FileHandler(run_dir / "lab.log")
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
@@ -94,6 +113,35 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
         handler.close()
 
 
+def _trust(cfg: DictConfig, run_dir: Path, state: dict, damaged: tuple[int, str] | None) -> dict:
+    """What a resume may build on: the same code (or the user's say-so), and files that match their checksums."""
+    done = state["completed_generations"] if damaged is None else damaged[0]
+    code = integrity.code_identity()
+    recorded = state.get("code", [])
+    if recorded and recorded[-1]["source_sha256"] != code["source_sha256"]:
+        if not cfg.resume_other_code:
+            raise LabError(
+                f"run_dir={run_dir} was run by other code ({integrity.describe(recorded[-1])}; now {integrity.describe(code)}): "
+                f"generations from two versions of the code would mix in one chain; resume with that code, or set "
+                f"resume_other_code=true to continue from generation {done} with this one (state.json records it)"
+            )
+        log.warning("run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",
+                    run_dir, done, integrity.describe(code), integrity.describe(recorded[-1]))
+    if not recorded or recorded[-1]["source_sha256"] != code["source_sha256"]:
+        state = dict(state, code=[*recorded, {"from_generation": done, **code}])
+        rundir.write_state(run_dir, state)
+    if damaged is not None:
+        gen, name = damaged
+        if cfg.train.warm_start and gen > 0 and not (run_dir / integrity.generation_files(gen - 1)[1]).exists():
+            raise LabError(f"run_dir={run_dir}: {name} does not match its checksum in state.json, and generation {gen} cannot be "
+                           f"redone: its warm start needs checkpoints/gen_{gen - 1:03d}, which loop.keep=last removed; restore "
+                           f"{name}, or start a new run")
+        log.warning("run_dir=%s: %s is missing or does not match its checksum in state.json (truncated, corrupted or replaced): "
+                    "generation %d and every later one are redone", run_dir, name, gen)
+        state = rundir.rewind(run_dir, state, gen)
+    return state
+
+
 def _new_run_id() -> str:
     """Chosen by the lab, not W&B, so that it is in state.json before W&B starts (a resume reuses it)."""
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
@@ -102,7 +150,6 @@ def _new_run_id() -> str:
 def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir: Path, state: dict, group, name) -> list[dict]:
     # A reused worker (joblib launcher) must not carry global random state from an earlier job.
     torch.manual_seed(derive_seed(cfg.seed, -1, "global"))
-    progress = bool(cfg.progress)
     loop = cfg.loop
     done = int(state["completed_generations"])
     rows = rundir.discard_unfinished(run_dir, done)
@@ -128,37 +175,49 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     sampler = diffusion.build_sampler(cfg.sampler, train_scheduler)
     history = [rundir.load_samples(run_dir, k) for k in range(done)]
     model = rundir.load_checkpoint(run_dir, done - 1) if done and cfg.train.warm_start else None
+    # W&B gets a generation only once it is committed; a resumed run first logs what its W&B run lacks.
+    tracker.catch_up(rows)
     try:
         for gen in range(done, int(loop.generations)):
-            log.info("generation %d/%d", gen, int(loop.generations) - 1)
-            data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history,
-                                 int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
-            if model is None or not cfg.train.warm_start:
-                torch.manual_seed(derive_seed(cfg.seed, gen, "init"))
-                model = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), real.num_classes)
-            trained = train_generation(model, train_scheduler, data, cfg.train, device,
-                                       generator(cfg.seed, gen, "train"), progress)
-            model = trained.model
-            samples, sample_seconds = _sample(cfg, trained.ema_model, sampler, real, gen, device, progress)
-            history.append(samples)
-            rundir.save_samples(run_dir, samples, data.provenance())
-            scalars = _scalars(evaluator(samples.images, samples.labels, data.images), data, trained)
-            histogram = scalars.pop("metrics/class_histogram")
-            timing = {"timing/train_seconds": trained.seconds, "timing/sample_seconds": sample_seconds,
-                      "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)}
-            grid = sample_grid(samples.images, samples.labels, real.num_classes)
-            rows.append(tracker.log_generation(gen, scalars, histogram, grid, timing))
-            log.info("generation %d: %s=%.3f, precision %.3f, recall %.3f, classes present %.2f, unrecognised %.3f", gen,
-                     evaluator.fd_name, scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/precision"],
-                     scalars["metrics/recall"], scalars["metrics/classes_present"], scalars["metrics/unrecognised_share"])
-            rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model, keep=loop.keep)
-            state = dict(state, completed_generations=gen + 1)
-            rundir.write_state(run_dir, state)
+            with faults.in_generation(gen):
+                model, state, row, picture, timing = _generation(cfg, real, evaluator, device, run_dir, state, gen, history,
+                                                                 model, train_scheduler, sampler, tracker)
+            rows.append(row)
+            tracker.log(row, picture, timing)
     except BaseException:
         tracker.finish(exit_code=1)
         raise
     tracker.finish()
     return rows
+
+
+def _generation(cfg, real, evaluator, device, run_dir, state, gen, history, model, train_scheduler, sampler, tracker):
+    """Train, sample, evaluate and save generation `gen`; state.json moves past it last (the commit)."""
+    loop, progress = cfg.loop, bool(cfg.progress)
+    log.info("generation %d/%d", gen, int(loop.generations) - 1)
+    data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history,
+                         int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
+    if model is None or not cfg.train.warm_start:
+        torch.manual_seed(derive_seed(cfg.seed, gen, "init"))
+        model = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), real.num_classes)
+    trained = train_generation(model, train_scheduler, data, cfg.train, device, generator(cfg.seed, gen, "train"), progress)
+    samples, sample_seconds = _sample(cfg, trained.ema_model, sampler, real, gen, device, progress)
+    history.append(samples)
+    rundir.save_samples(run_dir, samples, data.provenance())
+    scalars = _scalars(evaluator(samples.images, samples.labels, data.images), data, trained)
+    histogram = scalars.pop("metrics/class_histogram")
+    timing = {"timing/train_seconds": trained.seconds, "timing/sample_seconds": sample_seconds,
+              "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)}
+    picture = sample_grid(samples.images, samples.labels, real.num_classes)
+    row = tracker.write_row(gen, scalars, histogram, picture, timing)
+    faults.point("metrics_write")
+    log.info("generation %d: %s=%.3f, precision %.3f, recall %.3f, classes present %.2f, unrecognised %.3f", gen,
+             evaluator.fd_name, scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/precision"],
+             scalars["metrics/recall"], scalars["metrics/classes_present"], scalars["metrics/unrecognised_share"])
+    rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model, keep=loop.keep)
+    state = rundir.commit(run_dir, state, gen)
+    faults.point("tracking")
+    return trained.model, state, row, picture, timing
 
 
 def _sample(cfg, unet, sampler, real: RealData, gen: int, device, progress) -> tuple[loops.Samples, float]:

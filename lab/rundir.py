@@ -13,11 +13,12 @@ import torch
 from diffusers import UNet2DModel
 from omegaconf import DictConfig, OmegaConf
 
+from lab import faults, integrity
 from lab.errors import LabError
 from lab.loops import Samples
 
 # Settings that may differ between the first attempt and a resumed one without changing the science.
-RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "tracking.mode")
+RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "tracking.mode", "resume_other_code")
 
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)
@@ -40,7 +41,26 @@ def read_state(run_dir: Path) -> dict | None:
 
 
 def write_state(run_dir: Path, state: dict) -> None:
-    atomic_write_text(run_dir / "state.json", json.dumps(state, indent=2))
+    path = run_dir / "state.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    faults.point("state_write")
+    os.replace(tmp, path)  # the commit point of a generation
+
+
+def commit(run_dir: Path, state: dict, gen: int) -> dict:
+    """Generation `gen` is complete: record its files' checksums and move state.json past it."""
+    state = dict(state, completed_generations=gen + 1, checksums=integrity.checksums_after(run_dir, state, gen))
+    write_state(run_dir, state)
+    return state
+
+
+def rewind(run_dir: Path, state: dict, gen: int) -> dict:
+    """Generations from `gen` on are to be redone: state.json forgets them (their files are overwritten)."""
+    kept = {k: v for k, v in state.get("checksums", {}).items() if int(k.rsplit("gen_", 1)[1][:3]) < gen}
+    state = dict(state, completed_generations=gen, checksums=kept)
+    write_state(run_dir, state)
+    return state
 
 
 def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
@@ -90,9 +110,14 @@ def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
     if timing.exists():
         kept = [line for line in timing.read_text().splitlines() if _generation_of(line) < completed]
         _replace_if_changed(timing, "".join(line + "\n" for line in kept))
+    remove_temporaries(run_dir)
+    return rows
+
+
+def remove_temporaries(run_dir: Path) -> None:
+    """Files and checkpoint directories a killed or failed save left under their temporary names."""
     for leftover in [*run_dir.rglob("*.tmp"), *(run_dir / "checkpoints").glob(".gen_*.tmp")]:
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-    return rows
 
 
 def _replace_if_changed(path: Path, text: str) -> None:
@@ -114,6 +139,7 @@ def save_samples(run_dir: Path, samples: Samples, provenance: dict) -> None:
     path = folder / f"gen_{samples.generation:03d}.pt"
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"images": samples.images, "labels": samples.labels, "provenance": provenance}, tmp)
+    faults.point("samples_write")
     os.replace(tmp, path)
 
 
@@ -128,6 +154,7 @@ def save_checkpoint(run_dir: Path, gen: int, model: UNet2DModel, ema_model: UNet
     tmp = root / f".gen_{gen:03d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp / "unet")
+    faults.point("checkpoint_write")
     ema_model.save_pretrained(tmp / "unet_ema")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)  # a checkpoint directory exists whole or not at all

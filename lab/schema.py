@@ -161,6 +161,9 @@ class LabConfig:
     threads: int | None = None
     # Show progress bars (training, sampling). Turned off in tests.
     progress: bool = True
+    # A run directory started by other code (another commit, edited source) is not resumed unless this is
+    # true: generations from two versions of the code in one chain would be a silent science bug.
+    resume_other_code: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

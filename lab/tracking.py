@@ -7,6 +7,7 @@ run, and metrics.jsonl of a resumed run must equal that of an uninterrupted one.
 """
 
 import json
+import logging
 import netrc
 import os
 from pathlib import Path
@@ -16,6 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
+
+log = logging.getLogger("lab")
 
 # Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
 # summary would swallow them.
@@ -80,32 +83,67 @@ class Tracker:
     def run_id(self) -> str | None:
         return None if self.run is None else self.run.id
 
-    def log_generation(self, generation: int, scalars: dict, histogram: list[int], grid: np.ndarray,
-                       timing: dict | None = None) -> dict:
-        """Write the generation's row to metrics.jsonl (timing to timing.jsonl) and W&B; returns the row."""
+    def write_row(self, generation: int, scalars: dict, histogram: list[int], picture: np.ndarray, timing: dict | None = None) -> dict:
+        """Write the generation's grid, its row to metrics.jsonl and its timing to timing.jsonl; returns the row."""
         grid_path = Path("samples") / f"gen_{generation:03d}.png"
-        picture = grid.squeeze(-1) if grid.shape[-1] == 1 else grid  # PIL and W&B want HW for grey
-        Image.fromarray(picture).save(self.run_dir / grid_path)
+        Image.fromarray(_hw(picture)).save(self.run_dir / grid_path)
         row = {"generation": generation, **scalars, "class_histogram": list(histogram), "samples": grid_path.as_posix()}
         with self.jsonl.open("a") as f:
             f.write(json.dumps(row) + "\n")
         if timing:
             with (self.run_dir / "timing.jsonl").open("a") as f:
                 f.write(json.dumps({"generation": generation, **timing}) + "\n")
-        if self.run is not None:
-            import wandb
-
-            edges = np.arange(len(histogram) + 1) - 0.5
-            self.run.log(
-                {
-                    "generation": generation,
-                    **scalars,
-                    **(timing or {}),
-                    "class_histogram": wandb.Histogram(np_histogram=(np.asarray(histogram), edges)),
-                    "samples": wandb.Image(picture, caption=f"generation {generation}"),
-                }
-            )
         return row
+
+    def log(self, row: dict, picture: np.ndarray, timing: dict | None = None) -> None:
+        """Log a committed generation's row to W&B (one step per generation)."""
+        if self.run is None:
+            return
+        import wandb
+
+        histogram = row["class_histogram"]
+        edges = np.arange(len(histogram) + 1) - 0.5
+        scalars = {k: v for k, v in row.items() if k not in ("generation", *MEDIA_KEYS)}
+        self.run.log(
+            {
+                "generation": row["generation"],
+                **scalars,
+                **(timing or {}),
+                "class_histogram": wandb.Histogram(np_histogram=(np.asarray(histogram), edges)),
+                "samples": wandb.Image(_hw(picture), caption=f"generation {row['generation']}"),
+            }
+        )
+
+    def catch_up(self, rows: list[dict]) -> None:
+        """A resumed run's W&B side: each committed generation once, in one history.
+
+        Online, the server's run continues and gets the committed generations it lacks (`run.step` counts
+        the generations it holds: one step each). Offline, every attempt writes its own offline-run
+        directory, and `wandb sync` of them all would hold a generation twice: the earlier attempts'
+        directories move to wandb/superseded/ (kept, not synced by `wandb sync wandb/offline-run-*`) and
+        this attempt's directory logs every committed generation again, from metrics.jsonl and the grids.
+        """
+        if self.run is None or not rows:
+            return
+        if self.mode == "offline":
+            current = Path(self.run.dir).resolve().parent
+            aside = self.run_dir / "wandb" / "superseded"
+            for old in (self.run_dir / "wandb").glob("offline-run-*"):
+                if old.resolve() != current:
+                    aside.mkdir(exist_ok=True)
+                    target, n = aside / old.name, 0
+                    while target.exists():  # two attempts started within the same second
+                        n += 1
+                        target = aside / f"{old.name}.{n}"
+                    old.rename(target)
+        if self.mode == "online" and self.run.step > len(rows):
+            # W&B's history only moves forward: generations redone after a damaged file show twice there.
+            log.warning("W&B run %s holds %d generations, %d are committed: the redone ones will appear twice in W&B "
+                        "(metrics.jsonl holds each once)", self.run.id, self.run.step, len(rows))
+        timings = _by_generation(self.run_dir / "timing.jsonl")
+        for row in rows[self.run.step if self.mode == "online" else 0 :]:
+            picture = np.asarray(Image.open(self.run_dir / row["samples"]))
+            self.log(row, picture, timings.get(row["generation"]))
 
     def summary(self, values: dict) -> None:
         if self.run is not None:
@@ -115,6 +153,17 @@ class Tracker:
         if self.run is not None:
             self.run.finish(exit_code=exit_code)
             self.run = None
+
+
+def _hw(picture: np.ndarray) -> np.ndarray:
+    return picture.squeeze(-1) if picture.ndim == 3 and picture.shape[-1] == 1 else picture  # PIL and W&B want HW for grey
+
+
+def _by_generation(path: Path) -> dict[int, dict]:
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {r.pop("generation"): r for r in rows}
 
 
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, num_classes: int, per_class: int = 10, min_side: int = 32) -> np.ndarray:

@@ -15,6 +15,7 @@ from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
+from lab import faults
 from lab.diffusion import is_conditional, null_label, to_model_range
 from lab.loops import TrainingSet
 
@@ -81,6 +82,8 @@ def train_generation(
         if ema is not None:
             ema.step(unet.parameters())
         losses.append(loss.detach())
+        if len(losses) == steps // 2:
+            faults.point("train")
         if len(losses) % 50 == 0:  # reading a loss back waits for the device: not every step
             bar.set_postfix(loss=f"{losses[-1].item():.4f}", refresh=False)
     bar.close()

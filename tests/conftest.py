@@ -22,15 +22,15 @@ def lab_cache(tmp_path_factory):
     return path
 
 
+def compose_cfg(*overrides: str):
+    """Compose the real config tree with overrides, as `python -m lab` would (without HydraConfig)."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
 @pytest.fixture
 def make_cfg():
-    """Compose the real config tree with overrides, as `python -m lab` would (without HydraConfig)."""
-
-    def _compose(*overrides: str):
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return compose(config_name="config", overrides=list(overrides))
-
-    return _compose
+    return compose_cfg
 
 
 # The smallest real setting that exercises everything: tiny UNet, 8×8 digits, no progress bars.

@@ -25,8 +25,10 @@ def offline_run(tmp_path):
     tracker = Tracker(cfg, tmp_path, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a",
                       group="sweep-42", job_type="mixed")
     grid = np.zeros((20, 20, 1), dtype=np.uint8)
-    rows = [tracker.log_generation(g, {"metrics/fd_classifier": 10.0 + g, "provenance/real": 100 - g},
-                                   [g, 1, 2], grid) for g in range(3)]
+    rows = []
+    for g in range(3):
+        rows.append(tracker.write_row(g, {"metrics/fd_classifier": 10.0 + g, "provenance/real": 100 - g}, [g, 1, 2], grid))
+        tracker.log(rows[-1], grid)
     tracker.summary({"reference/classifier_heldout_accuracy": 0.97})
     tracker.finish()
     return tmp_path, rows
@@ -65,9 +67,44 @@ def test_metrics_jsonl_has_the_same_keys(offline_run):
 def test_disabled_writes_no_wandb_files(tmp_path):
     cfg = OmegaConf.create({"mode": "disabled", "project": "p", "entity": None, "group": None, "tags": []})
     tracker = Tracker(cfg, tmp_path, {}, name="x", group=None, job_type="mixed")
-    tracker.log_generation(0, {"metrics/fd_classifier": 1.0}, [1], np.zeros((4, 4, 1), dtype=np.uint8))
+    grid = np.zeros((4, 4, 1), dtype=np.uint8)
+    tracker.log(tracker.write_row(0, {"metrics/fd_classifier": 1.0}, [1], grid), grid)
     tracker.finish()
     assert not (tmp_path / "wandb").exists() and (tmp_path / "metrics.jsonl").is_file()
+
+
+def run_id_of(wandb_run: Path) -> str:
+    """From the records file's name: the directory's name gets a suffix when two runs start in one second."""
+    return next(wandb_run.glob("run-*.wandb")).stem.removeprefix("run-")
+
+
+def history_of(wandb_run: Path) -> list[dict]:
+    records = [json.loads(line) for line in leet(wandb_run).splitlines() if line.strip()]
+    return [r["history"]["item"] for r in records if r["type"] == "history"]
+
+
+def test_a_resumed_offline_run_holds_each_generation_once(tmp_path):
+    """Attempt 1 logs generations 0 and 1 and dies; attempt 2 (same run id) resumes and adds generation 2."""
+    cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": []})
+    grid = np.zeros((8, 8, 1), dtype=np.uint8)
+    first = Tracker(cfg, tmp_path, {}, name="r", group=None, job_type="mixed", run_id="resume01")
+    rows = [first.write_row(g, {"metrics/fd_classifier": 10.0 + g}, [1, 2], grid, {"timing/train_seconds": 1.0}) for g in range(2)]
+    for row in rows:
+        first.log(row, grid)
+    first.finish(exit_code=1)
+
+    second = Tracker(cfg, tmp_path, {}, name="r", group=None, job_type="mixed", run_id="resume01")
+    second.catch_up(rows)
+    second.log(second.write_row(2, {"metrics/fd_classifier": 12.0}, [1, 2], grid), grid)
+    second.finish()
+
+    live = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert [run_id_of(p) for p in live] == ["resume01"]  # what `wandb sync wandb/offline-run-*` uploads
+    history = history_of(live[0])
+    assert [(h["generation"], h["metrics/fd_classifier"]) for h in history] == [(0, 10), (1, 11), (2, 12)]
+    assert history[0]["timing/train_seconds"] == 1.0  # replayed from timing.jsonl
+    superseded = list((tmp_path / "wandb" / "superseded").glob("offline-run-*"))
+    assert len(superseded) == 1 and [h["generation"] for h in history_of(superseded[0])] == [0, 1]  # kept, not lost
 
 
 def test_auto_mode_is_offline_without_a_key(monkeypatch, tmp_path):
