@@ -214,8 +214,8 @@ def _generation(cfg, real, evaluator, device, run_dir, state, gen, history, mode
     log.info("generation %d: %s=%.3f, precision %.3f, recall %.3f, classes present %.2f, unrecognised %.3f", gen,
              evaluator.fd_name, scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/precision"],
              scalars["metrics/recall"], scalars["metrics/classes_present"], scalars["metrics/unrecognised_share"])
-    rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model, keep=loop.keep)
-    state = rundir.commit(run_dir, state, gen)
+    rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model)
+    state = rundir.commit(run_dir, state, gen, keep=loop.keep)
     faults.point("tracking")
     return trained.model, state, row, picture, timing
 

@@ -36,9 +36,8 @@ def generation_files(gen: int) -> tuple[str, str]:
 
 
 def checksums_after(run_dir: Path, state: dict, gen: int) -> dict:
-    """state["checksums"] once generation `gen` is saved (a checkpoint that loop.keep=last removed drops out)."""
-    # Only checkpoints leave (loop.keep=last removes the older ones); a sample file stays recorded.
-    sums = {k: v for k, v in state.get("checksums", {}).items() if not k.startswith("checkpoints/") or (run_dir / k).exists()}
+    """state["checksums"] with generation `gen`'s files added."""
+    sums = dict(state.get("checksums", {}))
     for name in generation_files(gen):
         if (run_dir / name).exists():
             sums[name] = sha256_of(run_dir / name)

@@ -48,10 +48,20 @@ def write_state(run_dir: Path, state: dict) -> None:
     os.replace(tmp, path)  # the commit point of a generation
 
 
-def commit(run_dir: Path, state: dict, gen: int) -> dict:
-    """Generation `gen` is complete: record its files' checksums and move state.json past it."""
-    state = dict(state, completed_generations=gen + 1, checksums=integrity.checksums_after(run_dir, state, gen))
+def commit(run_dir: Path, state: dict, gen: int, keep: str) -> dict:
+    """Generation `gen` is complete: record its files' checksums and move state.json past it.
+
+    With loop.keep=last the older checkpoints go only after the commit: a kill before it finds the
+    previous generation's checkpoint where its checksum says it is."""
+    sums = integrity.checksums_after(run_dir, state, gen)
+    if keep == "last":
+        sums = {k: v for k, v in sums.items() if not k.startswith("checkpoints/") or k == integrity.generation_files(gen)[1]}
+    state = dict(state, completed_generations=gen + 1, checksums=sums)
     write_state(run_dir, state)
+    if keep == "last":
+        for old in (run_dir / "checkpoints").glob("gen_*"):
+            if old.name != f"gen_{gen:03d}":
+                shutil.rmtree(old)
     return state
 
 
@@ -148,7 +158,7 @@ def load_samples(run_dir: Path, generation: int) -> Samples:
     return Samples(generation, saved["images"], saved["labels"])
 
 
-def save_checkpoint(run_dir: Path, gen: int, model: UNet2DModel, ema_model: UNet2DModel, keep: str) -> None:
+def save_checkpoint(run_dir: Path, gen: int, model: UNet2DModel, ema_model: UNet2DModel) -> None:
     root = run_dir / "checkpoints"
     final = root / f"gen_{gen:03d}"
     tmp = root / f".gen_{gen:03d}.tmp"
@@ -157,11 +167,7 @@ def save_checkpoint(run_dir: Path, gen: int, model: UNet2DModel, ema_model: UNet
     faults.point("checkpoint_write")
     ema_model.save_pretrained(tmp / "unet_ema")
     shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)  # a checkpoint directory exists whole or not at all
-    if keep == "last":
-        for old in root.glob("gen_*"):
-            if old != final:
-                shutil.rmtree(old)
+    os.replace(tmp, final)  # a checkpoint directory exists whole or not at all (commit() prunes the older ones)
 
 
 def load_checkpoint(run_dir: Path, gen: int) -> UNet2DModel:
