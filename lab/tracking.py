@@ -123,7 +123,7 @@ class Tracker:
         directories move to wandb/superseded/ (kept, not synced by `wandb sync wandb/offline-run-*`) and
         this attempt's directory logs every committed generation again, from metrics.jsonl and the grids.
         """
-        if self.run is None or not rows:
+        if self.run is None:
             return
         if self.mode == "offline":
             current = Path(self.run.dir).resolve().parent
