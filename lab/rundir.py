@@ -126,8 +126,11 @@ def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
 
 def remove_temporaries(run_dir: Path) -> None:
     """Files and checkpoint directories a killed or failed save left under their temporary names."""
-    for leftover in [*run_dir.rglob("*.tmp"), *(run_dir / "checkpoints").glob(".gen_*.tmp")]:
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    for leftover in sorted(set(run_dir.rglob("*.tmp"))):  # checkpoints/.gen_###.tmp is a directory
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        elif leftover.exists():  # not inside a directory removed just before
+            leftover.unlink()
 
 
 def _replace_if_changed(path: Path, text: str) -> None:
