@@ -35,6 +35,11 @@ def generation_files(gen: int) -> tuple[str, str]:
     return f"generations/gen_{gen:03d}.pt", f"checkpoints/gen_{gen:03d}"
 
 
+def generation_of(name: str) -> int:
+    """The generation a recorded file belongs to: generations/gen_007.pt and checkpoints/gen_007 → 7."""
+    return int(name.rsplit("gen_", 1)[1][:3])
+
+
 def checksums_after(run_dir: Path, state: dict, gen: int) -> dict:
     """state["checksums"] with generation `gen`'s files added."""
     sums = dict(state.get("checksums", {}))
@@ -50,7 +55,7 @@ def first_damaged(run_dir: Path, state: dict) -> tuple[int, str] | None:
     for name, expected in state.get("checksums", {}).items():
         path = run_dir / name
         if not path.exists() or sha256_of(path) != expected:
-            damaged.append((int(name.rsplit("gen_", 1)[1][:3]), name))
+            damaged.append((generation_of(name), name))
     return min(damaged) if damaged else None
 
 

@@ -55,7 +55,7 @@ def commit(run_dir: Path, state: dict, gen: int, keep: str) -> dict:
     previous generation's checkpoint where its checksum says it is."""
     sums = integrity.checksums_after(run_dir, state, gen)
     if keep == "last":
-        sums = {k: v for k, v in sums.items() if not k.startswith("checkpoints/") or k == integrity.generation_files(gen)[1]}
+        sums = {k: v for k, v in sums.items() if not k.startswith("checkpoints/") or integrity.generation_of(k) == gen}
     state = dict(state, completed_generations=gen + 1, checksums=sums)
     write_state(run_dir, state)
     if keep == "last":
@@ -67,7 +67,7 @@ def commit(run_dir: Path, state: dict, gen: int, keep: str) -> dict:
 
 def rewind(run_dir: Path, state: dict, gen: int) -> dict:
     """Generations from `gen` on are to be redone: state.json forgets them (their files are overwritten)."""
-    kept = {k: v for k, v in state.get("checksums", {}).items() if int(k.rsplit("gen_", 1)[1][:3]) < gen}
+    kept = {k: v for k, v in state.get("checksums", {}).items() if integrity.generation_of(k) < gen}
     state = dict(state, completed_generations=gen, checksums=kept)
     write_state(run_dir, state)
     return state
@@ -118,7 +118,7 @@ def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
         _replace_if_changed(jsonl, "".join(json.dumps(r) + "\n" for r in rows))
     timing = run_dir / "timing.jsonl"
     if timing.exists():
-        kept = [line for line in timing.read_text().splitlines() if _generation_of(line) < completed]
+        kept = [line for line in timing.read_text().splitlines() if _row_generation(line) < completed]
         _replace_if_changed(timing, "".join(line + "\n" for line in kept))
     remove_temporaries(run_dir)
     return rows
@@ -139,7 +139,7 @@ def _replace_if_changed(path: Path, text: str) -> None:
         atomic_write_text(path, text)
 
 
-def _generation_of(line: str) -> int:
+def _row_generation(line: str) -> int:
     try:
         return int(json.loads(line)["generation"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
