@@ -11,12 +11,16 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from lab.curate import CURATORS
 from lab.data import DATASETS, RealData
 from lab.diffusion import SAMPLERS
 from lab.errors import LabError
+from lab.generators import FAMILIES, POINT_FAMILIES
+from lab.generators.toys import ESTIMATORS
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES
 from lab.schema import check_known_keys, register
+from lab.toy_data import TOY_DATASETS
 
 register()  # before any composition: conf/config.yaml names the schema first in its defaults
 
@@ -34,7 +38,7 @@ if not OmegaConf.has_resolver("lab_run_name"):
     OmegaConf.register_new_resolver("lab_run_name", run_name)
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-GROUPS = ("data", "model", "train", "sampler", "loop", "metrics", "tracking", "experiment")
+GROUPS = ("data", "model", "train", "sampler", "loop", "curate", "metrics", "tracking", "experiment")
 TRACKING_MODES = ("auto", "online", "offline", "disabled")
 
 
@@ -63,9 +67,57 @@ def check_settings(cfg: DictConfig) -> None:
         key = exc.full_key
         hint = " (data=imagefolder needs data.root=DIR with one sub-folder per class)" if key == "data.root" else ""
         raise LabError(f"{key} is required: set {key}=…{hint}") from None
-    data, model, train, sampler, loop, metrics = (cfg[k] for k in ("data", "model", "train", "sampler", "loop", "metrics"))
-
+    data, model, loop, metrics = (cfg[k] for k in ("data", "model", "loop", "metrics"))
     _one_of("data.name", data.name, DATASETS)
+    _one_of("model.family", model.family, FAMILIES)
+    on_points = model.family in POINT_FAMILIES
+    if on_points != (data.name in TOY_DATASETS):
+        raise LabError(
+            f"model={model.name} fits points of a toy data set; allowed with it: data={'|'.join(TOY_DATASETS)}" if on_points else
+            f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
+        )
+    if on_points:
+        _check_points(data, model, metrics)
+    else:
+        _check_images(cfg)
+
+    _one_of("loop.name", loop.name, LOOPS)
+    _at_least("loop.generations", loop.generations, 1)
+    _at_least("loop.train_size", loop.train_size, 1)
+    _at_least("loop.num_samples", loop.num_samples, 1)
+    _one_of("loop.keep", loop.keep, ("last", "all"))
+    _require(
+        isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
+        f"loop.real_fraction={loop.real_fraction} is out of range: allowed 0 ≤ value ≤ 1",
+    )
+    _, n_synthetic = split_counts(loop.name, loop.train_size, loop.real_fraction)
+    _require(
+        loop.generations == 1 or loop.num_samples >= n_synthetic,
+        f"loop.num_samples={loop.num_samples} is too small: loop={loop.name} with train_size={loop.train_size} and "
+        f"real_fraction={loop.real_fraction} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
+    )
+
+    _require(
+        metrics.num_samples <= loop.num_samples,
+        f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per "
+        f"generation; allowed ≤ {loop.num_samples}",
+    )
+    _require(
+        metrics.num_samples <= data.heldout_size,
+        f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size="
+        f"{data.heldout_size}); allowed ≤ {data.heldout_size}",
+    )
+    _check_curate(cfg.curate, on_points)
+    _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
+    _require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
+    resolve_device(cfg.device)
+
+
+def _check_images(cfg: DictConfig) -> None:
+    """The diffusion model on an image data set: its data, UNet, training, sampler and feature metrics."""
+    data, model, train, sampler, metrics = (cfg[k] for k in ("data", "model", "train", "sampler", "metrics"))
+    for key in ("block_out_channels", "layers_per_block", "norm_num_groups", "attention"):
+        _require(model[key] is not None, f"model.{key} is required: set model.{key}=… (model.family=diffusion is a UNet)")
     _one_of("data.channels", data.channels, (1, 3))
     _at_least("data.resolution", data.resolution, 4)
     _at_least("data.heldout_size", data.heldout_size, 2)
@@ -128,22 +180,6 @@ def check_settings(cfg: DictConfig) -> None:
         f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",
     )
 
-    _one_of("loop.name", loop.name, LOOPS)
-    _at_least("loop.generations", loop.generations, 1)
-    _at_least("loop.train_size", loop.train_size, 1)
-    _at_least("loop.num_samples", loop.num_samples, 1)
-    _one_of("loop.keep", loop.keep, ("last", "all"))
-    _require(
-        isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
-        f"loop.real_fraction={loop.real_fraction} is out of range: allowed 0 ≤ value ≤ 1",
-    )
-    _, n_synthetic = split_counts(loop.name, loop.train_size, loop.real_fraction)
-    _require(
-        loop.generations == 1 or loop.num_samples >= n_synthetic,
-        f"loop.num_samples={loop.num_samples} is too small: loop={loop.name} with train_size={loop.train_size} and "
-        f"real_fraction={loop.real_fraction} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
-    )
-
     _one_of("metrics.features", metrics.features, FEATURES)
     _require(
         metrics.features != "inception" or importlib.util.find_spec("torch_fidelity") is not None,
@@ -155,16 +191,6 @@ def check_settings(cfg: DictConfig) -> None:
         metrics.num_samples > feature_dim,
         f"metrics.num_samples={metrics.num_samples} is too small for the {feature_dim}-dimensional {metrics.features} "
         f"features: allowed > {feature_dim} (a Fréchet distance needs more samples than dimensions)",
-    )
-    _require(
-        metrics.num_samples <= loop.num_samples,
-        f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per "
-        f"generation; allowed ≤ {loop.num_samples}",
-    )
-    _require(
-        metrics.num_samples <= data.heldout_size,
-        f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size="
-        f"{data.heldout_size}); allowed ≤ {data.heldout_size}",
     )
     _require(
         isinstance(metrics.nearest_k, int) and 1 <= metrics.nearest_k < metrics.num_samples,
@@ -182,9 +208,49 @@ def check_settings(cfg: DictConfig) -> None:
         _at_least(f"metrics.classifier.{key}", classifier[key], 1)
     _require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
     _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
-    _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
-    _require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
-    resolve_device(cfg.device)
+
+
+def _check_points(data, model, metrics) -> None:
+    """A toy generator on a toy data set. Its training and sampler settings are not used (closed-form fits)."""
+    if data.name == "gmm25":
+        _require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
+    _at_least("data.dim", data.dim, 1)
+    _at_least("data.pool_size", data.pool_size, 2)
+    _at_least("data.heldout_size", data.heldout_size, 2)
+    if model.family == "gaussian":
+        _one_of("model.estimator", model.estimator, ESTIMATORS)
+    else:
+        _at_least("model.components", model.components, 1)
+    _require(
+        isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
+        f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
+    )
+    _at_least("metrics.num_samples", metrics.num_samples, 2)
+    _require(0 < metrics.mode_min_share <= 1, f"metrics.mode_min_share={metrics.mode_min_share} is out of range: allowed 0 < value ≤ 1")
+
+
+def _check_curate(curate, on_points: bool) -> None:
+    _one_of("curate.name", curate.name, CURATORS)
+    _at_least("curate.max_draws", curate.max_draws, 1)
+    own = {"verifier": ("threshold",), "self_correction": ("strength", "centres_per_class"), "diversity": ("candidates",)}
+    for name, keys in own.items():
+        for key in keys:
+            if name != curate.name:
+                _require(curate[key] is None, f"curate.{key}={curate[key]} is a setting of curate={name} only, not of "
+                         f"curate={curate.name}; allowed: curate.{key}=null")
+    if curate.name == "verifier":
+        _require(not on_points, "curate=verifier needs the feature classifier of an image data set; allowed with the toy "
+                 "data sets: curate=none|self_correction|diversity")
+        _require(isinstance(curate.threshold, (int, float)) and 0 < curate.threshold <= 1,
+                 f"curate.threshold={curate.threshold} is out of range: allowed 0 < value ≤ 1")
+    if curate.name == "self_correction":
+        _require(isinstance(curate.strength, (int, float)) and 0 <= curate.strength <= 1,
+                 f"curate.strength={curate.strength} is out of range: allowed 0 ≤ value ≤ 1")
+        _at_least("curate.centres_per_class", curate.centres_per_class, 1)
+    if curate.name == "diversity":
+        _at_least("curate.candidates", curate.candidates, 1)
+        _require(curate.candidates <= curate.max_draws, f"curate.candidates={curate.candidates} needs more draws than "
+                 f"curate.max_draws={curate.max_draws}; allowed ≤ {curate.max_draws}")
 
 
 def check_against_data(cfg: DictConfig, real: RealData) -> None:

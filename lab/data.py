@@ -14,8 +14,9 @@ from torchvision.transforms.v2 import functional as TF
 
 from lab.errors import LabError
 from lab.seeding import derive_seed
+from lab.toy_data import TOY_DATASETS, Distribution, load_toy_data
 
-DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "imagefolder")
+DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "imagefolder", *TOY_DATASETS)
 
 
 @dataclass
@@ -31,6 +32,8 @@ class RealData:
     # With data.class_shares: the pool before trimming. The feature classifier learns from it, so that it is
     # the same, unbiased extractor for every run on this data set (its cache key ignores class_shares).
     untrimmed: "RealData | None" = None
+    # Toy data sets (lab/toy_data.py) hold float points (N, d) in the `images` fields and their true distribution.
+    distribution: "Distribution | None" = None
 
     @property
     def class_distribution(self) -> torch.Tensor:
@@ -40,6 +43,8 @@ class RealData:
 
 
 def load_real_data(data_cfg) -> RealData:
+    if data_cfg.name in TOY_DATASETS:
+        return load_toy_data(data_cfg)
     images, labels = load_images(data_cfg)
     images = convert(images, data_cfg.resolution, data_cfg.channels)
     real = split_real(data_cfg.name, images, labels.long(), int(data_cfg.heldout_size), int(data_cfg.split_seed))

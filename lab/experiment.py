@@ -7,7 +7,8 @@ A run directory holds everything about one run:
     samples/gen_###.png           a sample grid per generation
     generations/gen_###.pt        each generation's samples (uint8) with the provenance of its training set
     timing.jsonl                  seconds and speeds per generation (kept apart: they differ run to run)
-    checkpoints/gen_###/          the UNet (raw and EMA weights); loop.keep=last keeps only the newest
+    checkpoints/gen_###/          the generator (the UNet's raw and EMA weights; a toy's parameters); loop.keep=last
+                                  keeps only the newest
     state.json                    completed generations and the W&B run id (written atomically, last)
     wandb/                        the W&B run (offline runs sync later with `wandb sync`)
 """
@@ -18,20 +19,23 @@ import logging
 import secrets
 import string
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import diffusion, faults, integrity, loops, rundir
+from lab import faults, generators, integrity, loops, rundir
 from lab.config import check_against_data, check_settings, resolve_device
+from lab.curate import Curated, Curator
 from lab.data import RealData, load_real_data
 from lab.errors import LabError
+from lab.generators import Fit
 from lab.locks import exclusive
 from lab.metrics import Evaluator
-from lab.seeding import derive_seed, generator
-from lab.tracking import Tracker, sample_grid
-from lab.train import train_generation
+from lab.metrics.points import PointEvaluator
+from lab.seeding import derive_seed
+from lab.tracking import Tracker, point_cloud, sample_grid
 
 log = logging.getLogger("lab")
 
@@ -97,7 +101,7 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
     device = resolve_device(cfg.device)
     # Built before anything is written: it can still stop on bad input (e.g. Inception weights missing).
     # The classifier it trains goes to the shared cache, not the run directory.
-    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
+    evaluator = _build_evaluator(cfg, real, device)
     if state is None:
         rundir.atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
         rundir.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
@@ -168,20 +172,21 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     rundir.atomic_write_text(run_dir / "reference.json", json.dumps(reference, indent=2))
     tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name,
                       run_id=state["wandb_run_id"])
-    tracker.summary({"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]}
-                    | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
+    accuracy = {"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]} if evaluator.classifier_info else {}
+    tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
 
-    train_scheduler = diffusion.build_train_scheduler(cfg.train)
-    sampler = diffusion.build_sampler(cfg.sampler, train_scheduler)
+    model = generators.build(cfg, real, device, bool(cfg.progress))
+    curator = Curator(cfg.curate, real, evaluator, int(cfg.seed))
     history = [rundir.load_samples(run_dir, k) for k in range(done)]
-    model = rundir.load_checkpoint(run_dir, done - 1) if done and cfg.train.warm_start else None
+    if done and cfg.train.warm_start:
+        model.load(rundir.checkpoint_dir(run_dir, done - 1))
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B run lacks.
     tracker.catch_up(rows)
     try:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
-                model, state, row, picture, timing = _generation(cfg, real, evaluator, device, run_dir, state, gen, history,
-                                                                 model, train_scheduler, sampler, tracker)
+                state, row, picture, timing = _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator,
+                                                          tracker)
             rows.append(row)
             tracker.log(row, picture, timing)
     except BaseException:
@@ -191,57 +196,73 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     return rows
 
 
-def _generation(cfg, real, evaluator, device, run_dir, state, gen, history, model, train_scheduler, sampler, tracker):
+def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator, tracker):
     """Train, sample, evaluate and save generation `gen`; state.json moves past it last (the commit)."""
-    loop, progress = cfg.loop, bool(cfg.progress)
+    loop = cfg.loop
     log.info("generation %d/%d", gen, int(loop.generations) - 1)
-    data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history,
-                         int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
-    if model is None or not cfg.train.warm_start:
-        torch.manual_seed(derive_seed(cfg.seed, gen, "init"))
-        model = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), real.num_classes)
-    trained = train_generation(model, train_scheduler, data, cfg.train, device, generator(cfg.seed, gen, "train"), progress)
-    samples, sample_seconds = _sample(cfg, trained.ema_model, sampler, real, gen, device, progress)
-    history.append(samples)
-    rundir.save_samples(run_dir, samples, data.provenance())
-    scalars = _scalars(evaluator(samples.images, samples.labels, data.images), data, trained)
+    made = produce(cfg, real, history, model, gen, curator)
+    data, fit, samples = made.data, made.fit, made.samples
+    history.append(made.curated.samples)
+    rundir.save_samples(run_dir, made.curated.samples, data.provenance())
+    metrics = evaluator(samples.images, samples.labels, data.images)
+    if fit.parameters is not None:
+        metrics |= evaluator.of_fit(fit.parameters)
+    scalars = _scalars(metrics, data, fit) | made.curated.scalars(int(loop.num_samples))
     histogram = scalars.pop("metrics/class_histogram")
-    timing = {"timing/train_seconds": trained.seconds, "timing/sample_seconds": sample_seconds,
-              "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)}
-    picture = sample_grid(samples.images, samples.labels, real.num_classes)
-    row = tracker.write_row(gen, scalars, histogram, picture, timing)
+    timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
+    row = tracker.write_row(gen, scalars, histogram, picture := _picture(samples, real, evaluator), timing)
     faults.point("metrics_write")
-    log.info("generation %d: %s=%.3f, precision %.3f, recall %.3f, classes present %.2f, unrecognised %.3f", gen,
-             evaluator.fd_name, scalars[f"metrics/{evaluator.fd_name}"], scalars["metrics/precision"],
-             scalars["metrics/recall"], scalars["metrics/classes_present"], scalars["metrics/unrecognised_share"])
-    rundir.save_checkpoint(run_dir, gen, trained.model, trained.ema_model)
+    log.info("generation %d: %s", gen, evaluator.headline(scalars))
+    rundir.save_checkpoint(run_dir, gen, model)
     state = rundir.commit(run_dir, state, gen, keep=loop.keep)
     faults.point("tracking")
-    return trained.model, state, row, picture, timing
+    return state, row, picture, timing
 
 
-def _sample(cfg, unet, sampler, real: RealData, gen: int, device, progress) -> tuple[loops.Samples, float]:
-    n = int(cfg.loop.num_samples)
-    if diffusion.is_conditional(unet):
-        # Labels follow the real class shares, so a perfect generator would match the real histogram.
-        labels = torch.multinomial(real.class_distribution.float(), n, replacement=True,
-                                   generator=generator(cfg.seed, gen, "sample_labels"))
-    else:
-        labels = torch.full((n,), -1, dtype=torch.long)
+@dataclass
+class Produced:
+    data: loops.TrainingSet  # what the generation trained on
+    fit: Fit
+    samples: loops.Samples  # the generator's own first draw: what the metrics score
+    curated: Curated  # what later generations' training sets take (curate=none: the same samples)
+    sample_seconds: float  # drawing the samples, redraws of the curation included
+
+
+def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, curator: Curator | None = None) -> Produced:
+    """One generation as the papers' algorithm box has it: compose the training set, fit, sample, curate.
+
+    Nothing here touches the disk or the metrics: the closed-form tests run chains of this in memory.
+    `history[k]` holds what generation k fed to the loop (its curated samples)."""
+    loop = cfg.loop
+    data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history,
+                         int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
+    fit = model.fit(data, gen)
     start = time.perf_counter()
-    images = diffusion.sample(unet.to(device), sampler, labels, int(cfg.sampler.steps), float(cfg.sampler.guidance_scale),
-                              int(cfg.sampler.batch_size), generator(cfg.seed, gen, "sample"), device,
-                              eta=float(cfg.sampler.eta or 0.0), progress=progress)
-    return loops.Samples(gen, images, labels), time.perf_counter() - start
+    n = int(loop.num_samples)
+    samples = model.sample(n, gen)
+    curated = curator(samples, model, n) if curator is not None else Curated(samples, 0, 0, 1.0)
+    return Produced(data, fit, samples, curated, time.perf_counter() - start)
 
 
-def _scalars(metrics: dict, data: loops.TrainingSet, trained) -> dict:
+def _picture(samples: loops.Samples, real: RealData, evaluator):
+    """A grid of images, one row per class; for toy data, the points over held-out true points."""
+    if real.distribution is not None:
+        return point_cloud(samples.images[: evaluator.num_samples], evaluator.reference)
+    return sample_grid(samples.images, samples.labels, real.num_classes)
+
+
+def _build_evaluator(cfg, real: RealData, device):
+    if real.distribution is not None:
+        return PointEvaluator(real, cfg.metrics, cfg.data)
+    return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
+
+
+def _scalars(metrics: dict, data: loops.TrainingSet, fit: Fit) -> dict:
     provenance = data.provenance()
     # Per-class values get their own prefix: one W&B panel group, and the report draws them together.
     out = {k if k.startswith("classes/") else f"metrics/{k}": v for k, v in metrics.items()}
+    out |= fit.scalars
     out |= {
-        "train/loss": trained.loss,
-        "train/images_seen": trained.images_seen,
         "data/train_size": len(data),
         "data/real_fraction": provenance["real"] / len(data),
     }

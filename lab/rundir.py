@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import torch
-from diffusers import UNet2DModel
 from omegaconf import DictConfig, OmegaConf
 
 from lab import faults, integrity
@@ -161,18 +160,16 @@ def load_samples(run_dir: Path, generation: int) -> Samples:
     return Samples(generation, saved["images"], saved["labels"])
 
 
-def save_checkpoint(run_dir: Path, gen: int, model: UNet2DModel, ema_model: UNet2DModel) -> None:
-    root = run_dir / "checkpoints"
-    final = root / f"gen_{gen:03d}"
-    tmp = root / f".gen_{gen:03d}.tmp"
+def checkpoint_dir(run_dir: Path, gen: int) -> Path:
+    return run_dir / "checkpoints" / f"gen_{gen:03d}"
+
+
+def save_checkpoint(run_dir: Path, gen: int, model) -> None:
+    """The generator's `save` writes into a temporary directory that then takes the final name."""
+    final = checkpoint_dir(run_dir, gen)
+    tmp = final.with_name(f".{final.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp / "unet")
-    faults.point("checkpoint_write")
-    ema_model.save_pretrained(tmp / "unet_ema")
+    tmp.mkdir(parents=True)
+    model.save(tmp)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)  # a checkpoint directory exists whole or not at all (commit() prunes the older ones)
-
-
-def load_checkpoint(run_dir: Path, gen: int) -> UNet2DModel:
-    """The raw (training) weights of generation `gen`: what a warm start continues from."""
-    return UNet2DModel.from_pretrained(run_dir / "checkpoints" / f"gen_{gen:03d}" / "unet")

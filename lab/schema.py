@@ -24,9 +24,13 @@ class DataConfig:
     root: str | None = MISSING
     # torchvision data sets only, and only with a network.
     download: bool = False
-    # Images are resized to resolution×resolution.
-    resolution: int = MISSING
-    channels: int = MISSING
+    # Images are resized to resolution×resolution (image data sets; null for the toy data sets).
+    resolution: int | None = MISSING
+    channels: int | None = MISSING
+    # Toy data sets (gaussian, gmm25) only: dimensions of a point (gmm25: always 2) and real points drawn
+    # into the training pool (the held-out set is another heldout_size draw).
+    dim: int | None = None
+    pool_size: int | None = None
     # Held-out real reference set (stratified by class) that no generation ever trains on.
     heldout_size: int = MISSING
     split_seed: int = 0
@@ -39,12 +43,21 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     name: str = MISSING
-    block_out_channels: list[int] = MISSING
-    layers_per_block: int = MISSING
-    norm_num_groups: int = MISSING
-    attention: bool = MISSING
+    # diffusion (a UNet on images) | gaussian | gmm (closed-form toys on the toy data sets): lab/generators/.
+    family: str = "diffusion"
+    # family=diffusion: the UNet.
+    block_out_channels: list[int] | None = None
+    layers_per_block: int | None = None
+    norm_num_groups: int | None = None
+    attention: bool | None = None
     # Class-conditional with label dropout (train.label_dropout), so classifier-free guidance works.
     conditional: bool = True
+    # family=gaussian: ml (divide by n) | unbiased (divide by n − 1, MAD's estimator).
+    estimator: str | None = None
+    # family=gaussian|gmm: MAD's sampling bias λ ∈ (0, 1]: sample N(μ, λΣ) (per component for gmm).
+    sampling_bias: float | None = None
+    # family=gmm: mixture components.
+    components: int | None = None
 
 
 @dataclass
@@ -115,6 +128,22 @@ class LoopConfig:
 
 
 @dataclass
+class CurateConfig:
+    """What happens to a generation's samples before later generations train on them (lab/curate.py)."""
+
+    name: str = MISSING
+    # Filters (verifier, diversity) draw again until loop.num_samples are kept; at most this many draws of n.
+    max_draws: int = 10
+    # curate=verifier only: the classifier's probability of the sample's own label needed to keep it.
+    threshold: float | None = None
+    # curate=self_correction only: s in x ← (1 − s)·x + s·(nearest k-means centre of its class), and centres per class.
+    strength: float | None = None
+    centres_per_class: int | None = None
+    # curate=diversity only: samples drawn per sample kept (≥ 1); the kept ones are chosen for spread.
+    candidates: float | None = None
+
+
+@dataclass
 class KIDConfig:
     subsets: int = MISSING
     subset_size: int | None = MISSING
@@ -134,6 +163,8 @@ class MetricsConfig:
     num_samples: int = MISSING
     recognised_threshold: float = MISSING
     nearest_k: int = MISSING
+    # Toy data set gmm25: a mode counts as covered when it holds at least this share of the samples.
+    mode_min_share: float = 0.01
     kid: KIDConfig = field(default_factory=KIDConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
@@ -169,6 +200,7 @@ class LabConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+    curate: CurateConfig = field(default_factory=CurateConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 

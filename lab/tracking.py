@@ -22,7 +22,7 @@ log = logging.getLogger("lab")
 
 # Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
 # summary would swallow them.
-SCALAR_PREFIXES = ("metrics", "classes", "train", "data", "provenance", "timing")
+SCALAR_PREFIXES = ("metrics", "classes", "train", "fit", "curate", "data", "provenance", "timing")
 MEDIA_KEYS = ("samples", "class_histogram")
 
 
@@ -182,3 +182,27 @@ def sample_grid(images: torch.Tensor, labels: torch.Tensor, num_classes: int, pe
     grid = make_grid(chosen, nrow=per_class, padding=2, pad_value=128)
     grid = grid[:1] if images.shape[1] == 1 else grid
     return grid.permute(1, 2, 0).contiguous().numpy()
+
+
+def point_cloud(points: torch.Tensor, reference: torch.Tensor, size: int = 320) -> np.ndarray:
+    """uint8 HWC picture of toy samples over held-out true points: a scatter (2-D: the first two axes) or,
+    for 1-D data, the two histograms."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size / 80, size / 80), dpi=80)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    points, reference = points.double().numpy(), reference.double().numpy()
+    if points.shape[1] == 1:
+        bins = np.linspace(min(points.min(), reference.min()), max(points.max(), reference.max()), 60)
+        ax.hist(reference[:, 0], bins=bins, color="0.7", label="true", density=True)
+        ax.hist(points[:, 0], bins=bins, histtype="step", color="C0", label="samples", density=True)
+    else:
+        ax.scatter(reference[:, 0], reference[:, 1], s=2, color="0.7", label="true")
+        ax.scatter(points[:, 0], points[:, 1], s=2, color="C0", label="samples")
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    fig.tight_layout()
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

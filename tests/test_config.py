@@ -20,6 +20,10 @@ def test_option_composes(make_cfg, group, option, tmp_path):
     overrides = [f"{group}={option}"]
     if (group, option) == ("data", "imagefolder"):
         overrides.append(f"data.root={tmp_path}")
+    # A toy generator goes with a toy data set, and the other way round.
+    partner = {("data", "gaussian"): "model=gaussian", ("data", "gmm25"): "model=gmm", ("model", "gaussian"): "data=gaussian",
+               ("model", "gmm"): "data=gmm25"}.get((group, option))
+    overrides += [partner] if partner else []
     if (group, option) == ("metrics", "inception"):
         # 10,000 samples for standard FID: only a large data set with as many drawn per generation allows that.
         overrides += ["data=cifar10", "loop.num_samples=10000"]

@@ -13,7 +13,7 @@ from tests.conftest import repo_root
 
 CASES = [
     (["loop=foo"], "loop=foo is not an option; allowed: accumulate, accumulate_subsample, fresh, fully_synthetic, mixed, real_only"),
-    (["data=nope"], "data=nope is not an option; allowed: cifar10, digits, fashion_mnist, imagefolder, mnist, mnist5k"),
+    (["data=nope"], "data=nope is not an option; allowed: cifar10, digits, fashion_mnist, gaussian, gmm25, imagefolder, mnist, mnist5k"),
     (["loop.foo=1"], "loop.foo is not a setting"),
     (["loop=mixed", "loop.real_fraction=1.5"], "loop.real_fraction=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
     (["loop.real_fraction=-0.1"], "loop.real_fraction=-0.1 is out of range"),

@@ -110,6 +110,20 @@ class Evaluator:
                 faults.point("metrics")
         return out
 
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """The feature classifier's class probabilities (N, K) of uint8 images (curate=verifier)."""
+        return predict(self.classifier, images, self.device)
+
+    def features_of(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in this run's feature space (curate=diversity spreads samples there)."""
+        return self.embed(images)
+
+    def headline(self, scalars: dict) -> str:
+        """The log line of a generation."""
+        return (f"{self.fd_name}={scalars[f'metrics/{self.fd_name}']:.3f}, precision {scalars['metrics/precision']:.3f}, "
+                f"recall {scalars['metrics/recall']:.3f}, classes present {scalars['metrics/classes_present']:.2f}, "
+                f"unrecognised {scalars['metrics/unrecognised_share']:.3f}")
+
     def _as_input(self, images: torch.Tensor) -> torch.Tensor:
         """Inception takes 3 channels; the classifier takes the data's own."""
         return to_rgb(images) if self.inception else images

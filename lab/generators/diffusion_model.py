@@ -1,0 +1,62 @@
+"""The diffusion model behind the generator seam: a diffusers UNet, its DDPM training and few-step sampler."""
+
+from pathlib import Path
+
+import torch
+from diffusers import UNet2DModel
+
+from lab import diffusion, faults
+from lab.generators import Fit
+from lab.loops import Samples, TrainingSet
+from lab.seeding import derive_seed, generator
+from lab.train import train_generation
+
+
+class DiffusionGenerator:
+    def __init__(self, cfg, real, device, progress: bool):
+        self.cfg, self.device, self.progress = cfg, device, progress
+        self.num_classes = real.num_classes
+        # Labels follow the real class shares, so a perfect generator would match the real histogram.
+        self.class_distribution = real.class_distribution
+        self.train_scheduler = diffusion.build_train_scheduler(cfg.train)
+        self.sampler = diffusion.build_sampler(cfg.sampler, self.train_scheduler)
+        self.model: UNet2DModel | None = None  # the weights that keep training (a warm start continues them)
+        self.ema_model: UNet2DModel | None = None  # the weights that sample
+
+    def fit(self, data: TrainingSet, generation: int) -> Fit:
+        cfg = self.cfg
+        if self.model is None or not cfg.train.warm_start:
+            torch.manual_seed(derive_seed(cfg.seed, generation, "init"))
+            self.model = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), self.num_classes)
+        trained = train_generation(self.model, self.train_scheduler, data, cfg.train, self.device,
+                                   generator(cfg.seed, generation, "train"), self.progress)
+        self.model, self.ema_model = trained.model, trained.ema_model
+        return Fit(
+            scalars={"train/loss": trained.loss, "train/images_seen": trained.images_seen},
+            timing={"timing/train_seconds": trained.seconds,
+                    "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)},
+        )
+
+    def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
+        cfg = self.cfg
+        suffix = f"_{draw}" if draw else ""  # draw 0 keeps the seeds that runs made before redraws existed used
+        if diffusion.is_conditional(self.ema_model):
+            labels = torch.multinomial(self.class_distribution.float(), n, replacement=True,
+                                       generator=generator(cfg.seed, generation, "sample_labels" + suffix))
+        else:
+            labels = torch.full((n,), -1, dtype=torch.long)
+        images = diffusion.sample(self.ema_model.to(self.device), self.sampler, labels, int(cfg.sampler.steps),
+                                  float(cfg.sampler.guidance_scale), int(cfg.sampler.batch_size),
+                                  generator(cfg.seed, generation, "sample" + suffix), self.device,
+                                  eta=float(cfg.sampler.eta or 0.0), progress=self.progress)
+        return Samples(generation, images, labels)
+
+    def save(self, directory: Path) -> None:
+        self.model.save_pretrained(directory / "unet")
+        faults.point("checkpoint_write")
+        self.ema_model.save_pretrained(directory / "unet_ema")
+
+    def load(self, directory: Path) -> None:
+        """The raw (training) weights: what a warm start continues from."""
+        self.model = UNet2DModel.from_pretrained(directory / "unet")
+

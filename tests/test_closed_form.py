@@ -1,0 +1,92 @@
+"""The loop machinery against the closed-form collapse of a fitted Gaussian (reference.md, "Closed form").
+
+Chains of `experiment.produce` (compose → fit → sample, the code every run goes through) with
+model=gaussian on data=gaussian in one dimension, many seeds, in memory. Generation t is the (t+1)-th
+fit: generation 0 fits n real points. The real data a chain sees is the pool, one finite draw from
+N(0, 1) shared by every seed: means and variances are measured against the pool's own, which is the
+distribution the closed forms start from.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import digamma, polygamma
+
+from lab import generators
+from lab.data import load_real_data
+from lab.experiment import produce
+from lab.metrics.points import gaussian_w2
+from tests.conftest import compose_cfg
+
+N, SEEDS = 100, 200
+
+
+def chains(loop: str, generations: int, estimator: str = "ml", train_size: int = N, real_fraction: float = 0.5):
+    """Fitted mean − pool mean and fitted variance ÷ pool variance per (seed, generation): (SEEDS, generations)."""
+    cfg = compose_cfg("model=gaussian", "data=gaussian", "data.dim=1", "data.pool_size=1000", f"loop={loop}",
+                      f"loop.train_size={train_size}", f"loop.num_samples={N}", f"loop.real_fraction={real_fraction}",
+                      f"model.estimator={estimator}")
+    real = load_real_data(cfg.data)
+    means, variances = np.zeros((SEEDS, generations)), np.zeros((SEEDS, generations))
+    for seed in range(SEEDS):
+        cfg.seed = seed
+        model, history = generators.build(cfg, real, "cpu", progress=False), []
+        for gen in range(generations):
+            made = produce(cfg, real, history, model, gen)
+            history.append(made.curated.samples)
+            means[seed, gen], variances[seed, gen] = float(made.fit.parameters["mean"][0]), float(made.fit.parameters["cov"][0, 0])
+    pool = real.train_images[:, 0].double()
+    return means - float(pool.mean()), variances / float(pool.var(correction=0))
+
+
+def within_two_standard_errors(values: np.ndarray, expected: float) -> bool:
+    return abs(values.mean() - expected) <= 2 * values.std(ddof=1) / math.sqrt(len(values))
+
+
+@pytest.fixture(scope="module")
+def replace():
+    return chains("fully_synthetic", 100)
+
+
+def test_replace_variance_ratio_decays_as_n_minus_one_over_n_to_the_t(replace):
+    _, variances = replace
+    for gen in (9, 99):  # the 10th and the 100th fit: 0.90 and 0.37
+        assert within_two_standard_errors(variances[:, gen], ((N - 1) / N) ** (gen + 1)), (gen, variances[:, gen].mean())
+
+
+def test_replace_mean_error_grows_as_the_sum_of_the_shrinking_variances(replace):
+    # E‖μ_t − μ‖² = (1/n) Σ_{k=0..t} ((n−1)/n)^k = 1 − ((n−1)/n)^(t+1): 0.634 at the 100th fit (reference.md: ≈ 0.58
+    # from ≈ 100 stored runs, within their standard error of ≈ 0.09).
+    means, _ = replace
+    assert within_two_standard_errors(means[:, 99] ** 2, 1 - ((N - 1) / N) ** 100), (means[:, 99] ** 2).mean()
+
+
+def test_accumulate_keeps_the_variance_and_the_mean():
+    # The same n = 100 real points and n new samples per generation, every earlier generation kept.
+    means, variances = chains("accumulate", 100, train_size=2 * N, real_fraction=0.5)
+    assert abs(variances[:, 99].mean() - 1.0) < 0.03, variances[:, 99].mean()
+    # Bounded mean error (Kazdan et al.: (σ²/n)·π²/6 ≈ 0.016), against 0.63 when generations replace each other.
+    assert (means[:, 99] ** 2).mean() < 0.025, (means[:, 99] ** 2).mean()
+
+
+def test_unbiased_estimator_keeps_the_mean_variance_while_the_median_collapses():
+    _, variances = chains("fully_synthetic", 100, estimator="unbiased")
+    final = variances[:, 99]
+    assert within_two_standard_errors(final, 1.0), final.mean()
+    # log σ²_t is a sum of t+1 i.i.d. log(χ²_{n−1}/(n−1)) terms: its median ≈ its mean, (t+1)·(ψ((n−1)/2) + log(2/(n−1))).
+    step_mean, step_var = digamma((N - 1) / 2) + math.log(2 / (N - 1)), polygamma(1, (N - 1) / 2)
+    expected, spread = 100 * step_mean, math.sqrt(100 * step_var)
+    median_error = 1.2533 * spread / math.sqrt(SEEDS)  # standard error of a normal sample's median
+    assert abs(math.log(np.median(final)) - expected) < 2 * median_error, (np.median(final), math.exp(expected))
+    assert np.median(final) < 0.5
+
+
+def test_gaussian_w2_has_the_closed_form_of_two_gaussians():
+    zero = torch.zeros(2, dtype=torch.float64)
+    # Means 3-4-5 apart, same covariance: W2 is the distance of the means.
+    assert gaussian_w2(torch.tensor([3.0, 4.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64), zero,
+                       torch.eye(2, dtype=torch.float64)) == pytest.approx(5.0)
+    # Same mean, N(0, 4I) against N(0, I): W2² = Σ (2 − 1)² = 2.
+    assert gaussian_w2(zero, 4 * torch.eye(2, dtype=torch.float64), zero, torch.eye(2, dtype=torch.float64)) == pytest.approx(math.sqrt(2))

@@ -1,0 +1,76 @@
+"""The toy generators through the same run machinery as the diffusion model: run directory, resume, W&B."""
+
+import json
+
+import pytest
+import torch
+
+from lab import generators, rundir
+from lab.config import check_settings
+from lab.data import load_real_data
+from lab.errors import LabError
+from lab.experiment import run_experiment
+from lab.loops import compose
+from tests.conftest import compose_cfg
+from tests.test_tracking import history_of, run_id_of
+
+
+def fitted(*overrides):
+    cfg = compose_cfg(*overrides)
+    real = load_real_data(cfg.data)
+    model = generators.build(cfg, real, "cpu", progress=False)
+    model.fit(compose("fully_synthetic", 0, real.train_images, real.train_labels, [], 2000, 0.0, 0), 0)
+    return model
+
+
+def test_gaussian_samples_have_the_fitted_mean_and_lambda_times_the_fitted_covariance():
+    model = fitted("model=gaussian", "data=gaussian", "data.dim=3", "model.sampling_bias=0.5")
+    points = model.sample(40000, 1).images.double()
+    assert torch.allclose(points.mean(0), model.mean, atol=0.02)
+    assert torch.allclose(torch.cov(points.T), 0.5 * model.cov, atol=0.02)
+    assert torch.equal(model.sample(10, 1).images, model.sample(10, 1).images)  # seeded: the same draw twice
+    assert not torch.equal(model.sample(10, 1).images, model.sample(10, 1, draw=1).images)
+
+
+def test_the_mixture_finds_the_25_modes_of_the_grid():
+    model = fitted("model=gmm", "data=gmm25")
+    grid = torch.cartesian_prod(*[torch.arange(-4.0, 5.0, 2.0, dtype=torch.float64)] * 2)
+    assert torch.cdist(grid, model.means).min(1).values.max() < 0.1  # every true mode has a component on it
+    assert torch.allclose(model.weights.sum(), torch.tensor(1.0, dtype=torch.float64))
+
+
+def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_path):
+    overrides = ("model=gmm", "data=gmm25", "loop=accumulate", "loop.generations=3", "loop.train_size=400",
+                 "loop.num_samples=500", "metrics.num_samples=500", "tracking=offline", "progress=false")
+    cfg = compose_cfg(*overrides)
+    whole = run_experiment(cfg, tmp_path / "whole")
+    assert {"metrics/w2", "metrics/modes_covered", "metrics/fit_variance_ratio", "fit/em_iterations"} <= set(whole[0])
+    assert len(whole[2]["class_histogram"]) == 25 and sum(whole[2]["class_histogram"]) <= 500
+    assert (tmp_path / "whole" / "checkpoints" / "gen_002" / "parameters.pt").exists()
+
+    # Interrupted after generation 0 (state.json is the commit point), then the same command again.
+    run = tmp_path / "cut"
+    run_experiment(cfg, run)
+    rundir.rewind(run, rundir.read_state(run), 1)
+    resumed = run_experiment(cfg, run)
+    assert resumed == whole
+    assert (run / "metrics.jsonl").read_text() == (tmp_path / "whole" / "metrics.jsonl").read_text()
+    live = list((run / "wandb").glob("offline-run-*"))
+    assert [run_id_of(p) for p in live] == [rundir.read_state(run)["wandb_run_id"]]
+    assert [h["generation"] for h in history_of(live[0])] == [0, 1, 2]
+    reference = json.loads((run / "reference.json").read_text())
+    assert reference["classifier"] is None and reference["real_baseline"]["modes_covered"] == 25
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["model=gaussian"], "model=gaussian fits points of a toy data set; allowed with it: data=gaussian|gmm25"),
+    (["data=gaussian"], "data=gaussian holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"),
+    (["model=gmm", "data=gmm25", "data.dim=3"], "data.dim=3 is not allowed for data=gmm25 (a 2-D grid); allowed: 2"),
+    (["model=gaussian", "data=gaussian", "model.sampling_bias=0"], "model.sampling_bias=0.0 is out of range: allowed 0 < λ ≤ 1 (1: unbiased)"),
+    (["model=gaussian", "data=gaussian", "model.estimator=mle"], "model.estimator=mle is not allowed; allowed: ml, unbiased"),
+    (["model=gmm", "data=gmm25", "model.components=0"], "model.components=0 is out of range: allowed ≥ 1"),
+])
+def test_toy_settings_are_checked(overrides, message):
+    with pytest.raises(LabError) as caught:
+        check_settings(compose_cfg(*overrides))
+    assert str(caught.value) == message
