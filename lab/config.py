@@ -78,6 +78,10 @@ def check_settings(cfg: DictConfig) -> None:
         )
     if on_points:
         _check_points(data, model, metrics)
+        # A covariance needs two points; a mixture at least one point per component.
+        smallest = max(2, int(model.components or 0))
+        _require(loop.train_size >= smallest, f"loop.train_size={loop.train_size} is too small for model={model.name}: "
+                 f"allowed ≥ {smallest}")
     else:
         _check_images(cfg)
 

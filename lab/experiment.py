@@ -1,11 +1,12 @@
-"""The generation loop: compose → train → sample → evaluate → track → save, once per generation.
+"""The generation loop: compose → fit → sample → curate → evaluate → track → save, once per generation.
 
 A run directory holds everything about one run:
     config.yaml, overrides.yaml   the resolved config and the command-line overrides
     metrics.jsonl                 one JSON object per generation (same keys as the W&B history)
     reference.json                the feature classifier and the real-data baseline of every metric
     samples/gen_###.png           a sample grid per generation
-    generations/gen_###.pt        each generation's samples (uint8) with the provenance of its training set
+    generations/gen_###.pt        the samples each generation feeds to later ones (after curate=) with the
+                                  provenance of its training set
     timing.jsonl                  seconds and speeds per generation (kept apart: they differ run to run)
     checkpoints/gen_###/          the generator (the UNet's raw and EMA weights; a toy's parameters); loop.keep=last
                                   keeps only the newest

@@ -97,3 +97,18 @@ def test_submitit_local_sweep_report_and_notebook(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum(1 for o in outputs if "image/png" in o.get("data", {})) >= 2  # the metric plots and the grids
     assert any("4 runs" in "".join(o.get("text", "")) for o in outputs)
+
+
+def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
+    """The toy generators use the same entry point, sweep and report as the diffusion model."""
+    result = lab_cli(tmp_path, "-m", "experiment=toy_modes", "curate=none,diversity", "loop=fully_synthetic", "seed=0",
+                     "loop.generations=3", "tracking=offline", "progress=false", "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for job in ("0", "1"):
+        data = rows(tmp_path / "sweep" / job)
+        assert [r["generation"] for r in data] == [0, 1, 2] and all(0 <= r["metrics/modes_covered"] <= 25 for r in data)
+    assert rows(tmp_path / "sweep" / "1")[1]["curate/draws"] == 2.0
+    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path, capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr[-2000:]
+    verdicts = (tmp_path / "sweep" / "report" / "verdicts.csv").read_text()
+    assert "curate=none" in verdicts and "curate=diversity" in verdicts and "modes_covered" in verdicts

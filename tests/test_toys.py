@@ -69,6 +69,8 @@ def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_
     (["model=gaussian", "data=gaussian", "model.sampling_bias=0"], "model.sampling_bias=0.0 is out of range: allowed 0 < λ ≤ 1 (1: unbiased)"),
     (["model=gaussian", "data=gaussian", "model.estimator=mle"], "model.estimator=mle is not allowed; allowed: ml, unbiased"),
     (["model=gmm", "data=gmm25", "model.components=0"], "model.components=0 is out of range: allowed ≥ 1"),
+    (["model=gmm", "data=gmm25", "loop.train_size=20"], "loop.train_size=20 is too small for model=gmm: allowed ≥ 25"),
+    (["model=gaussian", "data=gaussian", "loop.train_size=1"], "loop.train_size=1 is too small for model=gaussian: allowed ≥ 2"),
 ])
 def test_toy_settings_are_checked(overrides, message):
     with pytest.raises(LabError) as caught:

@@ -42,7 +42,7 @@ class GaussianGenerator:
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
         noise = torch.randn((n, len(self.mean)), generator=generator(self.seed, generation, _purpose(draw)), dtype=torch.float64)
-        points = self.mean + noise @ _sqrt_psd(self.sampling_bias * self.cov).T
+        points = self.mean + noise @ sqrt_psd(self.sampling_bias * self.cov).T
         return Samples(generation, points.float(), torch.full((n,), -1, dtype=torch.long))
 
     def save(self, directory: Path) -> None:
@@ -84,7 +84,7 @@ class MixtureGenerator:
         rng = generator(self.seed, generation, _purpose(draw))
         component = torch.multinomial(self.weights, n, replacement=True, generator=rng)
         noise = torch.randn((n, self.means.shape[1]), generator=rng, dtype=torch.float64)
-        roots = torch.stack([_sqrt_psd(self.sampling_bias * c) for c in self.covs])
+        roots = torch.stack([sqrt_psd(self.sampling_bias * c) for c in self.covs])
         points = self.means[component] + torch.einsum("nij,nj->ni", roots[component], noise)
         return Samples(generation, points.float(), torch.full((n,), -1, dtype=torch.long))
 
@@ -101,7 +101,7 @@ def _purpose(draw: int) -> str:
     return "sample" if draw == 0 else f"sample_{draw}"
 
 
-def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
+def sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
     """A symmetric square root (eigendecomposition: Cholesky fails on the singular Σ of a collapsed fit)."""
     values, vectors = torch.linalg.eigh(matrix)
     return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T

@@ -16,7 +16,7 @@ Keys (metrics.jsonl, W&B `metrics/…`), all with the same N per generation (met
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from lab.generators.toys import _sqrt_psd
+from lab.generators.toys import sqrt_psd
 from lab.seeding import generator
 
 
@@ -85,7 +85,7 @@ def empirical_w2(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def gaussian_w2(mean_a, cov_a, mean_b, cov_b) -> float:
     """W2(N(a), N(b))² = ‖μa − μb‖² + tr(Σa + Σb − 2 (Σb^½ Σa Σb^½)^½) (the Fréchet distance is its square)."""
-    root_b = _sqrt_psd(cov_b)
-    cross = _sqrt_psd(root_b @ cov_a @ root_b)
+    root_b = sqrt_psd(cov_b)
+    cross = sqrt_psd(root_b @ cov_a @ root_b)
     squared = ((mean_a - mean_b) ** 2).sum() + torch.trace(cov_a + cov_b - 2 * cross)
     return float(squared.clamp_min(0).sqrt())
