@@ -9,9 +9,11 @@
     diversity         draw curate.candidates × n samples and keep n chosen for spread in feature space by
                       greedy farthest-point selection (the entropy-based selection of Shi et al. 2025)
 
-A filter that removes samples draws more (new seeded draws of n each, at most curate.max_draws in all)
-until n are kept, so every regime trains on the same number of images. What each step did is logged:
-curate/removed, curate/changed, curate/draws (and curate/shortfall where max_draws ran out first).
+A filter that removes samples draws more (new seeded draws, each as large as the rate of acceptance so far
+says is missing, at most curate.max_draws × n samples in all) until n are kept, so every regime trains on
+the same number of images. What each step did is logged: curate/removed (samples the filter rejected or
+did not choose), curate/changed, curate/draws (samples drawn ÷ n), and curate/shortfall where the budget
+ran out first.
 The metrics of a generation measure the generator's own samples (the first draw, before curation):
 curation changes what the next generation learns from, not how the current one is scored.
 """
@@ -33,7 +35,7 @@ CURATORS = ("none", "verifier", "self_correction", "diversity")
 @dataclass
 class Curated:
     samples: Samples  # what the loop feeds to later generations: n of them unless draws ran out
-    removed: int  # samples drawn but not kept
+    removed: int  # samples the filter rejected (verifier) or did not choose (diversity)
     changed: int  # kept samples whose values were altered
     draws: float  # samples drawn ÷ n
 
@@ -59,19 +61,26 @@ class Curator:
         return self._diverse(first, model, n)
 
     def _filter(self, first: Samples, model, n: int) -> Curated:
-        kept, drawn, batch = [], 0, first
-        for draw in range(int(self.cfg.max_draws)):
-            if draw:
-                batch = model.sample(n, first.generation, draw=draw)
-            drawn += len(batch.labels)
-            kept.append(_select(batch, self._verified(batch)))
-            if sum(len(k.labels) for k in kept) >= n:
+        """Keep the verified samples in draw order; each new draw asks for what is missing at the rate seen so far."""
+        budget = int(self.cfg.max_draws) * n
+        kept, drawn, rejected, batch, draw = [], 0, 0, first, 0
+        while True:
+            verified = self._verified(batch)
+            drawn, rejected = drawn + len(verified), rejected + int((~verified).sum())
+            kept.append(_select(batch, verified))
+            missing = n - sum(len(k.labels) for k in kept)
+            if missing <= 0 or drawn >= budget:
                 break
+            rate = (drawn - rejected) / drawn
+            size = budget - drawn if rate == 0 else min(budget - drawn, math.ceil(1.1 * missing / rate) + 8)
+            draw += 1
+            batch = model.sample(size, first.generation, draw=draw)
         chosen = Samples(first.generation, torch.cat([k.images for k in kept])[:n], torch.cat([k.labels for k in kept])[:n])
         if len(chosen.labels) < n:
-            log.warning("curate=verifier kept %d of the %d samples wanted after %d draws (curate.max_draws): generation %d "
-                        "feeds fewer samples to the loop", len(chosen.labels), n, draw + 1, first.generation)
-        return Curated(chosen, drawn - len(chosen.labels), 0, drawn / n)
+            log.warning("curate=verifier kept %d of the %d samples wanted after drawing %d (curate.max_draws=%s × n): "
+                        "generation %d feeds fewer samples to the loop", len(chosen.labels), n, drawn, self.cfg.max_draws,
+                        first.generation)
+        return Curated(chosen, rejected, 0, drawn / n)
 
     def _verified(self, batch: Samples) -> torch.Tensor:
         probs = self.evaluator.probabilities(batch.images)

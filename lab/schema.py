@@ -132,7 +132,7 @@ class CurateConfig:
     """What happens to a generation's samples before later generations train on them (lab/curate.py)."""
 
     name: str = MISSING
-    # Filters (verifier, diversity) draw again until loop.num_samples are kept; at most this many draws of n.
+    # Filters (verifier, diversity) draw again until loop.num_samples = n are kept: at most max_draws × n samples.
     max_draws: int = 10
     # curate=verifier only: the classifier's probability of the sample's own label needed to keep it.
     threshold: float | None = None

@@ -52,9 +52,12 @@ def test_verifier_keeps_only_verified_samples_and_draws_until_the_set_is_full():
     curated = Curator(cfg.curate, real, PositiveVerifier(), seed=0)(first, model, N)
     kept = curated.samples.images
     assert len(kept) == N and bool((kept[:, 0] > 0).all())
-    # About half of each draw passes: three or four draws of N, and every drawn sample is kept or counted removed.
-    assert curated.draws in (2.0, 3.0, 4.0)
-    assert curated.removed == curated.draws * N - N
+    # About half of each draw passes: the first draw of N, then draws sized by that rate until N pass —
+    # about 2 N drawn in all, not whole draws of N.
+    assert 1.8 <= curated.draws <= 2.4
+    # Removed = rejected: about half of what was drawn (surplus passing samples of the last draw are not counted).
+    drawn = round(curated.draws * N)
+    assert abs(curated.removed - drawn / 2) < 0.2 * drawn and curated.removed <= drawn - N
     # The kept ones are the passing samples of the first draw, then of the next ones, in order.
     passing_first = first.images[first.images[:, 0] > 0]
     assert torch.equal(kept[: len(passing_first)], passing_first)
