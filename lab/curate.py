@@ -115,10 +115,12 @@ def farthest_points(features: torch.Tensor, k: int, start: int) -> torch.Tensor:
     """Greedy farthest-point selection: each pick is the point farthest from every earlier pick (indices, in order)."""
     chosen = [start]
     nearest = torch.cdist(features, features[start : start + 1])[:, 0]
+    nearest[start] = -math.inf  # never picked twice, even among exact duplicates (a collapsed generator's)
     for _ in range(k - 1):
         pick = int(nearest.argmax())
         chosen.append(pick)
         nearest = torch.minimum(nearest, torch.cdist(features, features[pick : pick + 1])[:, 0])
+        nearest[pick] = -math.inf
     return torch.tensor(chosen)
 
 

@@ -20,6 +20,10 @@ from lab.loops import Samples
 RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "tracking.mode", "resume_other_code")
 
 
+# Settings added to the schema after runs already existed, with the value that behaves as the code did before.
+ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01}
+_ABSENT = object()
+
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)
 
 
@@ -76,6 +80,8 @@ def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
     """A run directory may be resumed only by the same settings (up to RESUME_FREE)."""
     saved = _comparable(OmegaConf.load(run_dir / "config.yaml"))
     now = _comparable(cfg)
+    # A setting added after the run began, at the value that does what the code did before, is no difference.
+    now = {k: v for k, v in now.items() if k in saved or ADDED_LATER.get(k, _ABSENT) != v}
     if saved != now:
         diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         first = diff[0]

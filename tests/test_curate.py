@@ -44,6 +44,8 @@ def test_farthest_point_selection_spreads_out_in_order():
     line = torch.arange(11, dtype=torch.float64)[:, None]  # 0, 1, …, 10
     assert farthest_points(line, 3, start=0).tolist() == [0, 10, 5]
     assert sorted(farthest_points(line, 11, start=4).tolist()) == list(range(11))  # k = all: each point once
+    copies = torch.zeros(6, 2, dtype=torch.float64)  # a collapsed generator: exact duplicates
+    assert sorted(farthest_points(copies, 6, start=2).tolist()) == list(range(6))
 
 
 def test_verifier_keeps_only_verified_samples_and_draws_until_the_set_is_full():

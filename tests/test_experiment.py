@@ -120,3 +120,16 @@ def test_a_setting_added_later_with_a_null_default_does_not_make_a_run_foreign(m
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     with pytest.raises(LabError, match=r"other settings \(sampler.steps: 99 there, 4 now\)"):
         rundir.check_resumable(tmp_path, cfg)
+
+
+def test_settings_added_with_the_toys_and_curate_do_not_make_an_older_run_foreign(make_cfg, tmp_path):
+    from lab import rundir
+
+    cfg = make_cfg(*SMOKE)
+    older = OmegaConf.to_container(cfg, resolve=True)
+    del older["curate"], older["model"]["family"], older["metrics"]["mode_min_share"]  # a run from before them
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    rundir.check_resumable(tmp_path, cfg)
+    # Asked for anything but what the code did before, the older run is another run.
+    with pytest.raises(LabError, match=r"other settings \(curate.name: None there, verifier now"):
+        rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "curate=verifier"))
