@@ -108,7 +108,9 @@ class Curator:
         pool = _select(pool, torch.arange(min(len(pool.labels), math.ceil(float(self.cfg.candidates) * n))))
         start = int(torch.randint(len(pool.labels), (1,), generator=generator(self.seed, first.generation, "diversity")))
         keep = farthest_points(self.evaluator.features_of(pool.images), n, start)
-        return Curated(_select(pool, keep), len(pool.labels) - n, 0, len(pool.labels) / n)
+        # Back in draw order: a loop takes the front of a generation's samples as a random subset, and the
+        # selection order would put the most extreme samples first.
+        return Curated(_select(pool, keep.sort().values), len(pool.labels) - n, 0, len(pool.labels) / n)
 
 
 def farthest_points(features: torch.Tensor, k: int, start: int) -> torch.Tensor:

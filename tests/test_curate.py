@@ -100,6 +100,9 @@ def test_diversity_keeps_n_distinct_candidates_with_a_wider_spread():
     assert (len(kept), curated.removed, curated.draws) == (N, N, 2.0)
     candidates = torch.cat([first.images, model.sample(N, 1, draw=1).images])[:, 0]
     assert len(set(kept.tolist())) == N and set(kept.tolist()) <= set(candidates.tolist())
+    # In draw order, so that a loop taking the front n_synthetic gets a random part of the selection.
+    position = {float(v): i for i, v in enumerate(candidates)}
+    assert [position[float(v)] for v in kept] == sorted(position[float(v)] for v in kept)
     assert kept.var() > 1.2 * candidates.var()  # farthest-point takes the sparse tails whole, half of the dense middle
     assert math.isclose(float(kept.max()), float(candidates.max())) and math.isclose(float(kept.min()), float(candidates.min()))
 
