@@ -76,6 +76,17 @@ def check_settings(cfg: DictConfig) -> None:
             f"model={model.name} fits points of a toy data set; allowed with it: data={'|'.join(TOY_DATASETS)}" if on_points else
             f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
         )
+    # A setting of the other kind of data or generator would be silently ignored: it must stay null.
+    foreign = {"data": ("resolution", "channels") if on_points else ("dim", "pool_size"),
+               "model": ("block_out_channels", "layers_per_block", "norm_num_groups", "attention") if on_points else
+               ("estimator", "sampling_bias", "components")}
+    for group, keys in foreign.items():
+        for key in keys:
+            _require(cfg[group][key] is None, f"{group}.{key}={cfg[group][key]} is not a setting of {group}={cfg[group].name}; "
+                     f"allowed: {group}.{key}=null")
+    if model.family == "gaussian":
+        _require(model.components is None, f"model.components={model.components} is a setting of model=gmm only; "
+                 "allowed: model.components=null")
     if on_points:
         _check_points(data, model, metrics)
         # A covariance needs two points; a mixture at least one point per component.

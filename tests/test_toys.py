@@ -71,6 +71,10 @@ def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_
     (["model=gmm", "data=gmm25", "model.components=0"], "model.components=0 is out of range: allowed ≥ 1"),
     (["model=gmm", "data=gmm25", "loop.train_size=20"], "loop.train_size=20 is too small for model=gmm: allowed ≥ 25"),
     (["model=gaussian", "data=gaussian", "loop.train_size=1"], "loop.train_size=1 is too small for model=gaussian: allowed ≥ 2"),
+    (["data.dim=3"], "data.dim=3 is not a setting of data=mnist5k; allowed: data.dim=null"),
+    (["model.sampling_bias=0.5"], "model.sampling_bias=0.5 is not a setting of model=cpu; allowed: model.sampling_bias=null"),
+    (["model=gmm", "data=gmm25", "data.resolution=16"], "data.resolution=16 is not a setting of data=gmm25; allowed: data.resolution=null"),
+    (["model=gaussian", "data=gaussian", "model.components=3"], "model.components=3 is a setting of model=gmm only; allowed: model.components=null"),
 ])
 def test_toy_settings_are_checked(overrides, message):
     with pytest.raises(LabError) as caught:
