@@ -17,3 +17,9 @@ def derive_seed(seed: int, generation: int, purpose: str) -> int:
 def generator(seed: int, generation: int, purpose: str) -> torch.Generator:
     """A CPU generator (CPU draws are the same on every machine; move the result to the device)."""
     return torch.Generator().manual_seed(derive_seed(seed, generation, purpose))
+
+
+def draw_purpose(purpose: str, draw: int) -> str:
+    """The purpose of a generator's `draw`-th batch of samples: draw 0 keeps the plain name (and the seeds of
+    runs made before redraws existed), later draws get their own."""
+    return purpose if draw == 0 else f"{purpose}_{draw}"

@@ -8,7 +8,7 @@ from diffusers import UNet2DModel
 from lab import diffusion, faults
 from lab.generators import Fit
 from lab.loops import Samples, TrainingSet
-from lab.seeding import derive_seed, generator
+from lab.seeding import derive_seed, draw_purpose, generator
 from lab.train import train_generation
 
 
@@ -39,15 +39,14 @@ class DiffusionGenerator:
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
         cfg = self.cfg
-        suffix = f"_{draw}" if draw else ""  # draw 0 keeps the seeds that runs made before redraws existed used
         if diffusion.is_conditional(self.ema_model):
             labels = torch.multinomial(self.class_distribution.float(), n, replacement=True,
-                                       generator=generator(cfg.seed, generation, "sample_labels" + suffix))
+                                       generator=generator(cfg.seed, generation, draw_purpose("sample_labels", draw)))
         else:
             labels = torch.full((n,), -1, dtype=torch.long)
         images = diffusion.sample(self.ema_model.to(self.device), self.sampler, labels, int(cfg.sampler.steps),
                                   float(cfg.sampler.guidance_scale), int(cfg.sampler.batch_size),
-                                  generator(cfg.seed, generation, "sample" + suffix), self.device,
+                                  generator(cfg.seed, generation, draw_purpose("sample", draw)), self.device,
                                   eta=float(cfg.sampler.eta or 0.0), progress=self.progress)
         return Samples(generation, images, labels)
 

@@ -13,7 +13,7 @@ from sklearn.mixture import GaussianMixture
 
 from lab.generators import Fit
 from lab.loops import Samples, TrainingSet
-from lab.seeding import derive_seed, generator
+from lab.seeding import derive_seed, draw_purpose, generator
 
 ESTIMATORS = ("ml", "unbiased")
 
@@ -41,7 +41,7 @@ class GaussianGenerator:
         return Fit(parameters={"mean": self.mean, "cov": self.cov}, timing={"timing/train_seconds": time.perf_counter() - start})
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
-        noise = torch.randn((n, len(self.mean)), generator=generator(self.seed, generation, _purpose(draw)), dtype=torch.float64)
+        noise = torch.randn((n, len(self.mean)), generator=generator(self.seed, generation, draw_purpose("sample", draw)), dtype=torch.float64)
         points = self.mean + noise @ sqrt_psd(self.sampling_bias * self.cov).T
         return Samples(generation, points.float(), torch.full((n,), -1, dtype=torch.long))
 
@@ -81,7 +81,7 @@ class MixtureGenerator:
                    timing={"timing/train_seconds": time.perf_counter() - start})
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
-        rng = generator(self.seed, generation, _purpose(draw))
+        rng = generator(self.seed, generation, draw_purpose("sample", draw))
         component = torch.multinomial(self.weights, n, replacement=True, generator=rng)
         noise = torch.randn((n, self.means.shape[1]), generator=rng, dtype=torch.float64)
         roots = torch.stack([sqrt_psd(self.sampling_bias * c) for c in self.covs])
@@ -95,10 +95,6 @@ class MixtureGenerator:
     def load(self, directory: Path) -> None:
         saved = torch.load(directory / "parameters.pt", weights_only=True)
         self.weights, self.means, self.covs = saved["weights"], saved["means"], saved["covs"]
-
-
-def _purpose(draw: int) -> str:
-    return "sample" if draw == 0 else f"sample_{draw}"
 
 
 def sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
