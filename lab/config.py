@@ -162,6 +162,7 @@ def _check_images(cfg: DictConfig) -> None:
         train.snr_gamma is None or (isinstance(train.snr_gamma, (int, float)) and train.snr_gamma > 0),
         f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
     )
+    _one_of("train.timesteps", train.timesteps, ("uniform", "logit_normal"))
     _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
     _at_least("train.warmup_images", train.warmup_images, 0)
     _at_least("train.weight_decay", train.weight_decay, 0)

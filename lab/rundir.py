@@ -21,7 +21,8 @@ RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "trackin
 
 
 # Settings added to the schema after runs already existed, with the value that behaves as the code did before.
-ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01}
+ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01,
+               "train.timesteps": "uniform"}
 _ABSENT = object()
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)

@@ -89,6 +89,7 @@ class TrainConfig:
     beta_schedule: str = MISSING
     prediction_type: str = MISSING
     snr_gamma: float | None = MISSING
+    timesteps: str = MISSING  # uniform | logit_normal
     ema: EMAConfig = field(default_factory=EMAConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, UNet2DModel
 from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel
+from diffusers.training_utils import EMAModel, compute_density_for_timestep_sampling
 from tqdm.auto import tqdm
 
 from lab import faults
@@ -62,7 +62,7 @@ def train_generation(
     for idx in bar:
         x0 = to_model_range(data.images[idx]).to(device)
         noise = torch.randn(x0.shape, generator=generator).to(device)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=generator).to(device)
+        t = _timesteps(train_cfg.timesteps, scheduler.config.num_train_timesteps, len(idx), generator).to(device)
         labels = None
         if conditional:
             labels = data.labels[idx].clone()
@@ -95,6 +95,16 @@ def train_generation(
         ema.copy_to(sampling_model.parameters())
     tail = step_losses[-max(1, len(step_losses) // 10) :]
     return TrainResult(unet, sampling_model, sum(tail) / len(tail), step_losses, steps * batch_size, seconds)
+
+
+def _timesteps(kind: str, num_train_timesteps: int, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Training noise levels. uniform: every t alike (DDPM). logit_normal: t/T = sigmoid(N(0, 1)) (Esser et al.
+    2024, diffusers' SD3 helper), which spends the steps on the middle noise levels, where the model has the most to
+    learn, and few on the nearly clean and nearly pure-noise ends."""
+    if kind == "uniform":
+        return torch.randint(0, num_train_timesteps, (n,), generator=generator)
+    u = compute_density_for_timestep_sampling("logit_normal", n, logit_mean=0.0, logit_std=1.0, generator=generator)
+    return (u * num_train_timesteps).long().clamp(max=num_train_timesteps - 1)
 
 
 def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:

@@ -1,5 +1,7 @@
 """The diffusers model at tiny size: building, EMA that moves, sampling with both schedulers."""
 
+import math
+
 import pytest
 import torch
 
@@ -120,3 +122,36 @@ def test_training_target_follows_the_prediction_type(make_cfg, kind):
     expected = {"epsilon": noise, "sample": x0,
                 "v_prediction": alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * x0}[kind]
     assert torch.allclose(_target(scheduler, x0, noise, t), expected, atol=1e-6)
+
+
+def test_uniform_timesteps_cover_every_level_alike():
+    from lab.train import _timesteps
+
+    t = _timesteps("uniform", 1000, 100_000, torch.Generator().manual_seed(0))
+    assert t.min() == 0 and t.max() == 999
+    assert abs((t < 500).float().mean().item() - 0.5) < 0.01
+
+
+def test_logit_normal_timesteps_follow_the_sigmoid_of_a_standard_normal():
+    from lab.train import _timesteps
+
+    t = _timesteps("logit_normal", 1000, 100_000, torch.Generator().manual_seed(0))
+    assert 0 <= t.min() and t.max() <= 999 and t.dtype == torch.long
+    # P(T/4 ≤ t < 3T/4) = P(|z| < logit(3/4) = ln 3) = erf(ln 3 / √2) = 0.7275 (uniform: 0.5).
+    middle = ((t >= 250) & (t < 750)).float().mean().item()
+    assert abs(middle - math.erf(math.log(3) / math.sqrt(2))) < 0.01
+    assert abs((t < 500).float().mean().item() - 0.5) < 0.01  # symmetric about T/2
+
+
+def test_min_snr_weight_caps_the_signal_to_noise_ratio(make_cfg):
+    from lab.train import _loss_weight
+
+    scheduler = diffusion.build_train_scheduler(make_cfg().train)
+    t = torch.tensor([5, 200, 500, 900])
+    alpha_bar = scheduler.alphas_cumprod[t]
+    snr = alpha_bar / (1 - alpha_bar)
+    # ε-prediction: min(SNR, γ)/SNR — 1 where SNR ≤ γ (noisy levels), γ/SNR where the image is nearly clean.
+    expected = torch.where(snr <= 5.0, torch.ones_like(snr), 5.0 / snr)
+    assert torch.allclose(_loss_weight(scheduler, t, 5.0), expected)
+    assert _loss_weight(scheduler, t, 5.0)[0] < 0.01 and _loss_weight(scheduler, t, 5.0)[-1] == 1.0
+    assert _loss_weight(scheduler, t, None) == 1.0

@@ -35,6 +35,7 @@ CASES = [
     (["sampler=ddim", "sampler.eta=1.5"], "sampler.eta=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
     (["sampler.spacing=karras"], "sampler.spacing=karras is not allowed; allowed: trailing, log_snr"),
     (["train.snr_gamma=0"], "train.snr_gamma=0.0 is out of range: allowed null or > 0"),
+    (["train.timesteps=lognormal"], "train.timesteps=lognormal is not allowed; allowed: uniform, logit_normal"),
     (["train.speed.bf16=maybe"], "train.speed.bf16=maybe is not allowed; allowed: auto, true, false"),
     (["train.speed.fused=auto"], "train.speed.fused=auto has the wrong type for this setting: Value 'auto' is not a valid bool"),
     (["tracking.mode=loud"], "tracking.mode=loud is not allowed; allowed: auto, online, offline, disabled"),
