@@ -148,13 +148,24 @@ def test_every_metric_has_a_real_floor(digits_evaluator):
     row = evaluator(real.train_images[:n], real.train_labels[:n], real.train_images[:600])
     assert set(row) == set(evaluator.baseline)
     for key in ("precision", "recall", "density", "knn_coverage", "kid", "kid_std", "vendi", "label_agreement",
-                "copy_share", "copy_share_heldout", "train_distance_ratio", "classes/recall_9", "classes/share_ratio_0"):
+                "pixel_w1", "dark_level", "copy_share", "copy_share_heldout", "train_distance_ratio", "classes/recall_9", "classes/share_ratio_0"):
         assert key in row
     # Real images against real images: high fidelity and diversity; held-out images are not copies.
     floor = evaluator.baseline
     assert floor["precision"] > 0.6 and floor["recall"] > 0.6
     assert abs(floor["kid"]) < 3 * floor["kid_std"] + 1e-6
     assert floor["copy_share"] == floor["copy_share_heldout"] < 0.8
+
+
+def test_a_brighter_background_shows_in_the_pixel_metrics(digits_evaluator):
+    """Real digits with their dark pixels lifted by 8 levels: a haze these two keys name (FD moves only 0.4 → 1.0)."""
+    evaluator, real = digits_evaluator
+    images = real.train_images[: evaluator.num_samples]
+    hazy = torch.where(images < 64, images + 8, images)
+    floor, row = evaluator.baseline, evaluator(hazy)
+    assert floor["pixel_w1"] < 1.0
+    assert row["dark_level"] > floor["dark_level"] + 7
+    assert row["pixel_w1"] > 4.0
 
 
 def test_memorised_samples_are_copies(digits_evaluator):

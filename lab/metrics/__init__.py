@@ -11,6 +11,7 @@ Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
     density, knn_coverage       Naeem et al. (knn_coverage is not class coverage)
     kid, kid_std                unbiased KID, mean and std over seeded subsets
     vendi                       Vendi score of the generated set alone (effective number of distinct items)
+    pixel_w1, dark_level        intensity distribution against the reference's; background brightness (pixels.py)
     label_agreement             conditional models: share classified as the label they were generated for
     copy_share, copy_share_heldout, train_distance_ratio
                                 memorisation against the generation's own training set (see manifold.py)
@@ -33,6 +34,7 @@ from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
 from lab.metrics.manifold import KID, Manifold, compare, copy_share, vendi_score
+from lab.metrics.pixels import intensity_cdf, pixel_statistics
 from lab.seeding import generator
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,9 @@ class Evaluator:
         # null: N/2, at most 1,000 (the usual size; subsets of N would all be the same set).
         subset_size = metrics_cfg.kid.subset_size or min(1000, self.num_samples // 2)
         self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
-        self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._classes, self._memorisation]
+        self.reference_cdf = intensity_cdf(reference)
+        self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._pixels, self._classes,
+                        self._memorisation]
         self.baseline = self._real_baseline(real)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
@@ -141,6 +145,9 @@ class Evaluator:
 
     def _vendi(self, generated: Generated) -> dict:
         return {"vendi": vendi_score(generated.features)}
+
+    def _pixels(self, generated: Generated) -> dict:
+        return pixel_statistics(generated.images, self.reference_cdf)
 
     def _classes(self, generated: Generated) -> dict:
         out = class_coverage(generated.probs, self.real_distribution, self.threshold)
