@@ -34,7 +34,7 @@ from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
 from lab.metrics.manifold import KID, Manifold, compare, copy_share, vendi_score
-from lab.metrics.pixels import intensity_cdf, pixel_statistics
+from lab.metrics.pixels import intensity_histogram, pixel_statistics
 from lab.seeding import generator
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class Evaluator:
         # null: N/2, at most 1,000 (the usual size; subsets of N would all be the same set).
         subset_size = metrics_cfg.kid.subset_size or min(1000, self.num_samples // 2)
         self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
-        self.reference_cdf = intensity_cdf(reference)
+        self.reference_histogram = intensity_histogram(reference)
         self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._pixels, self._classes,
                         self._memorisation]
         self.baseline = self._real_baseline(real)
@@ -147,7 +147,7 @@ class Evaluator:
         return {"vendi": vendi_score(generated.features)}
 
     def _pixels(self, generated: Generated) -> dict:
-        return pixel_statistics(generated.images, self.reference_cdf)
+        return pixel_statistics(generated.images, self.reference_histogram)
 
     def _classes(self, generated: Generated) -> dict:
         out = class_coverage(generated.probs, self.real_distribution, self.threshold)
