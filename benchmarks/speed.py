@@ -11,7 +11,8 @@ data and printed with its ratio to the first path:
     compile    fused + torch.compile of the UNet (the first steps include the compile time; excluded here)
     default    what `train.speed` resolves to on this device (auto settings)
 
-Sampling is one UNet forward per step (image·steps per second), with the preset's default sampler.
+Sampling is one UNet forward per step (image·steps per second), with the preset's default sampler, eager and
+(where `sampler.compile=auto` compiles on this device) compiled with its last batch padded.
 Use it to size train.images and loop.num_samples to a time budget: seconds per generation ≈
 train.images / train_rate + num_samples · steps / sample_rate.
 """
@@ -25,6 +26,7 @@ from hydra import compose, initialize_config_dir
 
 from lab import diffusion
 from lab.config import CONF_DIR, resolve_device
+from lab.generators.diffusion_model import sampling_forward
 from lab.loops import REAL, TrainingSet
 from lab.seeding import generator
 from lab.train import train_generation, use_bf16, use_compile
@@ -53,16 +55,22 @@ def measure_training(cfg, resolution: int, seconds: float, device) -> float:
     return timed.images_seen / timed.seconds
 
 
-def measure_sampling(cfg, resolution: int, seconds: float, device) -> float:
+def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: bool) -> float:
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, resolution, 1, 10).to(device)
     sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     labels = torch.arange(int(cfg.sampler.batch_size)) % 10
+    forward = sampling_forward(unet, compiled, device)
+
+    def five_steps(seed: int):
+        diffusion.sample(unet, sampler, labels, 5, 0.0, len(labels), generator(0, seed, "s"), device,
+                         eta=float(cfg.sampler.eta or 0.0), progress=False, forward=forward)
+
+    five_steps(-1)  # warm-up: compiles where sampler.compile is on
     start = time.perf_counter()
     steps = 0
     while time.perf_counter() - start < seconds or steps == 0:
-        diffusion.sample(unet, sampler, labels, 5, 0.0, len(labels), generator(0, steps, "s"), device,
-                         eta=float(cfg.sampler.eta or 0.0), progress=False)
+        five_steps(steps)
         steps += 5
     return steps * len(labels) / (time.perf_counter() - start)  # image-steps per second
 
@@ -102,8 +110,13 @@ def main() -> None:
             bf16, compiled = use_bf16(speed.bf16, device), use_compile(speed.compile, device)
             spread = f"{min(rates[path]):.0f}–{max(rates[path]):.0f}"
             print(f"{preset:>10} {params:>10,} {path:>8} {bf16!s:>5} {compiled!s:>7} {rate:>12.1f} {spread:>11} {rate / base:>6.2f}")
-        rate = measure_sampling(cfgs[paths[-1]], args.resolution, args.seconds / 2, device)
-        print(f"{preset:>10} sampling ({cfgs[paths[-1]].sampler.name}): {rate:.1f} image·steps/s")
+        sampling = cfgs[paths[-1]]
+        eager = measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=False)
+        print(f"{preset:>10} sampling ({sampling.sampler.name}, eager): {eager:.1f} image·steps/s")
+        if use_compile(sampling.sampler.compile, device):  # what sampler.compile=auto does on this device
+            rate = measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=True)
+            print(f"{preset:>10} sampling ({sampling.sampler.name}, compiled, CUDA graphs): {rate:.1f} image·steps/s, "
+                  f"{rate / eager:.2f}× eager")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -18,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lab.config import CONF_DIR, GROUPS, group_options
+from lab.config import CONF_DIR, GROUPS, device_for_job, group_options
 from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
@@ -109,6 +110,8 @@ def hydra_entry(cfg: DictConfig) -> None:
     name = hc.job.override_dirname or run_dir.name
     if cfg.threads is None:
         cfg.threads = _threads_per_job(hc.launcher)
+    if multirun and cfg.device == "auto":
+        cfg.device = device_for_job(hc.job.num, torch.cuda.device_count())
     try:
         run_experiment(cfg, run_dir, overrides=list(hc.overrides.task), group=group, name=name)
     except LabError as exc:

@@ -14,6 +14,7 @@ from omegaconf.errors import MissingMandatoryValue
 from lab.curate import CURATORS
 from lab.data import DATASETS, RealData
 from lab.diffusion import SAMPLERS
+from lab.draws import TIMESTEP_KINDS
 from lab.errors import LabError
 from lab.generators import FAMILIES, POINT_FAMILIES
 from lab.generators.toys import ESTIMATORS
@@ -21,6 +22,9 @@ from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES
 from lab.schema import check_known_keys, register
 from lab.toy_data import TOY_DATASETS
+from lab.train import COMPILE_MODES
+
+TRI_STATE = ("auto", True, False)  # fused is a typed bool; these also take auto (chosen per device)
 
 register()  # before any composition: conf/config.yaml names the schema first in its defaults
 
@@ -162,7 +166,7 @@ def _check_images(cfg: DictConfig) -> None:
         train.snr_gamma is None or (isinstance(train.snr_gamma, (int, float)) and train.snr_gamma > 0),
         f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
     )
-    _one_of("train.timesteps", train.timesteps, ("uniform", "logit_normal"))
+    _one_of("train.timesteps", train.timesteps, TIMESTEP_KINDS)
     _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
     _at_least("train.warmup_images", train.warmup_images, 0)
     _at_least("train.weight_decay", train.weight_decay, 0)
@@ -188,9 +192,10 @@ def _check_images(cfg: DictConfig) -> None:
         _one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
         _require(sampler.eta is None, f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
                  f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null")
-    for key, allowed in (("bf16", ("auto", True, False)), ("compile", ("auto", True, False))):  # fused: typed bool
-        _require(train.speed[key] in allowed,
-                 f"train.speed.{key}={train.speed[key]} is not allowed; allowed: {', '.join(str(a).lower() for a in allowed)}")
+    for key, value in (("train.speed.bf16", train.speed.bf16), ("train.speed.compile", train.speed.compile),
+                       ("train.speed.device_draws", train.speed.device_draws), ("sampler.compile", sampler.compile)):
+        _require(value in TRI_STATE, f"{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in TRI_STATE)}")
+    _one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
     _require(
         sampler.guidance_scale == 0 or model.conditional,
         f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",
@@ -277,6 +282,12 @@ def check_against_data(cfg: DictConfig, real: RealData) -> None:
         f"loop.train_size={cfg.loop.train_size} is more than the real training pool of data={cfg.data.name} holds "
         f"({pool} images after holding out {cfg.data.heldout_size}); allowed ≤ {pool}",
     )
+
+
+def device_for_job(job_num: int, gpus: int) -> str:
+    """device=auto in a sweep: job k takes GPU k mod (GPUs visible), so that the parallel jobs of a local launcher
+    (joblib, n_jobs = GPUs × chains per GPU) spread evenly; a job that sees one GPU (Slurm sets what it sees) uses it."""
+    return f"cuda:{job_num % gpus}" if gpus > 1 else "auto"
 
 
 def resolve_device(name: str) -> torch.device:

@@ -21,8 +21,10 @@ RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "trackin
 
 
 # Settings added to the schema after runs already existed, with the value that behaves as the code did before.
+# The speed settings' auto values do on a CPU what the code did before (no run predates them on a GPU).
 ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01,
-               "train.timesteps": "uniform"}
+               "train.timesteps": "uniform", "train.speed.compile_mode": "reduce-overhead", "train.speed.device_draws": "auto",
+               "sampler.compile": "auto"}
 _ABSENT = object()
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)

@@ -72,6 +72,8 @@ class SpeedConfig:
     fused: bool = MISSING
     bf16: bool | str = MISSING  # auto | true | false
     compile: bool | str = MISSING  # auto | true | false
+    compile_mode: str = MISSING  # a torch.compile mode (lab.train.COMPILE_MODES)
+    device_draws: bool | str = MISSING  # auto | true | false
 
 
 @dataclass
@@ -103,6 +105,9 @@ class SamplerConfig:
     guidance_scale: float = 0.0
     # Images per UNet forward while sampling.
     batch_size: int = 500
+    # torch.compile the sampling UNet (CUDA graphs; the last batch padded to batch_size, so that one graph serves
+    # every batch). auto: on CUDA only, like train.speed.compile.
+    compile: bool | str = "auto"
     # sampler=ddim only: 0 deterministic … 1 ancestral.
     eta: float | None = None
     # sampler=dpm_solver and dpm_solver_sde only: trailing or log_snr.

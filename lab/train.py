@@ -12,12 +12,20 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, UNet2DModel
 from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel, compute_density_for_timestep_sampling
+from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from lab import faults
 from lab.diffusion import is_conditional, null_label, to_model_range
+from lab.draws import Draws
 from lab.loops import TrainingSet
+
+# torch.compile's modes (torch._inductor.list_mode_options()).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+# Reading a loss back waits for the device; the progress bar shows one every this many steps, and the losses of
+# all steps come back in one transfer at the end.
+LOSS_READBACK_EVERY = 50
 
 
 @dataclass
@@ -38,7 +46,12 @@ def train_generation(
     device: torch.device,
     generator: torch.Generator,
     progress: bool = True,
+    forward=None,
+    sampling_model: UNet2DModel | None = None,
 ) -> TrainResult:
+    """`forward`: `unet` as compiled once by the caller (`compiled`), so that a chain's generations reuse the compiled
+    code and its CUDA graphs; `sampling_model`: a module of the same shape that receives the EMA weights in place
+    (a sampler compiled on it stays valid). Without them, both are made here."""
     batch_size = int(train_cfg.batch_size)
     steps = max(1, math.ceil(int(train_cfg.images) / batch_size))
     unet.to(device).train()
@@ -49,27 +62,30 @@ def train_generation(
     warmup = min(steps // 2, math.ceil(int(train_cfg.warmup_images) / batch_size))
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
     ema = _make_ema(unet, train_cfg.ema, foreach=bool(speed.fused))
-    forward = torch.compile(unet) if use_compile(speed.compile, device) else unet
+    forward = compiled(unet, speed, device) if forward is None else forward
     autocast = bf16_autocast(speed.bf16, device)
     conditional = is_conditional(unet)
     if conditional and bool((data.labels < 0).any()):
         raise ValueError("a class-conditional model needs a label for every training image")
 
+    draws = Draws(generator, device, use_device_draws(speed.device_draws, device))
+    # The whole training set lives on the device (60k MNIST digits are 47 MB of uint8): no copy per step.
+    images, all_labels = data.images.to(device), data.labels.to(device)
+    null = null_label(unet) if conditional else None
     losses = []
     start = time.perf_counter()
-    order = _batches(len(data), batch_size, steps, generator)
-    bar = tqdm(order, total=steps, desc="training", unit="batch", disable=not progress, leave=False)
+    bar = tqdm(draws.batches(len(data), batch_size, steps), total=steps, desc="training", unit="batch",
+               disable=not progress, leave=False)
     for idx in bar:
-        x0 = to_model_range(data.images[idx]).to(device)
-        noise = torch.randn(x0.shape, generator=generator).to(device)
-        t = _timesteps(train_cfg.timesteps, scheduler.config.num_train_timesteps, len(idx), generator).to(device)
+        x0 = to_model_range(images[idx])
+        noise = draws.randn(x0.shape)
+        t = draws.timesteps(train_cfg.timesteps, scheduler.config.num_train_timesteps, len(idx))
         labels = None
         if conditional:
-            labels = data.labels[idx].clone()
-            # Label dropout teaches the same network the unconditional score needed for guidance.
-            dropped = torch.rand(len(idx), generator=generator) < float(train_cfg.label_dropout)
-            labels[dropped] = null_label(unet)
-            labels = labels.to(device)
+            # Label dropout teaches the same network the unconditional score needed for guidance (torch.where,
+            # not a masked assignment: that would wait for the device every step).
+            dropped = draws.rand(len(idx)) < float(train_cfg.label_dropout)
+            labels = torch.where(dropped, null, all_labels[idx])
         with autocast:
             pred = forward(scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
         per_image = F.mse_loss(pred.float(), _target(scheduler, x0, noise, t), reduction="none").mean(dim=(1, 2, 3))
@@ -84,27 +100,21 @@ def train_generation(
         losses.append(loss.detach())
         if len(losses) == steps // 2:
             faults.point("train")
-        if len(losses) % 50 == 0:  # reading a loss back waits for the device: not every step
+        if len(losses) % LOSS_READBACK_EVERY == 0:  # reading a loss back waits for the device: not every step
             bar.set_postfix(loss=f"{losses[-1].item():.4f}", refresh=False)
     bar.close()
     step_losses = torch.stack(losses).float().cpu().tolist()  # waits for the device: before the clock stops
     seconds = time.perf_counter() - start
 
-    sampling_model = copy.deepcopy(unet).eval()
+    if sampling_model is None:
+        sampling_model = copy.deepcopy(unet)
+    else:
+        sampling_model.load_state_dict(unet.state_dict())
+    sampling_model.eval()
     if ema is not None:
         ema.copy_to(sampling_model.parameters())
     tail = step_losses[-max(1, len(step_losses) // 10) :]
     return TrainResult(unet, sampling_model, sum(tail) / len(tail), step_losses, steps * batch_size, seconds)
-
-
-def _timesteps(kind: str, num_train_timesteps: int, n: int, generator: torch.Generator) -> torch.Tensor:
-    """Training noise levels. uniform: every t alike (DDPM). logit_normal: t/T = sigmoid(N(0, 1)) (Esser et al.
-    2024, diffusers' SD3 helper), which spends the steps on the middle noise levels, where the model has the most to
-    learn, and few on the nearly clean and nearly pure-noise ends."""
-    if kind == "uniform":
-        return torch.randint(0, num_train_timesteps, (n,), generator=generator)
-    u = compute_density_for_timestep_sampling("logit_normal", n, logit_mean=0.0, logit_std=1.0, generator=generator)
-    return (u * num_train_timesteps).long().clamp(max=num_train_timesteps - 1)
 
 
 def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:
@@ -135,6 +145,21 @@ def bf16_autocast(setting, device: torch.device):
     if not use_bf16(setting, device):
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def use_device_draws(setting, device: torch.device) -> bool:
+    """auto: on CUDA, where a host draw and copy every step would leave the GPU waiting (lab/draws.py)."""
+    if setting != "auto":
+        return bool(setting)
+    return device.type == "cuda"
+
+
+def compiled(unet: UNet2DModel, speed, device: torch.device):
+    """The UNet under torch.compile where `train.speed.compile` says so (mode `train.speed.compile_mode`; its
+    default, reduce-overhead, replays the step's kernels as CUDA graphs), else the UNet itself."""
+    if not use_compile(speed.compile, device):
+        return unet
+    return torch.compile(unet, mode=speed.compile_mode)
 
 
 def use_compile(setting, device: torch.device) -> bool:
@@ -170,15 +195,3 @@ def _make_ema(unet: UNet2DModel, ema_cfg, foreach: bool) -> EMAModel | None:
         power=float(ema_cfg.power),
         foreach=foreach,
     )
-
-
-def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
-    """Index batches from successive random permutations (epochs), `steps` batches in all."""
-    produced = 0
-    while produced < steps:
-        perm = torch.randperm(n, generator=generator)
-        for start in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
-            yield perm[start : start + batch_size]
-            produced += 1
-            if produced == steps:
-                return

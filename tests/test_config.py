@@ -51,7 +51,7 @@ def test_experiment_overrides_groups(make_cfg):
     assert (cfg.data.name, cfg.model.name, cfg.loop.train_size, cfg.loop.generations) == ("mnist", "gpu_small", 60000, 10)
 
 
-@pytest.mark.parametrize("launcher", ["slurm", "joblib", "submitit_local"])
+@pytest.mark.parametrize("launcher", ["slurm", "slurm_shared", "joblib", "submitit_local"])
 def test_launcher_presets_compose(launcher):
     from hydra import compose, initialize_config_dir
 
@@ -63,8 +63,19 @@ def test_launcher_presets_compose(launcher):
     if launcher == "slurm":
         assert target.endswith("SlurmLauncher")
         assert (cfg.hydra.launcher.gpus_per_node, cfg.hydra.launcher.timeout_min, cfg.hydra.launcher.mem_gb) == (1, 720, 32)
+    elif launcher == "slurm_shared":  # a shard of a GPU per job instead of a whole GPU; the rest as slurm
+        assert target.endswith("SlurmLauncher")
+        assert (cfg.hydra.launcher.gpus_per_node, cfg.hydra.launcher.gres, cfg.hydra.launcher.timeout_min) == (None, "shard:1", 720)
     else:
         assert launcher.split("_")[0] in target.lower()
+
+
+@pytest.mark.parametrize(("job_num", "gpus", "device"), [(0, 0, "auto"), (5, 1, "auto"), (0, 4, "cuda:0"), (5, 4, "cuda:1"),
+                                                         (7, 4, "cuda:3"), (8, 4, "cuda:0")])
+def test_sweep_jobs_spread_over_the_visible_gpus(job_num, gpus, device):
+    from lab.config import device_for_job
+
+    assert device_for_job(job_num, gpus) == device
 
 
 @pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 15), ("ratio_sweep_cpu", 12),

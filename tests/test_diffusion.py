@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from lab import diffusion
+from lab.draws import Draws
 from lab.loops import REAL, TrainingSet
 from lab.seeding import generator
 from lab.train import train_generation
@@ -124,18 +125,18 @@ def test_training_target_follows_the_prediction_type(make_cfg, kind):
     assert torch.allclose(_target(scheduler, x0, noise, t), expected, atol=1e-6)
 
 
-def test_uniform_timesteps_cover_every_level_alike():
-    from lab.train import _timesteps
+def host_draws() -> Draws:
+    return Draws(torch.Generator().manual_seed(0), torch.device("cpu"), on_device=False)
 
-    t = _timesteps("uniform", 1000, 100_000, torch.Generator().manual_seed(0))
+
+def test_uniform_timesteps_cover_every_level_alike():
+    t = host_draws().timesteps("uniform", 1000, 100_000)
     assert t.min() == 0 and t.max() == 999
     assert abs((t < 500).float().mean().item() - 0.5) < 0.01
 
 
 def test_logit_normal_timesteps_follow_the_sigmoid_of_a_standard_normal():
-    from lab.train import _timesteps
-
-    t = _timesteps("logit_normal", 1000, 100_000, torch.Generator().manual_seed(0))
+    t = host_draws().timesteps("logit_normal", 1000, 100_000)
     assert 0 <= t.min() and t.max() <= 999 and t.dtype == torch.long
     # P(T/4 ≤ t < 3T/4) = P(|z| < logit(3/4) = ln 3) = erf(ln 3 / √2) = 0.7275 (uniform: 0.5).
     middle = ((t >= 250) & (t < 750)).float().mean().item()

@@ -37,6 +37,10 @@ CASES = [
     (["train.snr_gamma=0"], "train.snr_gamma=0.0 is out of range: allowed null or > 0"),
     (["train.timesteps=lognormal"], "train.timesteps=lognormal is not allowed; allowed: uniform, logit_normal"),
     (["train.speed.bf16=maybe"], "train.speed.bf16=maybe is not allowed; allowed: auto, true, false"),
+    (["train.speed.device_draws=gpu"], "train.speed.device_draws=gpu is not allowed; allowed: auto, true, false"),
+    (["sampler.compile=always"], "sampler.compile=always is not allowed; allowed: auto, true, false"),
+    (["train.speed.compile_mode=fast"], "train.speed.compile_mode=fast is not allowed; allowed: default, reduce-overhead, "
+                                        "max-autotune, max-autotune-no-cudagraphs"),
     (["train.speed.fused=auto"], "train.speed.fused=auto has the wrong type for this setting: Value 'auto' is not a valid bool"),
     (["tracking.mode=loud"], "tracking.mode=loud is not allowed; allowed: auto, online, offline, disabled"),
     (["device=tpu"], "device=tpu is not a device"),

@@ -6,10 +6,17 @@ import torch
 from diffusers import UNet2DModel
 
 from lab import diffusion, faults
+from lab.draws import placed
 from lab.generators import Fit
 from lab.loops import Samples, TrainingSet
 from lab.seeding import derive_seed, draw_purpose, generator
-from lab.train import train_generation
+from lab.train import compiled, train_generation, use_compile, use_device_draws
+
+
+def sampling_forward(unet: UNet2DModel, setting, device: torch.device):
+    """`unet` compiled for sampling where `sampler.compile` says so, else None (eager). Sampling runs without
+    gradients at one fixed batch shape (lab.diffusion.sample pads the last batch): CUDA graphs replay it whole."""
+    return torch.compile(unet, mode="reduce-overhead") if use_compile(setting, device) else None
 
 
 class DiffusionGenerator:
@@ -22,15 +29,26 @@ class DiffusionGenerator:
         self.sampler = diffusion.build_sampler(cfg.sampler, self.train_scheduler)
         self.model: UNet2DModel | None = None  # the weights that keep training (a warm start continues them)
         self.ema_model: UNet2DModel | None = None  # the weights that sample
+        # Both modules are kept for the whole chain (re-initialised and overwritten in place), so that the code
+        # torch.compile made for them, and the CUDA graphs recorded on their weights, serve every generation.
+        self._train_forward = None
+        self._sample_forward = None
 
     def fit(self, data: TrainingSet, generation: int) -> Fit:
         cfg = self.cfg
         if self.model is None or not cfg.train.warm_start:
             torch.manual_seed(derive_seed(cfg.seed, generation, "init"))
-            self.model = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), self.num_classes)
+            fresh = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), self.num_classes)
+            if self.model is None:
+                self.model = fresh
+            else:  # a new generation from scratch (MAD): a new module's weights, in the same module
+                self.model.load_state_dict(fresh.state_dict())
+        if self._train_forward is None:
+            self._train_forward = compiled(self.model.to(self.device), cfg.train.speed, self.device)
         trained = train_generation(self.model, self.train_scheduler, data, cfg.train, self.device,
-                                   generator(cfg.seed, generation, "train"), self.progress)
-        self.model, self.ema_model = trained.model, trained.ema_model
+                                   generator(cfg.seed, generation, "train"), self.progress,
+                                   forward=self._train_forward, sampling_model=self.ema_model)
+        self.ema_model = trained.ema_model
         return Fit(
             scalars={"train/loss": trained.loss, "train/images_seen": trained.images_seen},
             timing={"timing/train_seconds": trained.seconds,
@@ -44,10 +62,13 @@ class DiffusionGenerator:
                                        generator=generator(cfg.seed, generation, draw_purpose("sample_labels", draw)))
         else:
             labels = torch.full((n,), -1, dtype=torch.long)
+        if self._sample_forward is None:
+            self._sample_forward = sampling_forward(self.ema_model.to(self.device), cfg.sampler.compile, self.device)
+        noise = placed(generator(cfg.seed, generation, draw_purpose("sample", draw)), self.device,
+                       use_device_draws(cfg.train.speed.device_draws, self.device))
         images = diffusion.sample(self.ema_model.to(self.device), self.sampler, labels, int(cfg.sampler.steps),
-                                  float(cfg.sampler.guidance_scale), int(cfg.sampler.batch_size),
-                                  generator(cfg.seed, generation, draw_purpose("sample", draw)), self.device,
-                                  eta=float(cfg.sampler.eta or 0.0), progress=self.progress)
+                                  float(cfg.sampler.guidance_scale), int(cfg.sampler.batch_size), noise, self.device,
+                                  eta=float(cfg.sampler.eta or 0.0), progress=self.progress, forward=self._sample_forward)
         return Samples(generation, images, labels)
 
     def save(self, directory: Path) -> None:
@@ -58,4 +79,5 @@ class DiffusionGenerator:
     def load(self, directory: Path) -> None:
         """The raw (training) weights: what a warm start continues from."""
         self.model = UNet2DModel.from_pretrained(directory / "unet")
+        self._train_forward = None  # compiled for the module this replaces
 
