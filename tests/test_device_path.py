@@ -23,7 +23,7 @@ def test_a_chain_keeps_its_modules_and_starts_every_generation_from_a_fresh_init
     kept = model.model, model.ema_model
     model.fit(tiny_set(), 1)
     # The same objects (what torch.compile and CUDA graphs are bound to) …
-    assert (model.model, model.ema_model) == kept
+    assert model.model is kept[0] and model.ema_model is kept[1]
     # … holding exactly what generation 1 trained from a newly built module gives: nothing of generation 0 is left.
     torch.manual_seed(derive_seed(3, 1, "init"))
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
