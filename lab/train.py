@@ -147,11 +147,13 @@ def bf16_autocast(setting, device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
+def _on_cuda_when_auto(setting, device: torch.device) -> bool:
+    return device.type == "cuda" if setting == "auto" else bool(setting)
+
+
 def use_device_draws(setting, device: torch.device) -> bool:
     """auto: on CUDA, where a host draw and copy every step would leave the GPU waiting (lab/draws.py)."""
-    if setting != "auto":
-        return bool(setting)
-    return device.type == "cuda"
+    return _on_cuda_when_auto(setting, device)
 
 
 def compiled(unet: UNet2DModel, speed, device: torch.device):
@@ -164,9 +166,7 @@ def compiled(unet: UNet2DModel, speed, device: torch.device):
 
 def use_compile(setting, device: torch.device) -> bool:
     """auto: compile on CUDA only; on a CPU the compile time is not earned back (benchmarks/speed.py)."""
-    if setting != "auto":
-        return bool(setting)
-    return device.type == "cuda"
+    return _on_cuda_when_auto(setting, device)
 
 
 def _loss_weight(scheduler: DDPMScheduler, t: torch.Tensor, snr_gamma) -> torch.Tensor | float:
