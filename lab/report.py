@@ -25,11 +25,15 @@ from omegaconf import OmegaConf
 from PIL import Image
 from scipy import stats
 
+from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
 from lab.report_verdict import SHARE_RATIO, floors, share_ratio_metrics, survival, verdicts
 
 SEED = "seed"
+# Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
+# another tracking mode or thread count is the same condition, not a new one with a band of its own.
+NOT_SCIENCE = frozenset(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
 
 
 def find_runs(paths) -> list[Path]:
@@ -73,7 +77,7 @@ def _overrides(run: Path) -> dict:
     for item in items:
         key, _, value = str(item).partition("=")
         key = key.lstrip("+~")
-        if key not in ("seed", "progress", "threads", "run_dir", "device") and not key.startswith("hydra"):
+        if key != SEED and key not in NOT_SCIENCE and not key.startswith("hydra"):
             out[key] = value
     return out
 

@@ -56,6 +56,21 @@ def test_tidy_table(sweep):
     assert "loop.real_fraction" in table.columns  # the overrides as columns
 
 
+def test_settings_that_leave_the_science_alone_do_not_split_a_condition(sweep):
+    # One seed re-run later with tracking and threads given on the command line: still the same condition.
+    extra = sweep / "6"
+    fake_run(sweep, "6", "mixed", 0.5, 3, [13.0, 23.0, 33.0])
+    OmegaConf.save(OmegaConf.create(["loop=mixed", "loop.real_fraction=0.5", "seed=3", "tracking=offline",
+                                     "tracking.mode=disabled", "threads=1", "cache_dir=/elsewhere"]), extra / "overrides.yaml")
+    table = load_runs([sweep])
+    assert set(table.condition) == {"loop=mixed, real_fraction=0.25", "loop=mixed, real_fraction=0.5"}
+    summary = summarise(table, "metrics/fd_classifier")
+    assert summary[summary.condition == "loop=mixed, real_fraction=0.5"]["count"].max() == 4
+    # A setting that does change the science still splits it.
+    OmegaConf.save(OmegaConf.create(["loop=mixed", "loop.real_fraction=0.5", "seed=3", "train.lr=1e-3"]), extra / "overrides.yaml")
+    assert "loop=mixed, train.lr=1e-3, real_fraction=0.5" in set(load_runs([sweep]).condition)
+
+
 def test_band_over_seeds(sweep):
     summary = summarise(load_runs([sweep]), "metrics/fd_classifier")
     last = summary[(summary.condition == "loop=mixed, real_fraction=0.5") & (summary.generation == 2)].iloc[0]
