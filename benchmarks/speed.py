@@ -7,7 +7,7 @@ data and printed with its ratio to the first path:
 
     plain      fp32 eager, a Python loop over the weights in AdamW and EMA (the lab before train.speed)
     fused      fused AdamW + foreach EMA
-    bf16       fused + bfloat16 autocast (fast only with bf16 matrix units: AMX on a CPU, any recent GPU)
+    bf16       fused + bfloat16 autocast (fast only with bf16 arithmetic: AMX or AVX512-BF16 on a CPU, any recent GPU)
     compile    fused + torch.compile of the UNet (the first steps include the compile time; excluded here)
     default    what `train.speed` resolves to on this device (auto settings)
 
@@ -87,7 +87,9 @@ def main() -> None:
     args = parser.parse_args()
     batch = [f"train.batch_size={args.batch_size}"] if args.batch_size else []
     device = resolve_device(args.device)
-    cpu = torch.backends.cpu.get_cpu_capability() + (" + AMX" if torch.cpu._is_amx_tile_supported() else "")
+    units = [name for name, has in (("AMX", torch.cpu._is_amx_tile_supported()),
+                                    ("AVX512-BF16", torch.cpu._is_avx512_bf16_supported())) if has]
+    cpu = " + ".join([torch.backends.cpu.get_cpu_capability(), *units])
     print(f"device={device} ({cpu}) threads={torch.get_num_threads()} resolution={args.resolution} "
           f"batch_size={args.batch_size or 'preset'} torch={torch.__version__}")
     print(f"{'preset':>10} {'params':>10} {'path':>8} {'bf16':>5} {'compile':>7} {'train img/s':>12} {'range':>11} {'ratio':>6}")

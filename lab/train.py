@@ -130,15 +130,20 @@ def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:
 
 
 def use_bf16(setting, device: torch.device) -> bool:
-    """auto: bf16 where the hardware has bf16 matrix units (CUDA GPUs that support it, CPUs with AMX).
+    """auto: bf16 where the hardware has bf16 arithmetic (CUDA GPUs that support it; CPUs with AMX tiles or with
+    AVX512-BF16's bf16 dot products, which oneDNN's convolutions use).
 
-    On a CPU without AMX, bf16 convolutions are emulated and run slower than fp32 (benchmarks/speed.py).
+    On a CPU with neither, bf16 convolutions are emulated and run slower than fp32 (benchmarks/speed.py).
     """
     if setting != "auto":
         return bool(setting)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and torch.cpu._is_amx_tile_supported()
+    return device.type == "cpu" and cpu_has_bf16_units()
+
+
+def cpu_has_bf16_units() -> bool:
+    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
 
 
 def bf16_autocast(setting, device: torch.device):

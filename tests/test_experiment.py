@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from lab.errors import LabError
 from lab.experiment import run_experiment
+from lab.train import use_bf16
 from tests.conftest import SMOKE
 
 
@@ -35,6 +36,9 @@ def test_a_chain_writes_its_run_directory(make_cfg, tmp_path):
     assert saved["provenance"] == {"real": 128, "gen_1": 128}
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["gen_002"]  # loop.keep=last
     assert json.loads((run / "state.json").read_text())["completed_generations"] == 3
+    timing = [json.loads(line) for line in (run / "timing.jsonl").read_text().splitlines()]
+    # auto's precision depends on the CPU: the run records what it resolved to
+    assert [t["timing/train_bf16"] for t in timing] == [float(use_bf16("auto", torch.device("cpu")))] * 3
     reference = json.loads((run / "reference.json").read_text())
     assert 0 <= reference["classifier"]["heldout_accuracy"] <= 1 and "fd_classifier" in reference["real_baseline"]
 

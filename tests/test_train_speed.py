@@ -43,7 +43,10 @@ def test_explicit_speed_settings_win_over_auto(setting, expected):
     assert use_bf16(setting, cpu) is expected and use_compile(setting, cpu) is expected
 
 
-def test_auto_never_compiles_or_emulates_bf16_on_a_cpu_without_amx():
+@pytest.mark.parametrize("amx,avx512_bf16,expected", [(True, False, True), (False, True, True), (False, False, False)])
+def test_auto_uses_bf16_only_on_a_cpu_with_bf16_arithmetic_and_never_compiles(monkeypatch, amx, avx512_bf16, expected):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     cpu = torch.device("cpu")
+    assert use_bf16("auto", cpu) is expected
     assert use_compile("auto", cpu) is False
-    assert use_bf16("auto", cpu) is torch.cpu._is_amx_tile_supported()

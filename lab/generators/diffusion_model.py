@@ -10,7 +10,7 @@ from lab.draws import placed
 from lab.generators import Fit
 from lab.loops import Samples, TrainingSet
 from lab.seeding import derive_seed, draw_purpose, generator
-from lab.train import compiled, train_generation, use_compile, use_device_draws
+from lab.train import compiled, train_generation, use_bf16, use_compile, use_device_draws
 
 
 def sampling_forward(unet: UNet2DModel, setting, device: torch.device):
@@ -52,7 +52,9 @@ class DiffusionGenerator:
         return Fit(
             scalars={"train/loss": trained.loss, "train/images_seen": trained.images_seen},
             timing={"timing/train_seconds": trained.seconds,
-                    "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9)},
+                    "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9),
+                    # train.speed.bf16=auto depends on the hardware: a chain resumed elsewhere shows where it changed.
+                    "timing/train_bf16": float(use_bf16(cfg.train.speed.bf16, self.device))},
         )
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
