@@ -29,7 +29,7 @@ from lab.config import CONF_DIR, resolve_device
 from lab.generators.diffusion_model import sampling_forward
 from lab.loops import REAL, TrainingSet
 from lab.seeding import generator
-from lab.train import train_generation, use_bf16, use_compile
+from lab.train import cpu_bf16_units, train_generation, use_bf16, use_compile
 
 PATHS = {
     "plain": ["train.speed.fused=false", "train.speed.bf16=false", "train.speed.compile=false"],
@@ -87,9 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     batch = [f"train.batch_size={args.batch_size}"] if args.batch_size else []
     device = resolve_device(args.device)
-    units = [name for name, has in (("AMX", torch.cpu._is_amx_tile_supported()),
-                                    ("AVX512-BF16", torch.cpu._is_avx512_bf16_supported())) if has]
-    cpu = " + ".join([torch.backends.cpu.get_cpu_capability(), *units])
+    cpu = " + ".join([torch.backends.cpu.get_cpu_capability(), *cpu_bf16_units()])
     print(f"device={device} ({cpu}) threads={torch.get_num_threads()} resolution={args.resolution} "
           f"batch_size={args.batch_size or 'preset'} torch={torch.__version__}")
     print(f"{'preset':>10} {'params':>10} {'path':>8} {'bf16':>5} {'compile':>7} {'train img/s':>12} {'range':>11} {'ratio':>6}")

@@ -139,11 +139,13 @@ def use_bf16(setting, device: torch.device) -> bool:
         return bool(setting)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_bf16_units()
+    return device.type == "cpu" and bool(cpu_bf16_units())
 
 
-def cpu_has_bf16_units() -> bool:
-    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+def cpu_bf16_units() -> list[str]:
+    """The bf16 arithmetic this CPU has, by name (benchmarks/speed.py prints them)."""
+    return [name for name, has in (("AMX", torch.cpu._is_amx_tile_supported()),
+                                   ("AVX512-BF16", torch.cpu._is_avx512_bf16_supported())) if has]
 
 
 def bf16_autocast(setting, device: torch.device):
