@@ -9,10 +9,12 @@ data and printed with its ratio to the first path:
     fused      fused AdamW + foreach EMA
     bf16       fused + bfloat16 autocast (fast only with bf16 arithmetic: AMX or AVX512-BF16 on a CPU, any recent GPU)
     compile    fused + torch.compile of the UNet (the first steps include the compile time; excluded here)
+    bf16_compile  fused + bf16 autocast + torch.compile
     default    what `train.speed` resolves to on this device (auto settings)
 
-Sampling is one UNet forward per step (image·steps per second), with the preset's default sampler, eager and
-(where `sampler.compile=auto` compiles on this device) compiled with its last batch padded.
+Sampling is one UNet forward per step (image·steps per second), with the preset's default sampler, eager in fp32
+and in bf16 (`sampler.bf16`), and (where `sampler.compile=auto` compiles on this device) compiled with its last
+batch padded.
 Use it to size train.images and loop.num_samples to a time budget: seconds per generation ≈
 train.images / train_rate + num_samples · steps / sample_rate.
 """
@@ -36,6 +38,7 @@ PATHS = {
     "fused": ["train.speed.fused=true", "train.speed.bf16=false", "train.speed.compile=false"],
     "bf16": ["train.speed.fused=true", "train.speed.bf16=true", "train.speed.compile=false"],
     "compile": ["train.speed.fused=true", "train.speed.bf16=false", "train.speed.compile=true"],
+    "bf16_compile": ["train.speed.fused=true", "train.speed.bf16=true", "train.speed.compile=true"],
     "default": [],
 }
 
@@ -55,7 +58,7 @@ def measure_training(cfg, resolution: int, seconds: float, device) -> float:
     return timed.images_seen / timed.seconds
 
 
-def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: bool) -> float:
+def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: bool, bf16: bool = False) -> float:
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, resolution, 1, 10).to(device)
     sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
@@ -64,7 +67,7 @@ def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: boo
 
     def five_steps(seed: int):
         diffusion.sample(unet, sampler, labels, 5, 0.0, len(labels), generator(0, seed, "s"), device,
-                         eta=float(cfg.sampler.eta or 0.0), progress=False, forward=forward)
+                         eta=float(cfg.sampler.eta or 0.0), progress=False, forward=forward, bf16=bf16)
 
     five_steps(-1)  # warm-up: compiles where sampler.compile is on
     start = time.perf_counter()
@@ -90,7 +93,7 @@ def main() -> None:
     cpu = " + ".join([torch.backends.cpu.get_cpu_capability(), *cpu_bf16_units()])
     print(f"device={device} ({cpu}) threads={torch.get_num_threads()} resolution={args.resolution} "
           f"batch_size={args.batch_size or 'preset'} torch={torch.__version__}")
-    print(f"{'preset':>10} {'params':>10} {'path':>8} {'bf16':>5} {'compile':>7} {'train img/s':>12} {'range':>11} {'ratio':>6}")
+    print(f"{'preset':>10} {'params':>10} {'path':>12} {'bf16':>5} {'compile':>7} {'train img/s':>12} {'range':>11} {'ratio':>6}")
     paths = args.paths.split(",")
     for preset in args.presets.split(","):
         cfgs = {}
@@ -109,14 +112,24 @@ def main() -> None:
             rate, speed = statistics.median(rates[path]), cfgs[path].train.speed
             bf16, compiled = use_bf16(speed.bf16, device), use_compile(speed.compile, device)
             spread = f"{min(rates[path]):.0f}–{max(rates[path]):.0f}"
-            print(f"{preset:>10} {params:>10,} {path:>8} {bf16!s:>5} {compiled!s:>7} {rate:>12.1f} {spread:>11} {rate / base:>6.2f}")
+            print(f"{preset:>10} {params:>10,} {path:>12} {bf16!s:>5} {compiled!s:>7} {rate:>12.1f} {spread:>11} {rate / base:>6.2f}")
         sampling = cfgs[paths[-1]]
-        eager = measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=False)
-        print(f"{preset:>10} sampling ({sampling.sampler.name}, eager): {eager:.1f} image·steps/s")
+        # fp32 and bf16 take turns too; sampler.bf16=auto picks bf16 where train.speed.bf16=auto does.
+        precision = {"fp32": [], "bf16": []}
+        for _ in range(args.rounds):
+            for name in precision:
+                precision[name].append(measure_sampling(sampling, args.resolution, args.seconds / 2, device,
+                                                        compiled=False, bf16=name == "bf16"))
+        eager = statistics.median(precision["fp32"])
+        bf16_rate = statistics.median(precision["bf16"])
+        print(f"{preset:>10} sampling ({sampling.sampler.name}, eager): fp32 {eager:.1f}, bf16 {bf16_rate:.1f} "
+              f"image·steps/s ({bf16_rate / eager:.2f}×; sampler.bf16=auto: "
+              f"{'bf16' if use_bf16(sampling.sampler.bf16, device) else 'fp32'} here)")
         if use_compile(sampling.sampler.compile, device):  # what sampler.compile=auto does on this device
-            rate = measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=True)
+            bf16 = use_bf16(sampling.sampler.bf16, device)
+            rate = measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=True, bf16=bf16)
             print(f"{preset:>10} sampling ({sampling.sampler.name}, compiled, CUDA graphs): {rate:.1f} image·steps/s, "
-                  f"{rate / eager:.2f}× eager")
+                  f"{rate / (bf16_rate if bf16 else eager):.2f}× eager at the same precision")
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ def _check_images(cfg: DictConfig) -> None:
         _require(sampler.eta is None, f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
                  f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null")
     for key, value in (("train.speed.bf16", train.speed.bf16), ("train.speed.compile", train.speed.compile),
-                       ("train.speed.device_draws", train.speed.device_draws), ("sampler.compile", sampler.compile)):
+                       ("train.speed.device_draws", train.speed.device_draws), ("sampler.compile", sampler.compile),
+                       ("sampler.bf16", sampler.bf16)):
         _require(value in TRI_STATE, f"{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in TRI_STATE)}")
     _one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
     _require(

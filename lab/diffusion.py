@@ -87,8 +87,12 @@ def sample(
     eta: float = 0.0,
     progress: bool = True,
     forward=None,
+    bf16: bool = False,
 ) -> torch.Tensor:
     """uint8 images, one per entry of `labels` (ignored by an unconditional model).
+
+    `bf16`: the UNet's forward under bfloat16 autocast; its ε comes back in fp32, and the solver's update (the
+    scheduler) always runs in fp32.
 
     `forward`: `unet` under torch.compile. Every batch then runs at `batch_size`, the last one padded and the
     padding discarded, so that one compiled graph (one CUDA graph) serves them all.
@@ -114,7 +118,8 @@ def sample(
         scheduler.set_timesteps(steps)  # DPM-Solver is stateful: reset before every trajectory
         x = x * scheduler.init_noise_sigma
         for t in scheduler.timesteps:
-            eps = _predict(unet, forward, scheduler.scale_model_input(x, t), t, y, guidance_scale)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                eps = _predict(unet, forward, scheduler.scale_model_input(x, t), t, y, guidance_scale)
             if compiled:  # a CUDA graph's output is overwritten by its next replay: the scheduler may keep it
                 eps = eps.clone()
             # Stochastic samplers (DDIM with η > 0, SDE DPM-Solver++) draw their noise from the same generator.
@@ -128,12 +133,13 @@ def sample(
 
 
 def _predict(unet, forward, x, t, y, guidance_scale: float) -> torch.Tensor:
-    """ε from one forward of `forward` (`unet` or its compiled self); with guidance, both halves in one batch."""
+    """ε from one forward of `forward` (`unet` or its compiled self); with guidance, both halves in one batch.
+    In fp32 also under bf16 autocast, so that the guidance and the solver's arithmetic stay fp32."""
     if not is_conditional(unet):
-        return forward(x, t).sample
+        return forward(x, t).sample.float()
     if guidance_scale == 0:
-        return forward(x, t, class_labels=y).sample
+        return forward(x, t, class_labels=y).sample.float()
     null = torch.full_like(y, null_label(unet))
-    both = forward(torch.cat([x, x]), t, class_labels=torch.cat([y, null])).sample
+    both = forward(torch.cat([x, x]), t, class_labels=torch.cat([y, null])).sample.float()
     cond, uncond = both.chunk(2)
     return uncond + (1.0 + guidance_scale) * (cond - uncond)

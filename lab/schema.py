@@ -108,6 +108,10 @@ class SamplerConfig:
     # torch.compile the sampling UNet (CUDA graphs; the last batch padded to batch_size, so that one graph serves
     # every batch). auto: on CUDA only, like train.speed.compile.
     compile: bool | str = "auto"
+    # The UNet's forward in bfloat16 autocast (the solver's arithmetic stays fp32). auto: where train.speed.bf16=auto
+    # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs): 2x the sampling rate on an AMD EPYC with AVX512-BF16,
+    # generation-0 quality unchanged (README, "Training speed").
+    bf16: bool | str = "auto"
     # sampler=ddim only: 0 deterministic … 1 ancestral.
     eta: float | None = None
     # sampler=dpm_solver and dpm_solver_sde only: trailing or log_snr.

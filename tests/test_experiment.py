@@ -38,7 +38,9 @@ def test_a_chain_writes_its_run_directory(make_cfg, tmp_path):
     assert json.loads((run / "state.json").read_text())["completed_generations"] == 3
     timing = [json.loads(line) for line in (run / "timing.jsonl").read_text().splitlines()]
     # auto's precision depends on the CPU: the run records what it resolved to
-    assert [t["timing/train_bf16"] for t in timing] == [float(use_bf16("auto", torch.device("cpu")))] * 3
+    bf16_here = float(use_bf16("auto", torch.device("cpu")))
+    assert [t["timing/train_bf16"] for t in timing] == [bf16_here] * 3
+    assert [t["timing/sample_bf16"] for t in timing] == [bf16_here] * 3
     reference = json.loads((run / "reference.json").read_text())
     assert 0 <= reference["classifier"]["heldout_accuracy"] <= 1 and "fd_classifier" in reference["real_baseline"]
 

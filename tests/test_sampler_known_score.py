@@ -39,17 +39,37 @@ class ExactGaussianModel(torch.nn.Module):
         return SimpleNamespace(sample=out.float())
 
 
-def sample_moments(make_cfg, sampler: str, prediction_type, steps, schedule="squaredcos_cap_v2"):
-    """sampler: an option of the sampler group with its overrides, e.g. "ddim sampler.eta=1"."""
+class ExactModelThroughAConvolution(ExactGaussianModel):
+    """The exact prediction passed through an identity 1×1 convolution: an op that bf16 autocast runs in bf16, as
+    it runs the UNet's, so the prediction comes out rounded to bf16's 8-bit mantissa."""
+
+    def __init__(self, alphas_cumprod: torch.Tensor, prediction_type: str):
+        super().__init__(alphas_cumprod, prediction_type)
+        self.identity = torch.nn.Conv2d(1, 1, 1, bias=False)
+        torch.nn.init.ones_(self.identity.weight)
+
+    def forward(self, x, t, class_labels):
+        return SimpleNamespace(sample=self.identity(super().forward(x, t, class_labels).sample))
+
+
+def sample_images(make_cfg, sampler: str, prediction_type, steps, schedule="squaredcos_cap_v2", bf16=False,
+                  model_type=ExactGaussianModel):
     name, *overrides = sampler.split()
     cfg = make_cfg(f"sampler={name}", *overrides, f"train.prediction_type={prediction_type}",
                    f"train.beta_schedule={schedule}")
     train_scheduler = diffusion.build_train_scheduler(cfg.train)
-    model = ExactGaussianModel(train_scheduler.alphas_cumprod, prediction_type)
+    model = model_type(train_scheduler.alphas_cumprod, prediction_type)
     labels = torch.arange(1000) % 2
-    # uint8 output quantises to steps of 2/255 ≈ 0.008: far below the tolerances below.
     images = diffusion.sample(model, diffusion.build_sampler(cfg.sampler, train_scheduler), labels, steps, 0.0, 1000,
-                              generator(0, 0, "known-score"), torch.device("cpu"), eta=cfg.sampler.eta or 0.0, progress=False)
+                              generator(0, 0, "known-score"), torch.device("cpu"), eta=cfg.sampler.eta or 0.0,
+                              progress=False, bf16=bf16)
+    return images, labels
+
+
+def sample_moments(make_cfg, sampler: str, prediction_type, steps, schedule="squaredcos_cap_v2", **kwargs):
+    """sampler: an option of the sampler group with its overrides, e.g. "ddim sampler.eta=1"."""
+    # uint8 output quantises to steps of 2/255 ≈ 0.008: far below the tolerances below.
+    images, labels = sample_images(make_cfg, sampler, prediction_type, steps, schedule, **kwargs)
     x = diffusion.to_model_range(images)
     return [(x[labels == k].mean().item(), x[labels == k].std().item()) for k in range(2)]
 
@@ -88,3 +108,33 @@ def test_a_broken_sampler_fails_the_check(make_cfg, monkeypatch):
     monkeypatch.setattr(diffusion.DDIMScheduler, "set_timesteps", drop_last_step)
     (_, std), _ = sample_moments(make_cfg, "ddim", "v_prediction", steps=5)
     assert std > 1.1 * STD
+
+
+def test_bf16_sampling_keeps_the_data_distribution(make_cfg):
+    """sampler.bf16 rounds the network's prediction to bf16, never the solver's state: the default sampler at its
+    default steps keeps the data's mean and spread, and the images differ from fp32's only by that rounding."""
+    sampler = "dpm_solver_sde"
+    fp32, labels = sample_images(make_cfg, sampler, "epsilon", 10, model_type=ExactModelThroughAConvolution)
+    bf16, _ = sample_images(make_cfg, sampler, "epsilon", 10, model_type=ExactModelThroughAConvolution, bf16=True)
+    changed = (fp32.int() - bf16.int()).abs()
+    assert changed.max() > 0, "autocast did not reach the model: bf16 sampling gave fp32's images"
+    assert changed.float().mean() < 1.0  # uint8 levels: rounding, not drift
+    x, y = diffusion.to_model_range(fp32), diffusion.to_model_range(bf16)
+    for k in range(2):
+        assert y[labels == k].mean().item() == pytest.approx(x[labels == k].mean().item(), abs=0.005)
+        assert y[labels == k].std().item() == pytest.approx(x[labels == k].std().item(), rel=0.02)
+
+
+def test_the_solver_gets_the_prediction_in_fp32_under_bf16(make_cfg, monkeypatch):
+    """The solver's update (x_t → x_{t-1}, its multistep history) stays fp32: bf16 there would round the image
+    itself at every step."""
+    seen = []
+    original = diffusion.DPMSolverMultistepScheduler.step
+
+    def recording_step(self, model_output, timestep, sample, *args, **kwargs):
+        seen.append((model_output.dtype, sample.dtype))
+        return original(self, model_output, timestep, sample, *args, **kwargs)
+
+    monkeypatch.setattr(diffusion.DPMSolverMultistepScheduler, "step", recording_step)
+    sample_images(make_cfg, "dpm_solver_sde", "epsilon", 5, model_type=ExactModelThroughAConvolution, bf16=True)
+    assert seen and set(seen) == {(torch.float32, torch.float32)}

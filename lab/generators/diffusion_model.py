@@ -53,8 +53,9 @@ class DiffusionGenerator:
             scalars={"train/loss": trained.loss, "train/images_seen": trained.images_seen},
             timing={"timing/train_seconds": trained.seconds,
                     "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9),
-                    # train.speed.bf16=auto depends on the hardware: a chain resumed elsewhere shows where it changed.
-                    "timing/train_bf16": float(use_bf16(cfg.train.speed.bf16, self.device))},
+                    # The bf16 settings' auto depends on the hardware: a chain resumed elsewhere shows where it changed.
+                    "timing/train_bf16": float(use_bf16(cfg.train.speed.bf16, self.device)),
+                    "timing/sample_bf16": float(use_bf16(cfg.sampler.bf16, self.device))},
         )
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
@@ -70,7 +71,8 @@ class DiffusionGenerator:
                        use_device_draws(cfg.train.speed.device_draws, self.device))
         images = diffusion.sample(self.ema_model.to(self.device), self.sampler, labels, int(cfg.sampler.steps),
                                   float(cfg.sampler.guidance_scale), int(cfg.sampler.batch_size), noise, self.device,
-                                  eta=float(cfg.sampler.eta or 0.0), progress=self.progress, forward=self._sample_forward)
+                                  eta=float(cfg.sampler.eta or 0.0), progress=self.progress, forward=self._sample_forward,
+                                  bf16=use_bf16(cfg.sampler.bf16, self.device))
         return Samples(generation, images, labels)
 
     def save(self, directory: Path) -> None:
