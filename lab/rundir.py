@@ -89,8 +89,11 @@ def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
     if saved != now:
         diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         first = diff[0]
+        there = saved.get(first)
+        if first not in saved and first in ADDED_LATER:  # a run from before the setting: say what it did then
+            there = f"absent, so {ADDED_LATER[first]},"
         raise LabError(
-            f"run_dir={run_dir} holds a run with other settings ({first}: {saved.get(first)} there, "
+            f"run_dir={run_dir} holds a run with other settings ({first}: {there} there, "
             f"{now.get(first)} now{', …' if len(diff) > 1 else ''}); resume it with the same settings or choose another run_dir"
         )
 

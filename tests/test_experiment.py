@@ -137,5 +137,18 @@ def test_settings_added_with_the_toys_and_curate_do_not_make_an_older_run_foreig
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     rundir.check_resumable(tmp_path, cfg)
     # Asked for anything but what the code did before, the older run is another run.
-    with pytest.raises(LabError, match=r"other settings \(curate.name: None there, verifier now"):
+    with pytest.raises(LabError, match=r"other settings \(curate.name: absent, so none, there, verifier now"):
         rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "curate=verifier"))
+
+
+def test_a_run_from_before_sampler_bf16_resumes_only_as_it_sampled_then(make_cfg, tmp_path):
+    """Runs before sampler.bf16 sampled in fp32 everywhere; auto would change that midway on a CPU with bf16 units,
+    so they resume with sampler.bf16=false, and auto stops with one line naming the setting."""
+    from lab import rundir
+
+    older = OmegaConf.to_container(make_cfg(*SMOKE), resolve=True)
+    del older["sampler"]["bf16"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "sampler.bf16=false"))
+    with pytest.raises(LabError, match=r"other settings \(sampler.bf16: absent, so False, there, auto now\)"):
+        rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
