@@ -5,6 +5,8 @@ DIR is a multirun directory (every run below it is found) or a run directory. Wr
     runs.csv        one row per run × generation × metric, the run's overrides as columns
     verdicts.csv    per condition and metric: change per generation with its 95% interval over seeds,
                     and the generation at which FD first exceeds k× its real floor (--floor-multiple)
+    contrasts.csv   per pair of conditions and metric: the difference paired by seed at the last generation
+                    both reached, with its 95% interval over the shared seeds
     survival.csv    per condition and class: the generation at which the class falls below half its share
     plots/*.png     each metric vs generation (one line per condition, 95% band over seeds, the real floor
                     dashed), precision against recall, heat maps of real fraction × generation, class
@@ -28,7 +30,7 @@ from scipy import stats
 from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
-from lab.report_verdict import SHARE_RATIO, floors, share_ratio_metrics, survival, verdicts
+from lab.report_verdict import SHARE_RATIO, contrasts, floors, share_ratio_metrics, survival, verdicts
 
 SEED = "seed"
 # Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
@@ -227,6 +229,11 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
     verdict = verdicts(table, metrics, fd, floor_multiple)
     verdict.to_csv(out / "verdicts.csv", index=False)
     tables.append(("Change per generation (mean over seeds [95% interval]; * = interval excludes 0)", verdict))
+    paired = contrasts(table, metrics)
+    if len(paired):
+        paired.to_csv(out / "contrasts.csv", index=False)
+        tables.append(("Conditions compared seed by seed at the last generation both reached: A − B, mean over "
+                       "the shared seeds [95% interval]; * = interval excludes 0", paired))
     if share_ratio_metrics(table):
         alive = survival(table)
         alive.to_csv(out / "survival.csv", index=False)

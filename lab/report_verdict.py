@@ -5,6 +5,10 @@
 - verdict: per condition and metric, the least-squares change per generation fitted on each seed's
   curve, then the mean of those slopes with a 95% t-interval over seeds; and the generation at which the
   mean Fréchet distance first exceeds k × its floor.
+- contrasts: per pair of conditions and metric, the difference A − B paired by seed at the last generation
+  both reached, with a 95% t-interval over the seeds they share. Every loop of a seed starts from the same
+  generation-0 model, held-out set and noise streams, so the seed's luck cancels in the difference: with 3
+  seeds two loops can be told apart this way while their own bands (which keep that luck) still touch.
 - survival: per condition and class, the first generation at which the class's mean share among the
   recognised samples falls below half of its share in the real pool.
 """
@@ -66,6 +70,30 @@ def verdicts(table: pd.DataFrame, metrics: list[str], fd_metric: str | None, flo
         for condition, generation in first_generation(table, fd_metric, lambda v: v > floor_multiple * floor).items():
             cells.setdefault(condition, {})[column] = "never" if generation is None else str(generation)
     return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+
+
+def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Pair of conditions × metric: "A − B" paired by seed at the last generation both reached, "mean [95%]"."""
+    last = table.groupby("condition")["generation"].max()
+    conditions = sorted(last.index)
+    rows = []
+    for i, a in enumerate(conditions):
+        for b in conditions[i + 1:]:
+            generation = min(last[a], last[b])
+            at = table[table.generation == generation]
+            row: dict = {"contrast": f"{a} − {b}", "generation": int(generation), "seeds": 0}
+            for metric in metrics:
+                # One value per seed and condition (a seed given twice, as when sweeps overlap, is averaged).
+                per_seed = at[at.metric == metric].groupby(["condition", "seed"])["value"].mean()
+                if a not in per_seed.index.get_level_values(0) or b not in per_seed.index.get_level_values(0):
+                    continue
+                differences = (per_seed[a] - per_seed[b]).dropna()
+                if len(differences):
+                    row[metric.removeprefix("metrics/")] = _interval_text(differences.to_numpy())
+                    row["seeds"] = max(row["seeds"], len(differences))
+            if row["seeds"]:
+                rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _interval_text(values: np.ndarray) -> str:

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from lab.report import load_runs, summarise, write_report
-from lab.report_verdict import floors, survival, verdicts
+from lab.report_verdict import contrasts, floors, survival, verdicts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -92,6 +92,9 @@ def test_report_files(sweep, tmp_path):
     # Self-contained: every image is inlined, nothing refers to a file beside it except the CSV link.
     assert text.count("<img") == len(plots) == len(re.findall(r"src='data:image/png;base64,", text))
     assert "31 [" in text  # the last-generation table shows the mean with its band
+    # Paired by seed: 0.25 − 0.5 is 50 in every seed at generation 2.
+    assert pd.read_csv(out / "contrasts.csv").iloc[0]["fd_classifier"] == "+50 [+50, +50] *"
+    assert "seed by seed" in text
 
 
 def test_verdicts_fit_the_change_per_generation(sweep):
@@ -115,6 +118,34 @@ def test_slopes_spread_over_seeds_give_an_interval(tmp_path):
     cell = verdicts(load_runs([tmp_path]), ["metrics/fd_classifier"], None, 3.0).iloc[0]["fd_classifier"]
     # Mean 2, sd 1 over 3 seeds: half-width t(0.975, 2)/√3 = 2.484.
     assert cell == "+2 [-0.484, +4.48]"
+
+
+def test_contrasts_pair_the_seeds(tmp_path):
+    # Seeds differ by 0, 10, 20 in both loops (the shared generation-0 luck); fully_synthetic lies 1.5, 2, 2.5
+    # above fresh. fully_synthetic ran one generation more: the last shared generation, 1, is compared.
+    for seed, (luck, gap) in enumerate(((0.0, 1.5), (10.0, 2.0), (20.0, 2.5))):
+        fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10 + luck, 12 + luck + gap, 50.0])
+        fake_run(tmp_path, f"fresh{seed}", "fresh", 0.5, seed, [10 + luck, 12 + luck])
+    table = load_runs([tmp_path])
+    paired = contrasts(table, ["metrics/fd_classifier"]).set_index("contrast")
+    row = paired.loc["loop=fresh − loop=fully_synthetic"]
+    assert row["generation"] == 1 and row["seeds"] == 3
+    # Differences −1.5, −2, −2.5: mean −2, sd 0.5, half-width t(0.975, 2) · 0.5 / √3 = 1.242.
+    assert row["fd_classifier"] == "-2 [-3.24, -0.758] *"
+    # Unpaired, the seeds' luck (sd 10) keeps the two bands overlapping at that generation.
+    bands = summarise(table, "metrics/fd_classifier").query("generation == 1").set_index("condition")
+    assert bands.loc["loop=fully_synthetic", "low"] < bands.loc["loop=fresh", "high"]
+
+
+def test_contrasts_use_only_shared_seeds(tmp_path):
+    fake_run(tmp_path, "a0", "fresh", 0.5, 0, [10.0, 11.0])
+    fake_run(tmp_path, "a1", "fresh", 0.5, 1, [10.0, 13.0])
+    fake_run(tmp_path, "b1", "mixed", 0.5, 1, [10.0, 20.0])
+    fake_run(tmp_path, "c2", "real_only", 1.0, 2, [10.0, 10.0])
+    paired = contrasts(load_runs([tmp_path]), ["metrics/fd_classifier"]).set_index("contrast")
+    # fresh and mixed share seed 1 only; real_only shares no seed with either and is left out.
+    assert paired.index.tolist() == ["loop=fresh − loop=mixed"]
+    assert paired.loc["loop=fresh − loop=mixed", "fd_classifier"] == "-7 (1 seed)"
 
 
 def test_floors_come_from_reference_json(sweep):
