@@ -69,7 +69,20 @@ def load_runs(paths) -> pd.DataFrame:
         raise SystemExit(f"error: no run directories (with config.yaml and metrics.jsonl) under {', '.join(map(str, paths))}")
     table = pd.concat(frames, ignore_index=True)
     table["condition"] = _conditions(table)
+    _one_run_per_seed(table)
     return table
+
+
+def _one_run_per_seed(table: pd.DataFrame) -> None:
+    """Two runs of one condition with the same seed are one replicate twice (same generation 0, same noise):
+    counted as two seeds they would narrow every band. Stop before anything is written."""
+    runs = table[["condition", SEED, "run"]].drop_duplicates()
+    twice = runs[runs.duplicated(["condition", SEED], keep=False)]
+    if len(twice):
+        (condition, seed), part = next(iter(twice.groupby(["condition", SEED])))
+        raise SystemExit(f"error: {condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
+                         "replicate: give the report one of them, or runs that differ in an override (it splits them "
+                         "into conditions)")
 
 
 def _overrides(run: Path) -> dict:

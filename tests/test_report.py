@@ -148,6 +148,15 @@ def test_contrasts_use_only_shared_seeds(tmp_path):
     assert paired.loc["loop=fresh − loop=mixed", "fd_classifier"] == "-7 (1 seed)"
 
 
+def test_a_seed_given_twice_is_refused(sweep, tmp_path):
+    # The same seed of the same condition again (e.g. a re-run sweep given beside the first): not a new replicate.
+    again = tmp_path / "again"
+    fake_run(again, "0", "mixed", 0.5, 0, [10.0, 20.0, 30.0])
+    with pytest.raises(SystemExit, match=r"loop=mixed, real_fraction=0.5, seed=0 is in 2 runs .*one replicate"):
+        write_report([sweep, again], tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+
+
 def test_floors_come_from_reference_json(sweep):
     expected = {f"metrics/{k}" if not k.startswith("classes/") else k: v for k, v in FLOOR.items()}
     assert floors(load_runs([sweep])) == pytest.approx(expected)  # the mean over 6 runs of the same value
