@@ -83,7 +83,8 @@ def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
             at = table[table.generation == generation]
             row: dict = {"contrast": f"{a} − {b}", "generation": int(generation), "seeds": 0}
             for metric in metrics:
-                # One value per seed and condition (a seed given twice, as when sweeps overlap, is averaged).
+                # One value per seed and condition (load_runs refuses a seed given twice; a table built
+                # otherwise gets its repeats averaged, never counted as more seeds).
                 per_seed = at[at.metric == metric].groupby(["condition", "seed"])["value"].mean()
                 if a not in per_seed.index.get_level_values(0) or b not in per_seed.index.get_level_values(0):
                     continue
