@@ -13,6 +13,7 @@
   recognised samples falls below half of its share in the real pool.
 """
 
+import itertools
 import json
 from pathlib import Path
 
@@ -74,26 +75,24 @@ def verdicts(table: pd.DataFrame, metrics: list[str], fd_metric: str | None, flo
 
 def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Pair of conditions × metric: "A − B" paired by seed at the last generation both reached, "mean [95%]"."""
+    if not metrics:
+        return pd.DataFrame()
     last = table.groupby("condition")["generation"].max()
-    conditions = sorted(last.index)
+    # One value per condition, generation, seed and metric (load_runs refuses a seed given twice; a table built
+    # otherwise gets its repeats averaged, never counted as more seeds).
+    wide = table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
+                                                         values="value", aggfunc="mean")
     rows = []
-    for i, a in enumerate(conditions):
-        for b in conditions[i + 1:]:
-            generation = min(last[a], last[b])
-            at = table[table.generation == generation]
-            row: dict = {"contrast": f"{a} − {b}", "generation": int(generation), "seeds": 0}
-            for metric in metrics:
-                # One value per seed and condition (load_runs refuses a seed given twice; a table built
-                # otherwise gets its repeats averaged, never counted as more seeds).
-                per_seed = at[at.metric == metric].groupby(["condition", "seed"])["value"].mean()
-                if a not in per_seed.index.get_level_values(0) or b not in per_seed.index.get_level_values(0):
-                    continue
-                differences = (per_seed[a] - per_seed[b]).dropna()
-                if len(differences):
-                    row[metric.removeprefix("metrics/")] = _interval_text(differences.to_numpy())
-                    row["seeds"] = max(row["seeds"], len(differences))
-            if row["seeds"]:
-                rows.append(row)
+    for a, b in itertools.combinations(sorted(last.index), 2):
+        generation = min(last[a], last[b])
+        if (a, generation) not in wide.index or (b, generation) not in wide.index:
+            continue
+        differences = wide.loc[(a, generation)] - wide.loc[(b, generation)]  # aligned by seed: shared seeds only
+        seeds = int(differences.notna().sum().max())
+        if seeds:
+            rows.append({"contrast": f"{a} − {b}", "generation": int(generation), "seeds": seeds}
+                        | {m.removeprefix("metrics/"): _interval_text(differences[m].dropna().to_numpy())
+                           for m in metrics if m in differences and differences[m].notna().any()})
     return pd.DataFrame(rows)
 
 
