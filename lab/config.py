@@ -18,8 +18,9 @@ from lab.draws import TIMESTEP_KINDS
 from lab.errors import LabError
 from lab.generators import FAMILIES, POINT_FAMILIES
 from lab.generators.toys import ESTIMATORS
+from lab.labels import LABEL_SOURCES
 from lab.loops import LOOPS, split_counts
-from lab.metrics import FEATURES
+from lab.metrics import FEATURES, reference_pick
 from lab.schema import check_known_keys, register
 from lab.toy_data import TOY_DATASETS
 from lab.train import COMPILE_MODES
@@ -181,6 +182,7 @@ def _check_images(cfg: DictConfig) -> None:
              f"train.num_train_timesteps={train.num_train_timesteps} the model was trained on; allowed ≤ {train.num_train_timesteps}")
     _at_least("sampler.batch_size", sampler.batch_size, 1)
     _at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
+    _one_of("sampler.labels", sampler.labels, LABEL_SOURCES)
     if sampler.name == "ddim":
         _require(
             isinstance(sampler.eta, (int, float)) and 0 <= sampler.eta <= 1,
@@ -283,6 +285,8 @@ def check_against_data(cfg: DictConfig, real: RealData) -> None:
         f"loop.train_size={cfg.loop.train_size} is more than the real training pool of data={cfg.data.name} holds "
         f"({pool} images after holding out {cfg.data.heldout_size}); allowed ≤ {pool}",
     )
+    if real.untrimmed is not None:  # a long-tailed pool: the reference takes its class shares from the held-out set
+        reference_pick(real, int(cfg.metrics.num_samples), int(cfg.data.split_seed))
 
 
 def device_for_job(job_num: int, gpus: int) -> str:

@@ -36,7 +36,7 @@ from lab.locks import exclusive
 from lab.metrics import Evaluator
 from lab.metrics.points import PointEvaluator
 from lab.seeding import derive_seed
-from lab.tracking import Tracker, point_cloud, sample_grid
+from lab.tracking import Tracker, point_cloud, sample_grid, scalar_key
 
 log = logging.getLogger("lab")
 
@@ -208,7 +208,7 @@ def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curat
     metrics = evaluator(samples.images, samples.labels, data.images)
     if fit.parameters is not None:
         metrics |= evaluator.of_fit(fit.parameters)
-    scalars = _scalars(metrics, data, fit) | made.curated.scalars(int(loop.num_samples))
+    scalars = _scalars(metrics, data, fit, real.num_classes) | made.curated.scalars(int(loop.num_samples))
     histogram = scalars.pop("metrics/class_histogram")
     timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
     row = tracker.write_row(gen, scalars, histogram, picture := _picture(samples, real, evaluator), timing)
@@ -258,14 +258,16 @@ def _build_evaluator(cfg, real: RealData, device):
     return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
 
 
-def _scalars(metrics: dict, data: loops.TrainingSet, fit: Fit) -> dict:
+def _scalars(metrics: dict, data: loops.TrainingSet, fit: Fit, num_classes: int) -> dict:
     provenance = data.provenance()
-    # Per-class values get their own prefix: one W&B panel group, and the report draws them together.
-    out = {k if k.startswith("classes/") else f"metrics/{k}": v for k, v in metrics.items()}
+    out = {scalar_key(k): v for k, v in metrics.items()}
     out |= fit.scalars
     out |= {
         "data/train_size": len(data),
         "data/real_fraction": provenance["real"] / len(data),
     }
     out |= {f"provenance/{k}": v for k, v in provenance.items()}
+    if len(data) and bool((data.labels >= 0).all()):  # the label chain's state: per-class counts of the training set
+        counts = torch.bincount(data.labels, minlength=num_classes)
+        out |= {f"data/label_count_{c}": int(n) for c, n in enumerate(counts)}
     return out

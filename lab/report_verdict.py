@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lab.tracking import scalar_key
+
 SHARE_RATIO = "classes/share_ratio_"
 
 
@@ -32,7 +34,7 @@ def floors(table: pd.DataFrame) -> dict[str, float]:
         baseline = json.loads(path.read_text()).get("real_baseline", {}) if path.exists() else {}
         for key, value in baseline.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                values.setdefault(key if key.startswith("classes/") else f"metrics/{key}", []).append(float(value))
+                values.setdefault(scalar_key(key), []).append(float(value))
     return {key: float(np.mean(v)) for key, v in values.items()}
 
 

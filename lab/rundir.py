@@ -25,7 +25,7 @@ RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "trackin
 # sampler.bf16: runs before it sampled in fp32 everywhere, so a CPU with bf16 units resumes them with sampler.bf16=false.
 ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01,
                "train.timesteps": "uniform", "train.speed.compile_mode": "reduce-overhead", "train.speed.device_draws": "auto",
-               "sampler.compile": "auto", "sampler.bf16": False}
+               "sampler.compile": "auto", "sampler.bf16": False, "sampler.labels": "real_pool", "metrics.class_min_share": 0.0}
 _ABSENT = object()
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)

@@ -112,6 +112,11 @@ class SamplerConfig:
     # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs): 2x the sampling rate on an AMD EPYC with AVX512-BF16,
     # generation-0 quality unchanged (README, "Training speed").
     bf16: bool | str = "auto"
+    # Where a conditional model's sample labels come from (lab/labels.py): training_set (its own training set's
+    # class shares: the Wright–Fisher label chain, a rare class can die out) | real_pool | uniform (the rebalancing
+    # remedy). real_pool by default: MAD and Gillman et al. drew their conditional MNIST chains' labels class-balanced,
+    # which on a balanced data set are the pool's shares; it pins class shares, so experiment=tails_cpu sets training_set.
+    labels: str = "real_pool"
     # sampler=ddim only: 0 deterministic … 1 ancestral.
     eta: float | None = None
     # sampler=dpm_solver and dpm_solver_sde only: trailing or log_snr.
@@ -174,6 +179,9 @@ class MetricsConfig:
     num_samples: int = MISSING
     recognised_threshold: float = MISSING
     nearest_k: int = MISSING
+    # A class counts as present (classes_present) when it holds at least this share of the recognised samples, so
+    # that one misread sample does not keep a lost class alive.
+    class_min_share: float = 0.01
     # Toy data set gmm25: a mode counts as covered when it holds at least this share of the samples.
     mode_min_share: float = 0.01
     kid: KIDConfig = field(default_factory=KIDConfig)

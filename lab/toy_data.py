@@ -10,6 +10,7 @@ the mode a point was drawn from (0 for the Gaussian). The true distribution trav
 the toy metrics can measure distances to it exactly.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +27,15 @@ class Distribution:
     cov: torch.Tensor  # float64 (d, d)
     modes: torch.Tensor | None = None  # float64 (K, d): a mixture's component means, equally weighted
     mode_std: float | None = None  # each component's isotropic std
+
+    def log_density(self, points: torch.Tensor) -> torch.Tensor:
+        """The true log-density of each point (N, d): what ranks the toys' reference points from tails to core."""
+        x = points.double()
+        if self.modes is None:
+            return torch.distributions.MultivariateNormal(self.mean, self.cov).log_prob(x)
+        components = torch.distributions.Normal(self.modes, self.mode_std)  # (K, d), isotropic
+        per_mode = components.log_prob(x[:, None, :]).sum(-1)  # (N, K)
+        return torch.logsumexp(per_mode, dim=1) - math.log(len(self.modes))
 
     def sample(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         if self.modes is None:

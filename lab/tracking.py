@@ -22,8 +22,14 @@ log = logging.getLogger("lab")
 
 # Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
 # summary would swallow them.
-SCALAR_PREFIXES = ("metrics", "classes", "train", "fit", "curate", "data", "provenance", "timing")
+SCALAR_PREFIXES = ("metrics", "classes", "tails", "train", "fit", "curate", "data", "provenance", "timing")
 MEDIA_KEYS = ("samples", "class_histogram")
+
+
+def scalar_key(metric: str) -> str:
+    """A metric's key in metrics.jsonl and W&B: per-class and per-decile values keep their own prefix
+    (classes/…, tails/…: one panel group each, drawn together by the report), the rest go under metrics/."""
+    return metric if "/" in metric else f"metrics/{metric}"
 
 
 def resolve_mode(mode: str) -> str:

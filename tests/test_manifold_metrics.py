@@ -79,16 +79,30 @@ def test_chunked_distances_give_the_same_answer(monkeypatch):
     assert torch.equal(whole.real_in_generated, chunked.real_in_generated)
 
 
-def test_recall_per_class_averages_to_recall():
+def test_recall_and_coverage_per_class_average_to_the_overall_values():
     labels = torch.arange(400) % 4
     real = draw(400) + 50.0 * labels[:, None]  # four separate clusters
     # Generated points only near the real points of classes 0 and 1.
     generated = real[labels < 2] + 1e-3
     comparison = compare(Manifold.of(generated, K), Manifold.of(real, K))
-    per_class = comparison.recall_per_class(labels, 4)
-    assert per_class[0] == per_class[1] == 1.0
-    assert per_class[2] == per_class[3] == 0.0
-    assert sum(per_class) / 4 == pytest.approx(comparison.scalars()["recall"])
+    per_class = comparison.per_class(labels, 4)
+    for name in ("recall", "knn_coverage"):
+        values = [per_class[f"classes/{name}_{c}"] for c in range(4)]
+        assert values == [1.0, 1.0, 0.0, 0.0]
+        assert sum(values) / 4 == pytest.approx(comparison.scalars()[name])
+
+
+def test_one_outlying_sample_lifts_a_class_recall_but_not_its_coverage():
+    # Class 1's real points get no sample near them; one far-away sample among a tight clump of class-0 copies
+    # has a k-NN ball so wide that it holds every class-1 point: recall says class 1 is reproduced, coverage not.
+    labels = torch.arange(200) % 2
+    real = draw(200) + 20.0 * labels[:, None]
+    clump = real[labels == 0][:50] + 1e-3
+    outlier = torch.full((1, real.shape[1]), 12.0, dtype=torch.float64)
+    comparison = compare(Manifold.of(torch.cat([clump, outlier]), K), Manifold.of(real, K))
+    per_class = comparison.per_class(labels, 2)
+    assert per_class["classes/recall_1"] == 1.0
+    assert per_class["classes/knn_coverage_1"] == 0.0
 
 
 def test_knn_radius_counts_neighbours_not_the_point_itself():

@@ -61,7 +61,7 @@ UNIFORM = torch.full((10,), 0.1, dtype=torch.float64)
 
 
 def test_balanced_samples_cover_every_class():
-    out = class_coverage(one_hot(list(range(10)) * 10), UNIFORM, 0.5)
+    out = class_coverage(one_hot(list(range(10)) * 10), UNIFORM, 0.5, 0.0)
     assert out["class_histogram"] == [10] * 10
     assert out["classes_present"] == 1.0
     assert out["class_entropy"] == pytest.approx(1.0)
@@ -70,7 +70,7 @@ def test_balanced_samples_cover_every_class():
 
 
 def test_collapsed_samples():
-    out = class_coverage(one_hot([3] * 50), UNIFORM, 0.5)
+    out = class_coverage(one_hot([3] * 50), UNIFORM, 0.5, 0.0)
     assert out["class_histogram"] == [0, 0, 0, 50, 0, 0, 0, 0, 0, 0]
     assert out["classes_present"] == pytest.approx(0.1)
     assert out["class_entropy"] == pytest.approx(0.0)
@@ -81,20 +81,20 @@ def test_collapsed_samples():
 
 
 def test_two_classes_half_half():
-    out = class_coverage(one_hot([0, 1] * 20), UNIFORM, 0.5)
+    out = class_coverage(one_hot([0, 1] * 20), UNIFORM, 0.5, 0.0)
     assert out["classes_present"] == pytest.approx(0.2)
     assert out["class_entropy"] == pytest.approx(math.log(2) / math.log(10))
 
 
 def test_unrecognised_samples_are_left_out_of_the_histogram():
     probs = torch.cat([one_hot([1] * 6), one_hot([2] * 4, confidence=0.3)])
-    out = class_coverage(probs, UNIFORM, 0.5)
+    out = class_coverage(probs, UNIFORM, 0.5, 0.0)
     assert out["unrecognised_share"] == pytest.approx(0.4)
     assert out["class_histogram"][1] == 6 and sum(out["class_histogram"]) == 6
 
 
 def test_nothing_recognised():
-    out = class_coverage(one_hot([1] * 5, confidence=0.2), UNIFORM, 0.5)
+    out = class_coverage(one_hot([1] * 5, confidence=0.2), UNIFORM, 0.5, 0.0)
     assert (out["classes_present"], out["class_entropy"], out["class_js_divergence"], out["unrecognised_share"]) == (0.0, 0.0, 1.0, 1.0)
 
 

@@ -8,6 +8,7 @@ from diffusers import UNet2DModel
 from lab import diffusion, faults
 from lab.draws import placed
 from lab.generators import Fit
+from lab.labels import draw_labels, label_distribution
 from lab.loops import Samples, TrainingSet
 from lab.seeding import derive_seed, draw_purpose, generator
 from lab.train import compiled, train_generation, use_bf16, use_compile, use_device_draws
@@ -23,8 +24,8 @@ class DiffusionGenerator:
     def __init__(self, cfg, real, device, progress: bool):
         self.cfg, self.device, self.progress = cfg, device, progress
         self.num_classes = real.num_classes
-        # Labels follow the real class shares, so a perfect generator would match the real histogram.
-        self.class_distribution = real.class_distribution
+        self.pool_distribution = real.class_distribution
+        self.training_labels: torch.Tensor | None = None  # what the last fit trained on: sampler.labels=training_set
         self.train_scheduler = diffusion.build_train_scheduler(cfg.train)
         self.sampler = diffusion.build_sampler(cfg.sampler, self.train_scheduler)
         self.model: UNet2DModel | None = None  # the weights that keep training (a warm start continues them)
@@ -36,6 +37,7 @@ class DiffusionGenerator:
 
     def fit(self, data: TrainingSet, generation: int) -> Fit:
         cfg = self.cfg
+        self.training_labels = data.labels
         if self.model is None or not cfg.train.warm_start:
             torch.manual_seed(derive_seed(cfg.seed, generation, "init"))
             fresh = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), self.num_classes)
@@ -61,8 +63,8 @@ class DiffusionGenerator:
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
         cfg = self.cfg
         if diffusion.is_conditional(self.ema_model):
-            labels = torch.multinomial(self.class_distribution.float(), n, replacement=True,
-                                       generator=generator(cfg.seed, generation, draw_purpose("sample_labels", draw)))
+            shares = label_distribution(cfg.sampler.labels, self.training_labels, self.pool_distribution)
+            labels = draw_labels(shares, n, generator(cfg.seed, generation, draw_purpose("sample_labels", draw)))
         else:
             labels = torch.full((n,), -1, dtype=torch.long)
         if self._sample_forward is None:

@@ -15,9 +15,17 @@ Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
     label_agreement             conditional models: share classified as the label they were generated for
     copy_share, copy_share_heldout, train_distance_ratio
                                 memorisation against the generation's own training set (see manifold.py)
-    classes_present, class_entropy, class_js_divergence, unrecognised_share, class_histogram
+    classes_present, class_entropy, class_js_divergence, unrecognised_share, class_histogram, label_agreement
+                                over every sample drawn (loop.num_samples), not only the N above
+    knn_coverage_tail, knn_coverage_core, landing_tail, landing_off_support
+                                coverage by density (tails.py): the sparsest decile of the reference against
+                                its denser half, and where samples land
+    tails/coverage_decile_<j>, tails/landing_decile_<j>
+                                the same per density decile j (0 = the sparsest)
+    feature_variance_ratio      tr(covariance) of the samples' features ÷ that of the reference's: spread lost
     classes/share_ratio_<c>     share of class c among recognised samples ÷ its share in the real pool
-    classes/recall_<c>          recall among the held-out images of class c
+    classes/recall_<c>, classes/knn_coverage_<c>
+                                recall and k-NN coverage among the held-out images of class c
 """
 
 
@@ -30,15 +38,20 @@ import torch
 
 from lab import faults
 from lab.data import RealData
+from lab.errors import LabError
 from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
 from lab.metrics.manifold import KID, Manifold, compare, copy_share, vendi_score
 from lab.metrics.pixels import intensity_histogram, pixel_statistics
+from lab.metrics.tails import DensityDeciles, KnnDensity, tail_metrics
 from lab.seeding import generator
 
 log = logging.getLogger(__name__)
 FEATURES = ("classifier", "inception")
+# Real images that estimate the density around each reference image (metrics/tails.py): more sharpen the estimate,
+# the cost per generation is N × this many distances.
+DENSITY_SET_SIZE = 10_000
 
 
 @dataclass
@@ -47,6 +60,8 @@ class Generated:
 
     images: torch.Tensor
     labels: torch.Tensor | None  # the labels they were generated for; None or -1: unconditional
+    all_images: torch.Tensor  # every sample drawn (≥ N): class shares count them all
+    all_labels: torch.Tensor | None
     train_images: torch.Tensor | None  # what this generation trained on (memorisation), if known
     classifier: Classifier
     embed: Callable[[torch.Tensor], torch.Tensor]
@@ -55,6 +70,10 @@ class Generated:
     @cached_property
     def probs(self) -> torch.Tensor:
         return predict(self.classifier, self.images, self.device)
+
+    @cached_property
+    def all_probs(self) -> torch.Tensor:
+        return self.probs if len(self.all_images) == len(self.images) else predict(self.classifier, self.all_images, self.device)
 
     @cached_property
     def features(self) -> torch.Tensor:
@@ -69,13 +88,10 @@ class Evaluator:
         self.classifier, self.classifier_info = load_or_train(
             real, data_cfg, metrics_cfg.classifier, cache_dir, device, progress
         )
-        # A seeded subset of the held-out set, the same for every run on this data split.
-        pick = torch.randperm(len(real.heldout_labels), generator=generator(int(data_cfg.split_seed), 0, "reference"))
-        pick = pick[: self.num_samples]
+        pick = reference_pick(real, self.num_samples, int(data_cfg.split_seed))
         reference = real.heldout_images[pick]
         self.reference_labels = real.heldout_labels[pick]
-        # What a faithful generator reproduces is the pool it learned from (data.class_shares shapes the pool
-        # only; the held-out set keeps the data set's own shares).
+        # What a faithful generator reproduces is the pool it learned from.
         self.real_distribution = real.class_distribution
         self.fd_name = f"fd_{metrics_cfg.features}"
         self.inception = metrics_cfg.features == "inception"
@@ -84,9 +100,14 @@ class Evaluator:
         else:
             self.frechet = FrechetDistance(self.classifier, reference, device)
         self.threshold = float(metrics_cfg.recognised_threshold)
+        self.class_min_share = float(metrics_cfg.class_min_share)
         self.k = int(metrics_cfg.nearest_k)
         reference_features = self.embed(reference)
         self.reference = Manifold.of(reference_features, self.k)
+        self.reference_trace = float(torch.trace(torch.cov(reference_features.T)))
+        baseline_pick = self._baseline_pick(real)
+        self.density = KnnDensity(self.embed(density_set(real, baseline_pick)), self.k)
+        self.deciles = DensityDeciles.of(self.density(reference_features))
         # null: N/2, at most 1,000 (the usual size; subsets of N would all be the same set).
         subset_size = metrics_cfg.kid.subset_size or min(1000, self.num_samples // 2)
         self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
@@ -106,7 +127,8 @@ class Evaluator:
         if len(images) < self.num_samples:
             raise ValueError(f"{len(images)} images given, the metrics need {self.num_samples}")
         n = self.num_samples
-        generated = Generated(images[:n], None if labels is None else labels[:n], train_images, self.classifier, self.embed, self.device)
+        generated = Generated(images[:n], None if labels is None else labels[:n], images, labels, train_images, self.classifier,
+                              self.embed, self.device)
         out = {}
         for i, metric in enumerate(self.metrics):
             out.update(metric(generated))
@@ -137,8 +159,10 @@ class Evaluator:
 
     def _manifold(self, generated: Generated) -> dict:
         comparison = compare(Manifold.of(generated.features, self.k), self.reference)
-        recall = comparison.recall_per_class(self.reference_labels, self.num_classes)
-        return comparison.scalars() | {f"classes/recall_{c}": r for c, r in enumerate(recall)}
+        spread = float(torch.trace(torch.cov(generated.features.T))) / self.reference_trace
+        return (comparison.scalars() | comparison.per_class(self.reference_labels, self.num_classes)
+                | tail_metrics(self.deciles, comparison.real_covered, self.density(generated.features))
+                | {"feature_variance_ratio": spread})
 
     def _kid(self, generated: Generated) -> dict:
         return self.kid(generated.features)
@@ -150,13 +174,13 @@ class Evaluator:
         return pixel_statistics(generated.images, self.reference_histogram)
 
     def _classes(self, generated: Generated) -> dict:
-        out = class_coverage(generated.probs, self.real_distribution, self.threshold)
+        out = class_coverage(generated.all_probs, self.real_distribution, self.threshold, self.class_min_share)
         histogram = torch.tensor(out["class_histogram"], dtype=torch.float64)
         shares = histogram / histogram.sum().clamp_min(1)
         out |= {f"classes/share_ratio_{c}": float(s / r) for c, (s, r) in enumerate(zip(shares, self.real_distribution))}
-        labels = generated.labels
+        labels = generated.all_labels
         if labels is not None and (labels >= 0).all():
-            out["label_agreement"] = float((generated.probs.argmax(1) == labels).double().mean())
+            out["label_agreement"] = float((generated.all_probs.argmax(1) == labels).double().mean())
         return out
 
     def _memorisation(self, generated: Generated) -> dict:
@@ -173,9 +197,51 @@ class Evaluator:
         The memorisation floor is that of held-out images against the whole real pool (they are the fresh
         images a perfect generator would draw); real training images would sit on themselves.
         """
-        if len(real.train_labels) < self.num_samples:
+        pick = self._baseline_pick(real)
+        if pick is None:
             return {}
-        pick = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
         out = self(real.train_images[pick], real.train_labels[pick])
         share, _ = copy_share(self.reference.features, self.embed(real.train_images))
         return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0}
+
+    def _baseline_pick(self, real: RealData) -> torch.Tensor | None:
+        """The N real training images the floor is measured on (None: the pool holds fewer than N)."""
+        if len(real.train_labels) < self.num_samples:
+            return None
+        return torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
+
+
+def reference_pick(real: RealData, n: int, split_seed: int) -> torch.Tensor:
+    """Which n held-out images are the reference: a seeded subset, the same for every run on this data split.
+
+    With data.class_shares the pool is long-tailed while the held-out set keeps the data set's shares; the
+    reference then takes the pool's shares (largest remainders), so that a generator faithful to its pool
+    scores its floor instead of being rewarded for flattening the imbalance."""
+    order = torch.randperm(len(real.heldout_labels), generator=generator(split_seed, 0, "reference"))
+    if real.untrimmed is None:
+        return order[:n]
+    wanted = real.class_distribution * n
+    counts = wanted.floor().long()
+    counts[(wanted - counts).argsort(descending=True)[: n - int(counts.sum())]] += 1
+    labels = real.heldout_labels[order]
+    pick = []
+    for c, count in enumerate(counts.tolist()):
+        members = order[labels == c]
+        if len(members) < count:
+            raise LabError(f"metrics.num_samples={n} needs {count} held-out images of class {c} to follow data.class_shares, "
+                           f"data.heldout_size={len(real.heldout_labels)} holds {len(members)}: raise data.heldout_size "
+                           f"or lower metrics.num_samples")
+        pick.append(members[:count])
+    return torch.cat(pick).sort().values
+
+
+def density_set(real: RealData, baseline_pick: torch.Tensor | None) -> torch.Tensor:
+    """The real images that give the reference its density scores: the training pool less the floor's images
+    (disjoint from the reference, which is held out, and from the floor's stand-in samples), at most
+    DENSITY_SET_SIZE of them (seeded)."""
+    rest = torch.ones(len(real.train_labels), dtype=torch.bool)
+    if baseline_pick is not None:
+        rest[baseline_pick] = False
+    index = rest.nonzero().flatten()
+    index = index[torch.randperm(len(index), generator=generator(0, 0, "density_set"))[:DENSITY_SET_SIZE]]
+    return real.train_images[index.sort().values]

@@ -8,7 +8,8 @@ import math
 import torch
 
 
-def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recognised_threshold: float) -> dict:
+def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recognised_threshold: float,
+                   min_share: float) -> dict:
     """Metrics from class probabilities (N, K) of generated images.
 
     A sample is *recognised* when its top probability reaches `recognised_threshold`; the histogram,
@@ -16,7 +17,7 @@ def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recogni
     do not count as a class they barely resemble.
 
     - class_histogram: recognised samples per predicted class (list of K counts)
-    - classes_present: share of the K classes with at least one recognised sample
+    - classes_present: share of the K classes holding at least `min_share` of the recognised samples (and one)
     - class_entropy: entropy of the recognised histogram / log K (1 = uniform, 0 = one class)
     - class_js_divergence: Jensen–Shannon divergence (bits, in [0, 1]) from the real class distribution
     - unrecognised_share: share of samples below the threshold
@@ -35,7 +36,7 @@ def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recogni
         js = js_divergence(shares, real_distribution.double())
     return {
         "class_histogram": counts.tolist(),
-        "classes_present": float((counts > 0).double().mean()),
+        "classes_present": float(((counts > 0) & (counts >= min_share * total)).double().mean()),
         "class_entropy": float(entropy),
         "class_js_divergence": float(js),
         "unrecognised_share": float(1.0 - recognised.double().mean()),

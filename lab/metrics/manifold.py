@@ -75,12 +75,16 @@ class ManifoldComparison:
             "knn_coverage": float(self.real_covered.double().mean()),
         }
 
-    def recall_per_class(self, real_labels: torch.Tensor, num_classes: int) -> list[float]:
-        """Recall among the real points of each class (NaN for a class the reference lacks)."""
-        out = []
+    def per_class(self, real_labels: torch.Tensor, num_classes: int) -> dict:
+        """Recall and k-NN coverage among the real points of each class (NaN for a class the reference lacks).
+
+        Recall counts a real point inside *some* generated ball, so a few outlying samples with wide balls
+        inflate it; coverage asks whether the real point's own ball holds a sample (Naeem et al.)."""
+        out = {}
         for c in range(num_classes):
             mask = real_labels == c
-            out.append(float(self.real_in_generated[mask].double().mean()) if mask.any() else float("nan"))
+            for name, hits in (("recall", self.real_in_generated), ("knn_coverage", self.real_covered)):
+                out[f"classes/{name}_{c}"] = float(hits[mask].double().mean()) if mask.any() else float("nan")
         return out
 
 

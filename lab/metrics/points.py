@@ -10,6 +10,9 @@ Keys (metrics.jsonl, W&B `metrics/…`), all with the same N per generation (met
                         the same of the fitted model's own μ and Σ (no sampling noise): the quantities
                         of the closed-form results, E[fit_variance_ratio] = ((n−1)/n)^t in the replace loop
     modes_covered       data=gmm25: modes holding ≥ metrics.mode_min_share of the samples within 3 std
+    knn_coverage        Naeem et al.'s k-NN coverage of the held-out points (metrics.nearest_k)
+    knn_coverage_tail, knn_coverage_core, landing_tail, landing_off_support, tails/…
+                        coverage by density (tails.py), the deciles ranked by the true density
     high_quality_share  data=gmm25: share of samples within 3 std of some mode
 """
 
@@ -17,6 +20,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from lab.generators.toys import sqrt_psd
+from lab.metrics.manifold import Manifold, compare
+from lab.metrics.tails import DensityDeciles, tail_metrics
 from lab.seeding import generator
 
 
@@ -29,6 +34,9 @@ class PointEvaluator:
         self.min_share = float(metrics_cfg.mode_min_share)
         pick = torch.randperm(len(real.heldout_labels), generator=generator(int(data_cfg.split_seed), 0, "reference"))
         self.reference = real.heldout_images[pick[: self.num_samples]].double()
+        self.k = int(metrics_cfg.nearest_k)
+        self.reference_manifold = Manifold.of(self.reference, self.k)
+        self.deciles = DensityDeciles.of(self.truth.log_density(self.reference))
         self.classifier_info = None
         floor = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
         self.baseline = self(real.train_images[floor])
@@ -38,7 +46,7 @@ class PointEvaluator:
             raise ValueError(f"{len(points)} points given, the metrics need {self.num_samples}")
         x = points[: self.num_samples].double()
         mean, cov = x.mean(0), torch.cov(x.T, correction=0).reshape(x.shape[1], x.shape[1])
-        out = {"w2": empirical_w2(x, self.reference)} | self._moments("", mean, cov)
+        out = {"w2": empirical_w2(x, self.reference)} | self._moments("", mean, cov) | self._coverage(x)
         if self.truth.modes is not None:
             out |= self._modes(x)
         else:
@@ -64,6 +72,10 @@ class PointEvaluator:
             f"{prefix}variance_ratio": float(torch.trace(cov) / torch.trace(self.truth.cov)),
             f"{prefix}mean_sq_error": float(((mean - self.truth.mean) ** 2).sum()),
         }
+
+    def _coverage(self, x: torch.Tensor) -> dict:
+        covered = compare(Manifold.of(x, self.k), self.reference_manifold).real_covered
+        return {"knn_coverage": float(covered.double().mean())} | tail_metrics(self.deciles, covered, self.truth.log_density(x))
 
     def _modes(self, x: torch.Tensor) -> dict:
         distance, nearest = torch.cdist(x, self.truth.modes).min(1)

@@ -1,0 +1,34 @@
+"""Where a conditional generation's sample labels come from (sampler.labels): the label side of self-consumption.
+
+    training_set   the shares of the labels the generation trained on. In a self-consuming chain this is a
+                   Wright–Fisher chain over classes: shares drift, and a class with few copies can die out
+                   (under pure resampling, a class with c copies is lost by generation t with probability
+                   ≈ q_t^c, q_t = exp(q_{t−1} − 1), q_0 = 0).
+    real_pool      the real training pool's shares in every generation: class shares cannot drift (the label
+                   side of collapse is switched off; real information enters every generation).
+    uniform        equal shares: the "generate more of what is rare" remedy against bias amplification.
+
+An unconditional model has no labels to choose: its class shares drift through what it learned.
+"""
+
+import torch
+
+LABEL_SOURCES = ("training_set", "real_pool", "uniform")
+
+
+def label_distribution(source: str, training_labels: torch.Tensor, pool_distribution: torch.Tensor) -> torch.Tensor:
+    """The class shares a generation's sample labels are drawn from (float64, sums to 1)."""
+    num_classes = len(pool_distribution)
+    if source == "training_set":
+        counts = torch.bincount(training_labels[training_labels >= 0], minlength=num_classes).double()
+        return counts / counts.sum()
+    if source == "real_pool":
+        return pool_distribution.double()
+    if source == "uniform":
+        return torch.full((num_classes,), 1.0 / num_classes, dtype=torch.float64)
+    raise ValueError(f"sampler.labels={source} is not one of {LABEL_SOURCES}")
+
+
+def draw_labels(distribution: torch.Tensor, n: int, rng: torch.Generator) -> torch.Tensor:
+    """n labels drawn i.i.d. from `distribution` (a multinomial draw of the class counts)."""
+    return torch.multinomial(distribution.float(), n, replacement=True, generator=rng)
