@@ -12,6 +12,7 @@ An unconditional model has no labels to choose: its class shares drift through w
 """
 
 import torch
+from scipy import stats
 
 LABEL_SOURCES = ("training_set", "real_pool", "uniform")
 
@@ -32,3 +33,18 @@ def label_distribution(source: str, training_labels: torch.Tensor, pool_distribu
 def draw_labels(distribution: torch.Tensor, n: int, rng: torch.Generator) -> torch.Tensor:
     """n labels drawn i.i.d. from `distribution` (a multinomial draw of the class counts)."""
     return torch.multinomial(distribution.float(), n, replacement=True, generator=rng)
+
+
+def wright_fisher_extinction(copies: int, n: int, generations: int) -> list[float]:
+    """Exact P(a class has no copy left in the training set of generation t), t = 1…generations, under pure
+    resampling: each generation's n labels are drawn from the previous training set's shares (the count becomes
+    Binomial(n, count/n)); a lost class stays lost. For large n it approaches the Galton–Watson form q_t^copies."""
+    counts = torch.arange(n + 1, dtype=torch.float64)
+    step = torch.from_numpy(stats.binom.pmf(counts[None, :].numpy(), n, (counts[:, None] / n).numpy()))
+    state = torch.zeros(n + 1, dtype=torch.float64)
+    state[copies] = 1.0
+    out = []
+    for _ in range(generations):
+        state = state @ step
+        out.append(float(state[0]))
+    return out
