@@ -22,7 +22,7 @@ from lab.labels import LABEL_SOURCES
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES, reference_pick
 from lab.schema import check_known_keys, register
-from lab.toy_data import TOY_DATASETS
+from lab.toy_data import GRID_SIDE, TOY_DATASETS
 from lab.train import COMPILE_MODES
 
 TRI_STATE = ("auto", True, False)  # fused is a typed bool; these also take auto (chosen per device)
@@ -238,6 +238,12 @@ def _check_points(data, model, metrics) -> None:
     """A toy generator on a toy data set. Its training and sampler settings are not used (closed-form fits)."""
     if data.name == "gmm25":
         _require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
+        shares = data.class_shares
+        _require(shares is None or (len(shares) == GRID_SIDE**2 and all(s > 0 for s in shares)),
+                 f"data.class_shares={shares} is not allowed for data=gmm25: give {GRID_SIDE**2} positive mode weights, or null")
+    else:
+        _require(data.class_shares is None, f"data.class_shares={data.class_shares} is not a setting of data={data.name} "
+                 "(one mode); allowed: data.class_shares=null")
     _at_least("data.dim", data.dim, 1)
     _at_least("data.pool_size", data.pool_size, 2)
     _at_least("data.heldout_size", data.heldout_size, 2)

@@ -8,6 +8,8 @@ DIR is a multirun directory (every run below it is found) or a run directory. Wr
     contrasts.csv   per pair of conditions and metric: the difference paired by seed at the last generation
                     both reached, with its 95% interval over the shared seeds
     survival.csv    per condition and class: the generation at which the class falls below half its share
+    extinction.csv  per condition and class: how often it has no copy left at the last generation (in the training
+                    set's labels and in the recognised samples), beside pure resampling's prediction
     plots/*.png     each metric vs generation (one line per condition, 95% band over seeds, the real floor
                     dashed), precision against recall, heat maps of real fraction × generation, class
                     shares per generation, and each condition's samples generation by generation
@@ -30,7 +32,7 @@ from scipy import stats
 from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
-from lab.report_verdict import SHARE_RATIO, contrasts, floors, share_ratio_metrics, survival, verdicts
+from lab.report_verdict import SAMPLE_COUNT, SHARE_RATIO, contrasts, extinction, floors, share_ratio_metrics, survival, verdicts
 
 SEED = "seed"
 # Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
@@ -59,6 +61,9 @@ def load_runs(paths) -> pd.DataFrame:
             for key, value in row.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "generation":
                     records.append({"generation": row["generation"], "metric": key, "value": float(value)})
+                elif key == "class_histogram":  # recognised samples per class: what the extinction table reads
+                    records += [{"generation": row["generation"], "metric": f"{SAMPLE_COUNT}{c}", "value": float(n)}
+                                for c, n in enumerate(value)]
         frame = pd.DataFrame.from_records(records, columns=["generation", "metric", "value"])
         frame.insert(0, "run", str(run))
         fraction = effective_real_fraction(cfg.loop.name, cfg.loop.real_fraction)
@@ -253,6 +258,15 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
         tables.append(("Minority survival: generation at which a class falls below half its real share", alive))
         for i, condition in enumerate(sorted(table.condition.unique())):
             figures.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
+    lost = extinction(table)
+    if len(lost):
+        lost.to_csv(out / "extinction.csv", index=False)
+        # The page shows the classes at risk: predicted or seen lost somewhere (every class stays in the CSV).
+        at_risk = (lost.predicted_lost >= 0.01) | lost.lost_in_labels.str.match("[1-9]") | lost.lost_in_samples.str.match("[1-9]")
+        lost = lost[at_risk]
+    if len(lost):
+        tables.append(("Extinction by the last generation: share of seeds [95% exact interval] in which a class has no copy "
+                       "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)", lost))
     for i, (title, grids) in enumerate(sample_strips(table)):
         figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths])

@@ -21,9 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lab.labels import wright_fisher_extinction
 from lab.tracking import scalar_key
 
 SHARE_RATIO = "classes/share_ratio_"
+LABEL_COUNT = "data/label_count_"  # copies of a class in a generation's training set (labelled chains)
+SAMPLE_COUNT = "class_histogram/"  # recognised samples of a class (lab.report expands metrics.jsonl's histogram)
 
 
 def floors(table: pd.DataFrame) -> dict[str, float]:
@@ -121,3 +124,44 @@ def survival(table: pd.DataFrame, below: float = 0.5) -> pd.DataFrame:
         for condition, generation in first_generation(table, metric, lambda v: v < below).items():
             cells.setdefault(condition, {})[label] = "survives" if generation is None else str(generation)
     return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+
+
+def extinction(table: pd.DataFrame) -> pd.DataFrame:
+    """Condition × class at each run's last generation T: how often the class has no copy left, beside the rate that
+    pure resampling predicts for the fully synthetic loop (the exact Wright–Fisher chain over T generations of
+    train_size labels, started from the copies that seed's generation 0 trained on, averaged over seeds).
+
+    lost_in_labels: the training set of generation T holds no label of the class (labelled chains only);
+    lost_in_samples: no sample of generation T is recognised as the class. Intervals: exact (Clopper–Pearson) 95%."""
+    rows = []
+    for condition, part in table.groupby("condition"):
+        runs = part.groupby("run")
+        last = runs.generation.max()
+        classes = sorted(int(m.removeprefix(LABEL_COUNT)) for m in part.metric.unique() if m.startswith(LABEL_COUNT))
+        for c in classes:
+            predicted, labels, samples = [], [], []
+            for run, generation in last.items():
+                values = part[part.run == run].set_index(["metric", "generation"]).value
+                copies = values.get((f"{LABEL_COUNT}{c}", 0))
+                size = values.get(("data/train_size", generation))
+                resampled = part.loop.iloc[0] == "fully_synthetic"  # the one loop whose labels are pure resampling
+                if resampled and copies is not None and size is not None and generation > 0:
+                    predicted.append(wright_fisher_extinction(int(copies), int(size), int(generation))[-1])
+                if (f"{LABEL_COUNT}{c}", generation) in values.index:
+                    labels.append(values[(f"{LABEL_COUNT}{c}", generation)] == 0)
+                if (f"{SAMPLE_COUNT}{c}", generation) in values.index:
+                    samples.append(values[(f"{SAMPLE_COUNT}{c}", generation)] == 0)
+            generation0 = part[(part.metric == f"{LABEL_COUNT}{c}") & (part.generation == 0)].value
+            rows.append({"condition": condition, "class": c, "seeds": len(last), "last_generation": int(last.max()),
+                         "copies_at_generation_0": float(generation0.mean()),
+                         "predicted_lost": float(np.mean(predicted)) if predicted else float("nan"),
+                         "lost_in_labels": _share_text(labels), "lost_in_samples": _share_text(samples)})
+    return pd.DataFrame(rows)
+
+
+def _share_text(flags: list[bool]) -> str:
+    if not flags:
+        return "—"
+    k, n = int(sum(flags)), len(flags)
+    interval = stats.binomtest(k, n).proportion_ci(method="exact")
+    return f"{k}/{n} [{interval.low:.2f}, {interval.high:.2f}]"

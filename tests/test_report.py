@@ -48,8 +48,10 @@ def sweep(tmp_path):
 def test_tidy_table(sweep):
     table = load_runs([sweep])
     assert table.run.nunique() == 6
-    assert set(table.metric) == {"metrics/fd_classifier", "metrics/classes_present", "provenance/real"}
-    assert len(table) == 6 * 3 * 3  # runs × generations × scalar metrics (lists and paths are left out)
+    histogram = {"class_histogram/0", "class_histogram/1"}  # the recognised samples per class, one metric each
+    assert set(table.metric) == {"metrics/fd_classifier", "metrics/classes_present", "provenance/real"} | histogram
+    assert len(table) == 6 * 3 * 5  # runs × generations × (scalar metrics + classes); paths are left out
+    assert table[table.metric == "class_histogram/1"].value.eq(2.0).all()
     row = table[(table.real_fraction == 0.25) & (table.seed == 2) & (table.generation == 2) & (table.metric == "metrics/fd_classifier")]
     assert row.value.tolist() == [82.0]
     assert set(table.condition) == {"loop=mixed, real_fraction=0.25", "loop=mixed, real_fraction=0.5"}
@@ -83,7 +85,7 @@ def test_report_files(sweep, tmp_path):
     out = tmp_path / "report"
     page = write_report([sweep], out)
     csv = pd.read_csv(out / "runs.csv")
-    assert len(csv) == 54 and {"run", "generation", "metric", "value", "seed", "loop.real_fraction"} <= set(csv.columns)
+    assert len(csv) == 90 and {"run", "generation", "metric", "value", "seed", "loop.real_fraction"} <= set(csv.columns)
     plots = sorted(p.name for p in (out / "plots").iterdir())
     # One strip of samples per condition, generation by generation.
     assert "metrics_fd_classifier.png" in plots and {"samples_0.png", "samples_1.png"} <= set(plots)
