@@ -31,10 +31,12 @@ from scipy import stats
 
 from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
+from lab.metrics.tails import DECILES
 from lab.report_html import write_html
 from lab.report_verdict import SAMPLE_COUNT, SHARE_RATIO, contrasts, extinction, floors, share_ratio_metrics, survival, verdicts
 
 SEED = "seed"
+COVERAGE_DECILE = "tails/coverage_decile_"
 # Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
 # another tracking mode or thread count is the same condition, not a new one with a band of its own.
 NOT_SCIENCE = frozenset(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
@@ -178,6 +180,25 @@ def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
     return ax
 
 
+def plot_coverage_by_density(table: pd.DataFrame, condition: str, ax=None, floors: dict | None = None):
+    """k-NN coverage of each density decile of the reference per generation (mean over seeds): decile 0, the
+    sparsest, falling before the rest is the early stage of collapse (the tails lost); all falling, the late one."""
+    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
+    part = table[table.condition == condition]
+    colours = plt.get_cmap("viridis")
+    for j in range(DECILES):
+        means = summarise(part, f"{COVERAGE_DECILE}{j}")
+        label = {0: "decile 0 (sparsest)", DECILES - 1: f"decile {j} (densest)"}.get(j, f"decile {j}")
+        ax.plot(means["generation"], means["mean"], marker=".", color=colours(j / (DECILES - 1)), label=label)
+    floor = (floors or {}).get(f"{COVERAGE_DECILE}0")
+    if floor is not None:
+        ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real, decile 0 ({floor:.3g})")
+    ax.set(xlabel="generation", ylabel="k-NN coverage", title=f"coverage by density: {condition}")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
 def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
     """Mean `metric` over seeds for real fraction (rows) × generation (columns) of one loop."""
     sub = table[(table.metric == metric) & (table.loop == loop)]
@@ -258,6 +279,10 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
         tables.append(("Minority survival: generation at which a class falls below half its real share", alive))
         for i, condition in enumerate(sorted(table.condition.unique())):
             figures.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
+    if f"{COVERAGE_DECILE}0" in set(table.metric):
+        for i, condition in enumerate(sorted(table.condition.unique())):
+            fig = plot_coverage_by_density(table, condition, floors=floor).figure
+            figures.append((f"coverage by density, {condition}", _save(fig, out / "plots" / f"coverage_by_density_{i}.png")))
     lost = extinction(table)
     if len(lost):
         lost.to_csv(out / "extinction.csv", index=False)

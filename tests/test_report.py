@@ -203,3 +203,35 @@ def test_page_in_headless_chromium(sweep, tmp_path):
                    capture_output=True, timeout=120)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 10 and (pixels < 128).mean() > 0.01  # not blank: text and plots are drawn
+
+
+def test_extinction_counts_seeds_that_lost_a_class_beside_the_wright_fisher_prediction(tmp_path):
+    from lab.labels import wright_fisher_extinction
+    from lab.report_verdict import extinction
+
+    root = tmp_path / "multirun"
+    for seed in range(4):
+        # Class 1: 3 copies at generation 0; by generation 2 seeds 0 and 1 lost its labels, seed 0 its samples too.
+        copies = [3, 2, 0 if seed < 2 else 5]
+        samples = [4, 2, 0 if seed == 0 else 3]
+        fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11, 12],
+                 extra=lambda g, c=copies, s=samples: {"data/train_size": 100, "data/label_count_0": 100 - c[g],
+                                                       "data/label_count_1": c[g], "class_histogram": [50, s[g]]})
+    lost = extinction(load_runs([root])).set_index("class")
+    assert lost.loc[1, "predicted_lost"] == pytest.approx(wright_fisher_extinction(3, 100, 2)[-1])
+    assert lost.loc[1, "copies_at_generation_0"] == 3.0
+    # Exact (Clopper–Pearson) 95% intervals of 2/4 and 1/4.
+    assert lost.loc[1, "lost_in_labels"] == "2/4 [0.07, 0.93]"
+    assert lost.loc[1, "lost_in_samples"] == "1/4 [0.01, 0.81]"
+    assert lost.loc[0, "lost_in_labels"] == "0/4 [0.00, 0.60]"
+
+
+def test_coverage_by_density_is_drawn_per_condition(tmp_path):
+    root = tmp_path / "multirun"
+    for seed in range(2):
+        fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11],
+                 extra=lambda g: {f"tails/coverage_decile_{j}": 0.9 - 0.1 * g * (j == 0) for j in range(10)})
+    out = tmp_path / "report"
+    page = write_report([root], out)
+    assert (out / "plots" / "coverage_by_density_0.png").exists()
+    assert "coverage by density, loop=fully_synthetic" in page.read_text()
