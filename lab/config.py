@@ -232,6 +232,7 @@ def _check_images(cfg: DictConfig) -> None:
         _at_least(f"metrics.classifier.{key}", classifier[key], 1)
     _require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
     _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
+    _require(0 <= metrics.class_min_share <= 1, f"metrics.class_min_share={metrics.class_min_share} is out of range: allowed 0 ≤ value ≤ 1")
 
 
 def _check_points(data, model, metrics) -> None:

@@ -29,7 +29,7 @@ CASES = [
     (["metrics.kid.subset_size=5000"], "metrics.kid.subset_size=5000 is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤"),
     (["metrics.kid.subsets=0"], "metrics.kid.subsets=0 is out of range: allowed ≥ 1"),
     (["data.class_shares=[1,2]"], "data.class_shares=[1.0, 2.0] is not allowed: give 10 positive weights, one per class, or null"),
-    (["experiment=tails_cpu", "loop.train_size=2000"], "loop.train_size=2000 is more than the real training pool of data=mnist5k holds (1630 images"),
+    (["experiment=tails_cpu", "loop.train_size=2000"], "loop.train_size=2000 is more than the real training pool of data=mnist5k holds (1606 images"),
     (["data.resolution=10"], "data.resolution=10 does not fit model=cpu: its 3 levels need a multiple of 4"),
     (["model.conditional=false", "sampler.guidance_scale=1.0"], "sampler.guidance_scale=1.0 needs a class-conditional model"),
     (["sampler=ddim", "sampler.eta=1.5"], "sampler.eta=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
@@ -83,6 +83,13 @@ CASES = [
     (["loop.keep=none"], "loop.keep=none is not allowed; allowed: last, all"),
     (["metrics.features=lenet"], "metrics.features=lenet is not allowed"),
     (["metrics.recognised_threshold=0"], "metrics.recognised_threshold=0.0 is out of range: allowed 0 < value ≤ 1"),
+    (["metrics.class_min_share=1.5"], "metrics.class_min_share=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
+    (["sampler.labels=balanced"], "sampler.labels=balanced is not allowed; allowed: training_set, real_pool, uniform"),
+    # A long-tailed pool's reference follows its class shares: the held-out set must hold enough of the common classes.
+    (["experiment=tails_cpu", "data.heldout_size=1000"], "metrics.num_samples=1000 needs 125 held-out images of class 0 to "
+                                                         "follow data.class_shares, data.heldout_size=1000 holds 100"),
+    (["data=gaussian", "model=gaussian", "data.class_shares=[1]"], "data.class_shares=[1.0] is not a setting of data=gaussian"),
+    (["data=gmm25", "model=gmm", "data.class_shares=[1,2]"], "data.class_shares=[1.0, 2.0] is not allowed for data=gmm25: give 25"),
     (["metrics.classifier.epochs=0"], "metrics.classifier.epochs=0 is out of range: allowed ≥ 1"),
     (["metrics.classifier.lr=0"], "metrics.classifier.lr=0.0 is out of range: allowed > 0"),
     (["threads=0"], "threads=0 is out of range: allowed null (all cores) or ≥ 1"),

@@ -152,3 +152,18 @@ def test_a_run_from_before_sampler_bf16_resumes_only_as_it_sampled_then(make_cfg
     rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "sampler.bf16=false"))
     with pytest.raises(LabError, match=r"other settings \(sampler.bf16: absent, so False, there, auto now\)"):
         rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+
+
+def test_a_run_from_before_the_label_source_and_class_min_share_resumes_as_it_ran_then(make_cfg, tmp_path):
+    """Runs before sampler.labels drew labels from the real pool's shares (today's default) and counted a class present
+    on one sample (class_min_share 0): they resume with metrics.class_min_share=0, and the default stops with one line."""
+    from lab import rundir
+
+    older = OmegaConf.to_container(make_cfg(*SMOKE), resolve=True)
+    del older["sampler"]["labels"], older["metrics"]["class_min_share"]
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "metrics.class_min_share=0"))
+    with pytest.raises(LabError, match=r"other settings \(metrics.class_min_share: absent, so 0.0, there, 0.01 now\)"):
+        rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+    with pytest.raises(LabError, match=r"other settings \(sampler.labels: absent, so real_pool, there, training_set now\)"):
+        rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "metrics.class_min_share=0", "sampler.labels=training_set"))

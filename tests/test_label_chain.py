@@ -4,8 +4,6 @@ import pytest
 import torch
 
 from lab.data import load_real_data
-from lab.errors import LabError
-from lab.experiment import prepare
 from lab.generators.diffusion_model import DiffusionGenerator
 from lab.labels import draw_labels, label_distribution, wright_fisher_extinction
 from lab.loops import Samples, compose
@@ -83,7 +81,3 @@ def test_a_conditional_diffusion_model_samples_the_labels_of_its_own_training_se
     cfg.sampler.labels = "uniform"
     assert len(set(model.sample(400, 0).labels.tolist())) == real.num_classes
 
-
-def test_an_unknown_label_source_stops_with_one_line(make_cfg):
-    with pytest.raises(LabError, match=r"sampler.labels=balanced .*training_set, real_pool, uniform"):
-        prepare(make_cfg(*SMOKE, "sampler.labels=balanced"))

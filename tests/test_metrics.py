@@ -69,6 +69,14 @@ def test_balanced_samples_cover_every_class():
     assert out["unrecognised_share"] == 0.0
 
 
+def test_a_class_counts_present_only_above_the_minimum_share():
+    # 99 recognised 3s and one misread sample called 7: one sample keeps 7 "present" only without a minimum share.
+    probs = one_hot([3] * 99 + [7])
+    assert class_coverage(probs, UNIFORM, 0.5, 0.0)["classes_present"] == pytest.approx(0.2)
+    assert class_coverage(probs, UNIFORM, 0.5, 0.01)["classes_present"] == pytest.approx(0.2)  # 1 % is enough
+    assert class_coverage(probs, UNIFORM, 0.5, 0.02)["classes_present"] == pytest.approx(0.1)
+
+
 def test_collapsed_samples():
     out = class_coverage(one_hot([3] * 50), UNIFORM, 0.5, 0.0)
     assert out["class_histogram"] == [0, 0, 0, 50, 0, 0, 0, 0, 0, 0]

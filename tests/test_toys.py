@@ -80,3 +80,38 @@ def test_toy_settings_are_checked(overrides, message):
     with pytest.raises(LabError) as caught:
         check_settings(compose_cfg(*overrides))
     assert str(caught.value) == message
+
+
+def test_the_weighted_grid_has_the_log_density_of_its_mixture_and_draws_its_weights():
+    from lab.toy_data import distribution_of
+
+    shares = [0.85**k for k in range(25)]
+    truth = distribution_of(compose_cfg("data=gmm25", "model=gmm", f"data.class_shares={shares}").data)
+    weights = torch.tensor(shares, dtype=torch.float64) / sum(shares)
+    mixture = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(weights),
+        torch.distributions.Independent(torch.distributions.Normal(truth.modes, truth.mode_std), 1))
+    points, labels = truth.sample(20000, torch.Generator().manual_seed(0))
+    assert torch.allclose(truth.log_density(points), mixture.log_prob(points.double()), atol=1e-9)
+    assert torch.bincount(labels, minlength=25).double().div(20000).sub(weights).abs().max() < 0.01
+    assert torch.allclose(truth.mean, points.double().mean(0), atol=0.05)
+
+
+def test_toy_coverage_by_true_density_sits_at_the_null_for_true_samples_and_loses_the_tails_when_they_shrink():
+    from lab.metrics.points import PointEvaluator
+    from lab.metrics.tails import naeem_null_coverage
+
+    cfg = compose_cfg("data=gaussian", "model=gaussian", "data.dim=2", "loop.num_samples=1000")
+    real = load_real_data(cfg.data)
+    evaluator = PointEvaluator(real, cfg.metrics, cfg.data)
+    tails = [evaluator(real.distribution.sample(1000, torch.Generator().manual_seed(s))[0]) for s in range(10)]
+    null = naeem_null_coverage(1000, 1000, int(cfg.metrics.nearest_k))
+    # The reference is one fixed draw per data split: a decile's 100 points carry its luck (about ±0.03); the
+    # whole reference's 1,000 average it out.
+    assert sum(t["knn_coverage"] for t in tails) / 10 == pytest.approx(null, abs=0.01)
+    for key in ("knn_coverage_tail", "knn_coverage_core"):
+        assert sum(t[key] for t in tails) / 10 == pytest.approx(null, abs=0.04)
+    assert sum(t["landing_tail"] for t in tails) / 10 == pytest.approx(0.1, abs=0.03)
+    shrunk = evaluator(0.6 * real.distribution.sample(1000, torch.Generator().manual_seed(99))[0])
+    assert shrunk["knn_coverage_tail"] < 0.3 < 0.9 < shrunk["knn_coverage_core"]
+    assert shrunk["landing_tail"] < 0.02
