@@ -195,7 +195,7 @@ def plot_coverage_by_density(table: pd.DataFrame, condition: str, ax=None, floor
         ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real, decile 0 ({floor:.3g})")
     ax.set(xlabel="generation", ylabel="k-NN coverage", title=f"coverage by density: {condition}")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize="x-small", ncol=2)
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the lines, not over them
     return ax
 
 

@@ -4,8 +4,8 @@
                     Alemohammad et al. (MAD) and Kazdan et al. are stated for it
     data=gmm25      the 2-D grid of 25 Gaussians (means at {−4, −2, 0, 2, 4}², std 0.05) of the mode-
                     collapse literature (VEEGAN, PacGAN): which modes a chain keeps is plain to see; equally
-                    weighted, or by data.class_shares (one relative weight per mode, row by row from the
-                    bottom left): a long tail of rare modes for the pool and the held-out set alike
+                    weighted, or by data.class_shares (one relative weight per mode, column by column from
+                    the left, each column bottom to top): a long tail of rare modes for pool and held-out set
 
 The pool and the held-out set are seeded draws from the true distribution (data.split_seed); labels are
 the mode a point was drawn from (0 for the Gaussian). The true distribution travels with the data, so
