@@ -7,6 +7,8 @@ DIR is a multirun directory (every run below it is found) or a run directory. Wr
                     and the generation at which FD first exceeds k× its real floor (--floor-multiple)
     contrasts.csv   per pair of conditions and metric: the difference paired by seed at the last generation
                     both reached, with its 95% interval over the shared seeds
+    departures.csv  per condition and metric: the difference from the real_only control paired by seed at every
+                    generation, and the first generation at which it departs (tails against core, spread, FD)
     survival.csv    per condition and class: the generation at which the class falls below half its share
     extinction.csv  per condition and class: how often it has no copy left at the last generation (in the training
                     set's labels and in the recognised samples), beside pure resampling's prediction
@@ -33,10 +35,14 @@ from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
 from lab.metrics.tails import DECILES
 from lab.report_html import write_html
-from lab.report_verdict import SAMPLE_COUNT, SHARE_RATIO, contrasts, extinction, floors, share_ratio_metrics, survival, verdicts
+from lab.report_verdict import SAMPLE_COUNT, SHARE_RATIO, contrasts, departures, extinction, floors, share_ratio_metrics, survival, verdicts
 
 SEED = "seed"
 COVERAGE_DECILE = "tails/coverage_decile_"
+# The early-then-late question, read against the control generation by generation (departures.csv): the tail's and
+# the core's coverage, overall coverage and recall, the spread, and the headline distances.
+DEPARTURE_METRICS = tuple(f"metrics/{m}" for m in ("knn_coverage_tail", "knn_coverage_core", "knn_coverage", "recall",
+                                                   "feature_variance_ratio", "variance_ratio", "fd_classifier", "w2"))
 # Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
 # another tracking mode or thread count is the same condition, not a new one with a band of its own.
 NOT_SCIENCE = frozenset(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
@@ -273,6 +279,11 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
         paired.to_csv(out / "contrasts.csv", index=False)
         tables.append(("Conditions compared seed by seed at the last generation both reached: A − B, mean over "
                        "the shared seeds [95% interval]; * = interval excludes 0", paired))
+    departed = departures(table, [m for m in metrics if m in DEPARTURE_METRICS])
+    if len(departed):
+        departed.to_csv(out / "departures.csv", index=False)
+        tables.append(("Against the real_only control, paired by seed: condition − control per generation, mean [95% "
+                       "interval, unadjusted]; first generation whose interval excludes 0", departed))
     if share_ratio_metrics(table):
         alive = survival(table)
         alive.to_csv(out / "survival.csv", index=False)

@@ -101,6 +101,33 @@ def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def departures(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Condition × metric: the difference from the real_only control paired by seed at every generation, "mean [95%]",
+    and the first generation whose interval excludes 0 ("not shown" where none does). Unadjusted 95% t-intervals:
+    read a departure at one generation among many with that in mind. Needs one real_only condition in the table."""
+    controls = sorted(table[table.loop == "real_only"].condition.unique())
+    if len(controls) != 1 or not metrics:
+        return pd.DataFrame()
+    control = controls[0]
+    wide = table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
+                                                         values="value", aggfunc="mean")
+    rows = []
+    for condition in sorted(set(table.condition) - {control}):
+        for metric in metrics:
+            cells, first = {}, None
+            for generation in sorted(table[table.condition == condition].generation.unique()):
+                if (condition, generation) not in wide.index or (control, generation) not in wide.index:
+                    continue
+                differences = (wide.loc[(condition, generation)][metric] - wide.loc[(control, generation)][metric]).dropna()
+                if len(differences) >= 2:
+                    cells[f"generation {generation}"] = text = _interval_text(differences.to_numpy())
+                    first = generation if first is None and text.endswith("*") else first
+            if cells:
+                rows.append({"condition": condition, "metric": metric.removeprefix("metrics/"), "control": control,
+                             "first_departure": "not shown" if first is None else int(first)} | cells)
+    return pd.DataFrame(rows)
+
+
 def _interval_text(values: np.ndarray) -> str:
     mean = float(np.mean(values))
     if len(values) < 2:
