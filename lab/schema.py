@@ -114,8 +114,9 @@ class SamplerConfig:
     bf16: bool | str = "auto"
     # Where a conditional model's sample labels come from (lab/labels.py): training_set (its own training set's
     # class shares: the Wright–Fisher label chain, a rare class can die out) | real_pool | uniform (the rebalancing
-    # remedy). real_pool by default: MAD and Gillman et al. drew their conditional MNIST chains' labels class-balanced,
-    # which on a balanced data set are the pool's shares; it pins class shares, so experiment=tails_cpu sets training_set.
+    # remedy). real_pool by default: what every run before this setting did, and on a balanced data set the class-balanced
+    # draw of the conditional MNIST chains in the literature (docs/tails.md); it pins class shares, so
+    # experiment=tails_cpu sets training_set.
     labels: str = "real_pool"
     # sampler=ddim only: 0 deterministic … 1 ancestral.
     eta: float | None = None
