@@ -106,7 +106,7 @@ class Evaluator:
         self.reference = Manifold.of(reference_features, self.k)
         self.reference_trace = float(torch.trace(torch.cov(reference_features.T)))
         baseline_pick = self._baseline_pick(real)
-        self.density = KnnDensity(self.embed(density_set(real, baseline_pick)), self.k)
+        self.density = KnnDensity(self.embed(density_set(real, baseline_pick, self.k)), self.k)
         self.deciles = DensityDeciles.of(self.density(reference_features))
         # null: N/2, at most 1,000 (the usual size; subsets of N would all be the same set).
         subset_size = metrics_cfg.kid.subset_size or min(1000, self.num_samples // 2)
@@ -235,12 +235,12 @@ def reference_pick(real: RealData, n: int, split_seed: int) -> torch.Tensor:
     return torch.cat(pick).sort().values
 
 
-def density_set(real: RealData, baseline_pick: torch.Tensor | None) -> torch.Tensor:
+def density_set(real: RealData, baseline_pick: torch.Tensor | None, k: int) -> torch.Tensor:
     """The real images that give the reference its density scores: the training pool less the floor's images
     (disjoint from the reference, which is held out, and from the floor's stand-in samples), at most
-    DENSITY_SET_SIZE of them (seeded)."""
+    DENSITY_SET_SIZE of them (seeded). A pool too small to spare k of them beside the floor's gives all it has."""
     rest = torch.ones(len(real.train_labels), dtype=torch.bool)
-    if baseline_pick is not None:
+    if baseline_pick is not None and len(real.train_labels) - len(baseline_pick) >= k:
         rest[baseline_pick] = False
     index = rest.nonzero().flatten()
     index = index[torch.randperm(len(index), generator=generator(0, 0, "density_set"))[:DENSITY_SET_SIZE]]
