@@ -35,14 +35,27 @@ from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
 from lab.metrics.tails import DECILES
 from lab.report_html import write_html
-from lab.report_verdict import SAMPLE_COUNT, SHARE_RATIO, contrasts, departures, extinction, floors, share_ratio_metrics, survival, verdicts
+from lab.report_verdict import (
+    SAMPLE_COUNT,
+    SHARE_RATIO,
+    TAIL_GAP,
+    contrasts,
+    departures,
+    extinction,
+    floors,
+    share_ratio_metrics,
+    survival,
+    verdicts,
+    with_tail_gap,
+)
 
 SEED = "seed"
 COVERAGE_DECILE = "tails/coverage_decile_"
 # The early-then-late question, read against the control generation by generation (departures.csv): the tail's and
 # the core's coverage, overall coverage and recall, the spread, and the headline distances.
-DEPARTURE_METRICS = tuple(f"metrics/{m}" for m in ("knn_coverage_tail", "knn_coverage_core", "knn_coverage", "recall",
-                                                   "feature_variance_ratio", "variance_ratio", "fd_classifier", "w2"))
+DEPARTURE_METRICS = tuple(f"metrics/{m}" for m in ("knn_coverage_tail", "knn_coverage_core", "knn_coverage_tail_minus_core",
+                                                   "knn_coverage", "recall", "feature_variance_ratio", "variance_ratio",
+                                                   "fd_classifier", "w2"))
 # Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
 # another tracking mode or thread count is the same condition, not a new one with a band of its own.
 NOT_SCIENCE = frozenset(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
@@ -279,7 +292,7 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
         paired.to_csv(out / "contrasts.csv", index=False)
         tables.append(("Conditions compared seed by seed at the last generation both reached: A − B, mean over "
                        "the shared seeds [95% interval]; * = interval excludes 0", paired))
-    departed = departures(table, [m for m in metrics if m in DEPARTURE_METRICS])
+    departed = departures(with_tail_gap(table), [m for m in [*metrics, TAIL_GAP] if m in DEPARTURE_METRICS])
     if len(departed):
         departed.to_csv(out / "departures.csv", index=False)
         tables.append(("Against the real_only control, paired by seed: condition − control per generation, mean [95% "

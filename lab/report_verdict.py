@@ -101,6 +101,22 @@ def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+TAIL_GAP = "metrics/knn_coverage_tail_minus_core"
+
+
+def with_tail_gap(table: pd.DataFrame) -> pd.DataFrame:
+    """The table plus tail − core coverage per run and generation: its departure from the control (a difference in
+    differences, paired by seed) says whether the sparsest decile falls *more* than the core, beyond retraining noise."""
+    parts = table[table.metric.isin(["metrics/knn_coverage_tail", "metrics/knn_coverage_core"])]
+    if parts.metric.nunique() < 2:
+        return table
+    keys = [c for c in table.columns if c not in ("metric", "value")]
+    wide = parts.pivot_table(index=keys, columns="metric", values="value", aggfunc="mean", dropna=False).dropna()
+    gap = (wide["metrics/knn_coverage_tail"] - wide["metrics/knn_coverage_core"]).rename("value").reset_index()
+    gap["metric"] = TAIL_GAP
+    return pd.concat([table, gap[table.columns]], ignore_index=True)
+
+
 def departures(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Condition × metric: the difference from the real_only control paired by seed at every generation, "mean [95%]",
     and the first generation whose interval excludes 0 ("not shown" where none does). Unadjusted 95% t-intervals:

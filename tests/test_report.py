@@ -235,3 +235,21 @@ def test_coverage_by_density_is_drawn_per_condition(tmp_path):
     page = write_report([root], out)
     assert (out / "plots" / "coverage_by_density_0.png").exists()
     assert "coverage by density, loop=fully_synthetic" in page.read_text()
+
+
+def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_generation(tmp_path):
+    from lab.report_verdict import departures, with_tail_gap
+
+    root = tmp_path / "multirun"
+    for seed, luck in enumerate((0.0, 0.03, -0.02)):  # each seed's luck is shared by both loops: it cancels
+        for loop, tail in (("fully_synthetic", [0.9, 0.8, 0.7]), ("real_only", [0.9, 0.9, 0.9])):
+            fake_run(root, f"{loop}_{seed}", loop, 0.0 if loop == "fully_synthetic" else 1.0, seed, [10, 11, 12],
+                     extra=lambda g, t=tail, s=luck: {"metrics/knn_coverage_tail": t[g] + s, "metrics/knn_coverage_core": 0.95 + s})
+    table = with_tail_gap(load_runs([root]))
+    metrics = ["metrics/knn_coverage_tail", "metrics/knn_coverage_core", "metrics/knn_coverage_tail_minus_core"]
+    found = departures(table, metrics).set_index("metric")
+    assert (found.control == "loop=real_only").all()
+    assert found.loc["knn_coverage_tail", "first_departure"] == 1
+    assert found.loc["knn_coverage_tail", "generation 2"] == "-0.2 [-0.2, -0.2] *"
+    assert found.loc["knn_coverage_core", "first_departure"] == "not shown"  # identical to the control in every seed
+    assert found.loc["knn_coverage_tail_minus_core", "generation 1"] == "-0.1 [-0.1, -0.1] *"
