@@ -1,4 +1,4 @@
-"""The loop machinery against the closed-form collapse of a fitted Gaussian (reference.md, "Closed form").
+"""The loop machinery against the closed-form collapse of a fitted Gaussian (Shumailov et al. 2024; Kazdan et al., "Collapse or Thrive?").
 
 Chains of `experiment.produce` (compose → fit → sample, the code every run goes through) with
 model=gaussian on data=gaussian in one dimension, many seeds, in memory. Generation t is the (t+1)-th
@@ -57,7 +57,7 @@ def test_replace_variance_ratio_decays_as_n_minus_one_over_n_to_the_t(replace):
 
 
 def test_replace_mean_error_grows_as_the_sum_of_the_shrinking_variances(replace):
-    # E‖μ_t − μ‖² = (1/n) Σ_{k=0..t} ((n−1)/n)^k = 1 − ((n−1)/n)^(t+1): 0.634 at the 100th fit (reference.md: ≈ 0.58
+    # E‖μ_t − μ‖² = (1/n) Σ_{k=0..t} ((n−1)/n)^k = 1 − ((n−1)/n)^(t+1): 0.634 at the 100th fit (Kazdan et al.'s stored runs: ≈ 0.58
     # from ≈ 100 stored runs, within their standard error of ≈ 0.09).
     means, _ = replace
     assert within_two_standard_errors(means[:, 99] ** 2, 1 - ((N - 1) / N) ** 100), (means[:, 99] ** 2).mean()
