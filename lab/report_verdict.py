@@ -83,10 +83,7 @@ def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     if not metrics:
         return pd.DataFrame()
     last = table.groupby("condition")["generation"].max()
-    # One value per condition, generation, seed and metric (load_runs refuses a seed given twice; a table built
-    # otherwise gets its repeats averaged, never counted as more seeds).
-    wide = table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
-                                                         values="value", aggfunc="mean")
+    wide = _by_seed(table, metrics)
     rows = []
     for a, b in itertools.combinations(sorted(last.index), 2):
         generation = min(last[a], last[b])
@@ -125,8 +122,7 @@ def departures(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     if len(controls) != 1 or not metrics:
         return pd.DataFrame()
     control = controls[0]
-    wide = table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
-                                                         values="value", aggfunc="mean")
+    wide = _by_seed(table, metrics)
     rows = []
     for condition in sorted(set(table.condition) - {control}):
         for metric in metrics:
@@ -142,6 +138,13 @@ def departures(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
                 rows.append({"condition": condition, "metric": metric.removeprefix("metrics/"), "control": control,
                              "first_departure": "not shown" if first is None else int(first)} | cells)
     return pd.DataFrame(rows)
+
+
+def _by_seed(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """One value per condition, generation, seed (rows) and metric (columns), for differences paired by seed.
+    load_runs refuses a seed given twice; a table built otherwise gets its repeats averaged, never counted as more seeds."""
+    return table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
+                                                         values="value", aggfunc="mean")
 
 
 def _interval_text(values: np.ndarray) -> str:
