@@ -1,21 +1,24 @@
 """Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT]
 
-DIR is a multirun directory (every run below it is found) or a run directory. Writes into OUT
-(default DIR/report for one DIR, ./report otherwise):
-    runs.csv        one row per run × generation × metric, the run's overrides as columns
-    verdicts.csv    per condition and metric: change per generation with its 95% interval over seeds,
-                    and the generation at which FD first exceeds k× its real floor (--floor-multiple)
-    contrasts.csv   per pair of conditions and metric: the difference paired by seed at the last generation
-                    both reached, with its 95% interval over the shared seeds
-    departures.csv  per condition and metric: the difference from the real_only control paired by seed at every
-                    generation, and the first generation at which it departs (tails against core, spread, FD)
-    survival.csv    per condition and class: the generation at which the class falls below half its share
-    extinction.csv  per condition and class: how often it has no copy left at the last generation (in the training
-                    set's labels and in the recognised samples), beside pure resampling's prediction
-    plots/*.png     each metric vs generation (one line per condition, 95% band over seeds, the real floor
-                    dashed), precision against recall, heat maps of real fraction × generation, class
-                    shares per generation, and each condition's samples generation by generation
-    report.html     all of it in one self-contained page (images inlined) that opens from disk
+DIR is a multirun directory (every run below it is found) or a run directory. Runs measured against different
+data, resolution, class shares, held-out N, features, k or classifier are refused in one line (--split: one report
+per group). Writes into OUT (default DIR/report for one DIR, ./report otherwise):
+    runs.csv            one row per run × generation × metric, the run's overrides as columns
+    floors.csv          per condition and metric: the real-vs-real floor from its runs' reference.json
+    last_generation.csv per condition and metric at the last generation: mean [95% interval over seeds]
+    effects.csv         per condition, metric and quantity: the difference from the control (real_only, or --control)
+                        paired by seed — at each generation, the 0→1 jump, the drift over generations ≥ 1, the late
+                        slope — with its 95% interval, p and p adjusted within the table (Holm, or --adjust bh)
+    verdicts.csv        per condition and metric: jump, drift, first departure from the control, and whether the
+                        effect levels off (a stated equivalence test; "not shown" where the data cannot decide)
+    contrasts.csv       per pair of conditions and metric at the last generation both reached, paired by seed
+    class_effects.csv   per condition and class: its share against the control's, paired by seed; seeds where it vanished
+    extinction.csv      per condition and class: how often it has no copy left at the last generation (in the training
+                        set's labels and in the recognised samples), beside pure resampling's prediction
+    plots/*.png         each metric vs generation (one line per condition, 95% band over seeds on the metric's scale,
+                        the real floor dashed), precision against recall, heat maps of real fraction × generation,
+                        class shares, coverage by density, and each condition's samples generation by generation
+    report.html         all of it in one self-contained page (images inlined) that opens from disk
 The loader (`load_runs`) and the plot functions are what notebooks import.
 """
 
@@ -29,33 +32,39 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 from PIL import Image
-from scipy import stats
 
 from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
 from lab.metrics.tails import DECILES
 from lab.report_html import write_html
+from lab.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, band, interval_text, scale_of
 from lab.report_verdict import (
+    BASIS,
     SAMPLE_COUNT,
     SHARE_RATIO,
     TAIL_GAP,
+    against_control,
+    as_text,
+    class_effects,
+    comparable,
     contrasts,
+    control_condition,
     departures,
     extinction,
     floors,
+    floors_by_condition,
     share_ratio_metrics,
-    survival,
-    verdicts,
     with_tail_gap,
 )
 
 SEED = "seed"
 COVERAGE_DECILE = "tails/coverage_decile_"
-# The early-then-late question, read against the control generation by generation (departures.csv): the tail's and
-# the core's coverage, overall coverage and recall, the spread, and the headline distances.
-DEPARTURE_METRICS = tuple(f"metrics/{m}" for m in ("knn_coverage_tail", "knn_coverage_core", "knn_coverage_tail_minus_core",
-                                                   "knn_coverage", "recall", "feature_variance_ratio", "variance_ratio",
-                                                   "fd_classifier", "w2"))
+# The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
+HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage",
+                                          "knn_coverage_tail"))
+# The family the verdict tables test against the control (and adjust together): the headline metrics plus the
+# early-then-late question — the core's coverage, tail − core, and the spread. --metrics names another family.
+EFFECT_METRICS = (*HEADLINE, "metrics/knn_coverage_core", TAIL_GAP, "metrics/feature_variance_ratio", "metrics/variance_ratio")
 # Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
 # another tracking mode or thread count is the same condition, not a new one with a band of its own.
 NOT_SCIENCE = frozenset(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
@@ -88,7 +97,8 @@ def load_runs(paths) -> pd.DataFrame:
         frame = pd.DataFrame.from_records(records, columns=["generation", "metric", "value"])
         frame.insert(0, "run", str(run))
         fraction = effective_real_fraction(cfg.loop.name, cfg.loop.real_fraction)
-        for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides}.items():
+        for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides,
+                           **_basis(run, cfg)}.items():
             frame[key] = value
         frames.append(frame)
     if not frames:
@@ -111,6 +121,18 @@ def _one_run_per_seed(table: pd.DataFrame) -> None:
                          "into conditions)")
 
 
+def _basis(run: Path, cfg) -> dict:
+    """What a run's metrics are measured against: runs that differ in any of these cannot share a floor or a table."""
+    path = run / "reference.json"
+    reference = json.loads(path.read_text()) if path.exists() else {}
+    classifier = (reference.get("classifier") or {}).get("path")
+    basis = {"data": "data.name", "resolution": "data.resolution", "class shares": "data.class_shares",
+             "features": "metrics.features", "k": "metrics.nearest_k", "recognition threshold": "metrics.recognised_threshold"}
+    values = {name: OmegaConf.select(cfg, key, default=None) for name, key in basis.items()}
+    values |= {"N": reference.get("num_samples"), "classifier": Path(classifier).name if classifier else None}
+    return {f"{BASIS}{name}": str(OmegaConf.to_container(v) if OmegaConf.is_config(v) else v) for name, v in values.items()}
+
+
 def _overrides(run: Path) -> dict:
     path = run / "overrides.yaml"
     items = list(OmegaConf.load(path)) if path.exists() else []
@@ -125,21 +147,22 @@ def _overrides(run: Path) -> dict:
 
 def _conditions(table: pd.DataFrame) -> pd.Series:
     """A label per run: the loop, then the settings that vary across runs, seeds excepted (they form the band)."""
-    fixed = {"run", "generation", "metric", "value", SEED, "real_fraction", "loop", "loop.real_fraction"}
-    keys = ["loop"] + [c for c in table.columns if c not in fixed and table[c].nunique(dropna=False) > 1]
+    fixed = {"run", "generation", "metric", "value", SEED, "real_fraction", "loop", "loop.real_fraction", "condition"}
+    keys = ["loop"] + [c for c in table.columns if c not in fixed and not c.startswith(BASIS) and table[c].nunique(dropna=False) > 1]
     if table.groupby("loop")["real_fraction"].nunique().max() > 1:
         keys.append("real_fraction")
     return table[keys].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in zip(keys, r)), axis=1)
 
 
 def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean and 95% t-interval over seeds per condition and generation."""
+    """Mean over seeds per condition and generation, with a 95% t-interval computed on the metric's scale (logit for
+    shares and coverages, log for distances and ratios: lab.report_stats.scale_of), so a band keeps to the range."""
     sub = table[table.metric == metric]
     grouped = sub.groupby(["condition", "generation"])["value"]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
-    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
-    half = np.where(out["count"] > 1, t * out["std"].fillna(0) / np.sqrt(out["count"]), 0.0)
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    bands = [band(v, scale_of(metric)) for _, v in grouped]
+    out["low"] = [low if n > 1 else m for (low, _), n, m in zip(bands, out["count"], out["mean"])]
+    out["high"] = [high if n > 1 else m for (_, high), n, m in zip(bands, out["count"], out["mean"])]
     return out
 
 
@@ -148,12 +171,13 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     summary = summarise(table, metric)
     for condition, part in summary.groupby("condition", sort=True):
-        line = ax.plot(part["generation"], part["mean"], marker="o", label=condition)[0]
+        line = ax.plot(part["generation"], part["mean"], marker="o", label=f"{condition} (n={int(part['count'].max())})")[0]
         if (part["count"] > 1).any():
             ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
     if floor is not None:
         ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real ({floor:.3g})")
-    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} ({_seeds_text(summary)}, 95% band)")
+    scale = {"logit": ", logit scale", "log": ", log scale"}.get(scale_of(metric), "")
+    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} ({_seeds_text(summary)}, 95% band{scale})")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="small")
     return ax
@@ -258,51 +282,93 @@ def plot_strip(title: str, paths: list[Path]):
 
 
 def main_metrics(table: pd.DataFrame) -> list[str]:
-    """The metrics/* keys, Fréchet distance first."""
-    return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: ("/fd_" not in m, m))
+    """The metrics/* keys: the headline ones in HEADLINE's order, then the rest alphabetically."""
+    order = {m: i for i, m in enumerate(HEADLINE)}
+    return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: (order.get(m, len(order)), m))
 
 
-def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
+def write_report(paths, out: Path, control: str | None = None, adjust: str = "holm", window: int = 3,
+                 fraction: float = 0.2, effect_metrics: list[str] | None = None, split: bool = False) -> list[Path]:
+    """The report of the runs under `paths` in `out` (one per comparable group in out/group_<i> with `split`)."""
     table = load_runs(paths)
+    problem = comparable(table)
+    if problem and not split:
+        raise SystemExit(f"error: {problem}; give the report runs of one basis, or pass --split for one report per group")
+    if not problem:
+        return [_write_group(table, out, paths, control, adjust, window, fraction, effect_metrics)]
+    basis = sorted(c for c in table.columns if c.startswith(BASIS))
+    return [_write_group(group, out / f"group_{i}", paths, control, adjust, window, fraction, effect_metrics)
+            for i, (_, group) in enumerate(table.groupby(basis, sort=True))]
+
+
+def _write_group(table, out: Path, paths, control, adjust, window, fraction, effect_metrics) -> Path:
+    table = table.assign(condition=_conditions(table))  # within a group, only what varies there names a condition
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
     table.to_csv(out / "runs.csv", index=False)
     floor = floors(table)
+    floors_by_condition(table).to_csv(out / "floors.csv", index=False)
     metrics = main_metrics(table)
-    figures = []
+    headline = [m for m in metrics if m in HEADLINE]
+    figures, more = [], []  # the page shows the headline figures, and folds the rest away
     if {"metrics/precision", "metrics/recall"} <= set(metrics):
         point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
         figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, out / "plots" / "precision_recall.png")))
     for metric in metrics:
         fig = plot_metric(table, metric, floor=floor.get(metric)).figure
-        figures.append((metric, _save(fig, out / "plots" / f"{metric.replace('/', '_')}.png")))
+        (figures if metric in headline else more).append((metric, _save(fig, out / "plots" / f"{metric.replace('/', '_')}.png")))
     for loop in sorted(table.loop.unique()):
         if table[table.loop == loop].real_fraction.nunique() > 1:
             for metric in metrics[:1]:
                 fig = plot_heatmap(table, metric, loop).figure
                 figures.append((f"{metric}: real fraction × generation, {loop}",
                                 _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
-    tables = [("Last generation", _final_table(table))]
-    fd = next((m for m in metrics if "/fd_" in m), None)
-    verdict = verdicts(table, metrics, fd, floor_multiple)
-    verdict.to_csv(out / "verdicts.csv", index=False)
-    tables.append(("Change per generation (mean over seeds [95% interval]; * = interval excludes 0)", verdict))
-    paired = contrasts(table, metrics)
+    last = _final_table(table)
+    last.to_csv(out / "last_generation.csv", index=False)
+    shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
+    tables = [("Last generation: mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])]
+    method = ADJUSTMENT_NAMES[adjust]
+    table = with_tail_gap(table)
+    logged = set(table.metric)
+    if effect_metrics:
+        named = {m: m if m in logged else f"metrics/{m}" for m in effect_metrics}
+        unknown = [m for m, key in named.items() if key not in logged]
+        if unknown:
+            raise SystemExit(f"error: --metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
+        effect_metrics = list(named.values())
+    family = [m for m in (effect_metrics or EFFECT_METRICS) if m in logged]
+    baseline = control_condition(table, control)
+    if baseline is not None:
+        effect, verdict = against_control(table, family, baseline, adjust, window, fraction)
+        if len(effect):
+            effect.to_csv(out / "effects.csv", index=False)
+            verdict.to_csv(out / "verdicts.csv", index=False)
+            tables.append((f"Against the control ({baseline}), paired by seed: jump 0→1, drift per generation over generations "
+                           f"≥ 1, first generation that departs, and whether the effect levels off (late slope within ±{fraction:g} "
+                           f"× the first step, TOST); mean [95% interval]; * = {method}-adjusted p < 0.05 within effects.csv",
+                           verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure",
+                                    "after the first step"]]))
+            tables.append((f"Against the control per generation: condition − control [95% interval]; * = {method}-adjusted "
+                           "p < 0.05 (effects.csv has every p-value, raw and adjusted)", departures(effect)))
+        if share_ratio_metrics(table):
+            classes = class_effects(table, baseline, adjust)
+            if len(classes):
+                classes.to_csv(out / "class_effects.csv", index=False)
+                shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
+                tables.append((f"Classes against the control at the last generation, paired by seed; vanished = seeds with no "
+                               f"sample recognised as the class; * = {method}-adjusted p < 0.05",
+                               shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished",
+                                      "vanished_in_control"]]))
+    else:
+        tables.append(("No control: the runs hold no single real_only condition; name one with --control", pd.DataFrame()))
+    paired = contrasts(table, family, adjust)
     if len(paired):
         paired.to_csv(out / "contrasts.csv", index=False)
-        tables.append(("Conditions compared seed by seed at the last generation both reached: A − B, mean over "
-                       "the shared seeds [95% interval]; * = interval excludes 0", paired))
-    departed = departures(with_tail_gap(table), [m for m in [*metrics, TAIL_GAP] if m in DEPARTURE_METRICS])
-    if len(departed):
-        departed.to_csv(out / "departures.csv", index=False)
-        tables.append(("Against the real_only control, paired by seed: condition − control per generation, mean [95% "
-                       "interval, unadjusted]; first generation whose interval excludes 0", departed))
+        tables.append((f"Every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval]; "
+                       f"* = {method}-adjusted p < 0.05 (contrasts.csv)", as_text(paired)))
     if share_ratio_metrics(table):
-        alive = survival(table)
-        alive.to_csv(out / "survival.csv", index=False)
-        tables.append(("Minority survival: generation at which a class falls below half its real share", alive))
         for i, condition in enumerate(sorted(table.condition.unique())):
-            figures.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
+            more.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
     if f"{COVERAGE_DECILE}0" in set(table.metric):
         for i, condition in enumerate(sorted(table.condition.unique())):
             fig = plot_coverage_by_density(table, condition, floors=floor).figure
@@ -318,7 +384,7 @@ def write_report(paths, out: Path, floor_multiple: float = 3.0) -> Path:
                        "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)", lost))
     for i, (title, grids) in enumerate(sample_strips(table)):
         figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
-    return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths])
+    return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
 
 
 def _final_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -345,17 +411,31 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
     parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
-    parser.add_argument("--floor-multiple", type=float, default=3.0, metavar="K",
-                        help="the verdict table reports the generation at which FD first exceeds K × its real floor (default 3)")
+    parser.add_argument("--control", default=None, metavar="CONDITION",
+                        help="the condition effects are measured against, as the report names it (default: the one real_only condition)")
+    parser.add_argument("--adjust", choices=sorted(ADJUSTMENTS), default="holm",
+                        help="p-value adjustment within each table: holm (family-wise error, default) or bh (false discovery rate)")
+    parser.add_argument("--plateau-window", type=int, default=3, metavar="G",
+                        help="'levels off' is tested on the slope over the last G generations ≥ 1 (default 3)")
+    parser.add_argument("--plateau-fraction", type=float, default=0.2, metavar="F",
+                        help="... which must lie within ±F × the smallest first step (0→1 jump) the data support (default 0.2)")
+    parser.add_argument("--metrics", nargs="+", default=None, metavar="KEY",
+                        help="the metrics tested against the control, as logged (default: the headline and tail metrics)")
+    parser.add_argument("--split", action="store_true",
+                        help="runs measured against different data, resolution, N or classifier: one report per group instead of refusing")
     args = parser.parse_args(argv)
     plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
     for d in args.dirs:
         if not d.is_dir():
             print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
             sys.exit(2)
+    if args.plateau_window < 2 or not 0 < args.plateau_fraction < 1:
+        print("error: --plateau-window must be ≥ 2 generations and --plateau-fraction between 0 and 1", file=sys.stderr)
+        sys.exit(2)
     out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
-    page = write_report(args.dirs, out, args.floor_multiple)
-    print(f"report: {page}")
+    pages = write_report(args.dirs, out, args.control, args.adjust, args.plateau_window, args.plateau_fraction, args.metrics, args.split)
+    for page in pages:
+        print(f"report: {page}")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,24 @@
-"""The report's numbers beyond the curves: real floors, per-regime verdicts, minority survival.
+"""The report's verdicts: what a sweep shows against its control, with the multiplicity of its tables controlled.
 
-- floors: each run's reference.json holds every metric of N real training images against the held-out
-  set at the same N; a metric's floor is their mean over the runs of the table.
-- verdict: per condition and metric, the least-squares change per generation fitted on each seed's
-  curve, then the mean of those slopes with a 95% t-interval over seeds; and the generation at which the
-  mean Fréchet distance first exceeds k × its floor.
-- contrasts: per pair of conditions and metric, the difference A − B paired by seed at the last generation
-  both reached, with a 95% t-interval over the seeds they share. Every loop of a seed starts from the same
-  generation-0 model, held-out set and noise streams, so the seed's luck cancels in the difference: with 3
-  seeds two loops can be told apart this way while their own bands (which keep that luck) still touch.
-- survival: per condition and class, the first generation at which the class's mean share among the
-  recognised samples falls below half of its share in the real pool.
+- floors: each run's reference.json holds every metric of N real training images against the held-out set at the
+  same N; a condition's floor is the mean over its runs (`floors_by_condition`), and the plots draw the mean over
+  the table, which `comparable` has made one basis (same data, resolution, N, classifier, k).
+- effects: for each condition and metric, the difference from a control condition (real_only unless named),
+  paired by seed — every loop of a seed starts from the same generation-0 model, held-out set and noise streams,
+  so the seed's luck cancels — at every generation; the generation-0→1 jump; the drift per generation fitted over
+  generations ≥ 1 (apart from the jump); the slope over the last generations. One t-test over seeds each; the
+  table's p-values adjusted together (Holm unless --adjust bh).
+- verdicts: per condition and metric, read from the effects: the jump, the drift, the first generation that
+  departs from the control, and whether the effect levels off (see `plateau`).
+- contrasts: every pair of conditions at the last generation both reached, paired by seed, adjusted likewise.
+- class_effects: per class, its share (÷ its real share) against the control's at the last generation, paired by
+  seed, and the share of seeds in which no sample of it was recognised.
+- extinction: labelled chains' classes with no copy left, beside the Wright–Fisher prediction.
 """
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -22,83 +26,183 @@ import pandas as pd
 from scipy import stats
 
 from lab.labels import wright_fisher_extinction
+from lab.report_stats import ADJUSTMENT_NAMES, adjust, equivalence_p, interval_text, slope, t_test
 from lab.tracking import scalar_key
 
 SHARE_RATIO = "classes/share_ratio_"
 LABEL_COUNT = "data/label_count_"  # copies of a class in a generation's training set (labelled chains)
 SAMPLE_COUNT = "class_histogram/"  # recognised samples of a class (lab.report expands metrics.jsonl's histogram)
+BASIS = "basis/"  # columns of load_runs' table that say what a run's metrics are measured against
+TAIL_GAP = "metrics/knn_coverage_tail_minus_core"
+JUMP, DRIFT, LATE = "jump 0→1", "drift per generation (≥ 1)", "late slope"
+ALPHA = 0.05
+
+
+def comparable(table: pd.DataFrame) -> str | None:
+    """None when every run's metrics are measured against the same basis; otherwise one line naming what differs."""
+    for column in sorted(c for c in table.columns if c.startswith(BASIS)):
+        counts = table.drop_duplicates("run")[column].astype(str).value_counts()
+        if len(counts) > 1:
+            values = "; ".join(f"{value}: {n} run{'s' * (n != 1)}" for value, n in counts.items())
+            return (f"the runs differ in {column.removeprefix(BASIS)} ({values}), so their floors and metrics are not "
+                    "comparable")
+    return None
+
+
+def _baselines(table: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for run, condition in table[["run", "condition"]].drop_duplicates().itertuples(index=False):
+        path = Path(run) / "reference.json"
+        baseline = json.loads(path.read_text()).get("real_baseline", {}) if path.exists() else {}
+        rows += [{"condition": condition, "run": run, "metric": scalar_key(key), "value": float(value)}
+                 for key, value in baseline.items() if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    return pd.DataFrame(rows, columns=["condition", "run", "metric", "value"])
 
 
 def floors(table: pd.DataFrame) -> dict[str, float]:
-    """Metric key (as in metrics.jsonl) → mean real floor over the runs that recorded one."""
-    values: dict[str, list[float]] = {}
-    for run in table.run.unique():
-        path = Path(run) / "reference.json"
-        baseline = json.loads(path.read_text()).get("real_baseline", {}) if path.exists() else {}
-        for key, value in baseline.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                values.setdefault(scalar_key(key), []).append(float(value))
-    return {key: float(np.mean(v)) for key, v in values.items()}
+    """Metric key (as in metrics.jsonl) → mean real floor over the runs of a comparable table."""
+    return _baselines(table).groupby("metric")["value"].mean().to_dict()
 
 
-def slopes(table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Change per generation of each run (least squares over its generations)."""
-    rows = []
-    for (condition, run), part in table[table.metric == metric].groupby(["condition", "run"]):
-        if part.generation.nunique() >= 2:
-            values = part.value.to_numpy(float)
-            slope = np.polyfit(part.generation.to_numpy(float), values, 1)[0]
-            slope = 0.0 if abs(slope) < 1e-9 * (1 + np.abs(values).max()) else slope  # a flat curve, not 1e-16
-            rows.append({"condition": condition, "run": run, "slope": slope})
-    return pd.DataFrame(rows, columns=["condition", "run", "slope"])
+def floors_by_condition(table: pd.DataFrame) -> pd.DataFrame:
+    """Condition × metric: the real floor from the condition's own runs, mean and 95% interval over them."""
+    rows = [{"condition": condition, "metric": metric} | t_test(part.value) | {"mean": float(part.value.mean())}
+            for (condition, metric), part in _baselines(table).groupby(["condition", "metric"])]
+    return pd.DataFrame(rows).drop(columns="p", errors="ignore")
 
 
-def first_generation(table: pd.DataFrame, metric: str, test) -> dict[str, int | None]:
-    """Condition → first generation whose mean over seeds passes `test` (None: none does)."""
-    means = table[table.metric == metric].groupby(["condition", "generation"])["value"].mean().reset_index()
-    out = {}
-    for condition, part in means.groupby("condition"):
-        hits = part[test(part.value)].generation
-        out[condition] = int(hits.min()) if len(hits) else None
-    return out
+def control_condition(table: pd.DataFrame, named: str | None = None) -> str | None:
+    """The condition effects are measured against: the one named, else the table's one real_only condition."""
+    conditions = sorted(table.condition.unique())
+    if named is not None:
+        if named not in conditions:
+            raise SystemExit(f"error: --control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
+        return named
+    controls = sorted(table[table.loop == "real_only"].condition.unique())
+    return controls[0] if len(controls) == 1 else None
 
 
-def verdicts(table: pd.DataFrame, metrics: list[str], fd_metric: str | None, floor_multiple: float) -> pd.DataFrame:
-    """Condition × metric: "slope [95% low, high]" per generation; plus the FD-exceeds-k×floor generation."""
-    cells: dict[str, dict] = {}
-    for metric in metrics:
-        per_run = slopes(table, metric)
-        for condition, part in per_run.groupby("condition"):
-            cells.setdefault(condition, {})[metric.removeprefix("metrics/")] = _interval_text(part.slope.to_numpy())
-    floor = floors(table).get(fd_metric) if fd_metric else None
-    if floor is not None:
-        column = f"{fd_metric.removeprefix('metrics/')} > {floor_multiple:g}× floor ({floor_multiple * floor:.3g}) at generation"
-        for condition, generation in first_generation(table, fd_metric, lambda v: v > floor_multiple * floor).items():
-            cells.setdefault(condition, {})[column] = "never" if generation is None else str(generation)
-    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+def _by_seed(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """One value per condition, generation, seed (rows) and metric (columns), for differences paired by seed.
+    load_runs refuses a seed given twice; a table built otherwise gets its repeats averaged, never counted as more seeds."""
+    return table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
+                                                         values="value", aggfunc="mean")
 
 
-def contrasts(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Pair of conditions × metric: "A − B" paired by seed at the last generation both reached, "mean [95%]"."""
-    if not metrics:
+def _paired(wide: pd.DataFrame, condition: str, control: str, metric: str) -> pd.DataFrame:
+    """Generation (rows) × seed (columns): condition − control, on the seeds and generations both have."""
+    if metric not in wide or condition not in wide.index.get_level_values(0) or control not in wide.index.get_level_values(0):
         return pd.DataFrame()
-    last = table.groupby("condition")["generation"].max()
+    a, b = wide.loc[condition][metric].unstack("seed"), wide.loc[control][metric].unstack("seed")
+    return (a - b).dropna(how="all").dropna(axis=1, how="all")
+
+
+def _slopes(differences: pd.DataFrame, generations: list[int]) -> np.ndarray:
+    part = differences.loc[generations].dropna(axis=1)  # seeds with a value at every generation of the window
+    return np.array([slope(generations, part[seed]) for seed in part.columns])
+
+
+def against_control(table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm", window: int = 3,
+                    fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Condition − control, paired by seed. Returns two tables, each one family for the p-value adjustment:
+
+    effects: one row per condition, metric and quantity — each generation, the 0→1 jump, the drift per generation
+      fitted over generations ≥ 1, the slope over the last `window` generations ≥ 1 — with mean, 95% interval, p
+      and p adjusted within the table;
+    verdicts: one row per condition and metric — jump, drift, the first generation whose adjusted p is below 0.05,
+      and what happens after the first step (`plateau`; its TOST p-values adjusted as a family of their own)."""
     wide = _by_seed(table, metrics)
-    rows = []
-    for a, b in itertools.combinations(sorted(last.index), 2):
-        generation = min(last[a], last[b])
-        if (a, generation) not in wide.index or (b, generation) not in wide.index:
-            continue
-        differences = wide.loc[(a, generation)] - wide.loc[(b, generation)]  # aligned by seed: shared seeds only
-        seeds = int(differences.notna().sum().max())
-        if seeds:
-            rows.append({"contrast": f"{a} − {b}", "generation": int(generation), "seeds": seeds}
-                        | {m.removeprefix("metrics/"): _interval_text(differences[m].dropna().to_numpy())
-                           for m in metrics if m in differences and differences[m].notna().any()})
-    return pd.DataFrame(rows)
+    rows, verdict_rows = [], []
+    same = {}  # row → the row it repeats (the jump is generation 1 when generation 0 is shared; the late slope the drift
+    # when the window is every generation ≥ 1): one test, counted once in the family
+    for condition in sorted(set(table.condition) - {control}):
+        for metric in metrics:
+            d = _paired(wide, condition, control, metric)
+            if d.empty:
+                continue
+            key = {"condition": condition, "control": control, "metric": metric.removeprefix("metrics/")}
+            first = len(rows)
+            generations = [int(g) for g in d.index]
+            at = {}
+            for g in generations:
+                at[g] = len(rows)
+                rows.append(key | {"quantity": f"generation {g}", "generation": g} | t_test(d.loc[g].dropna()))
+            jump = t_test((d.loc[1] - d.loc[0]).dropna()) if {0, 1} <= set(generations) else None
+            if jump:
+                if math.isnan(rows[at[0]]["p"]) and (d.loc[0].abs() < 1e-12).all():
+                    same[len(rows)] = at[1]
+                rows.append(key | {"quantity": JUMP, "generation": 1} | jump)
+            after = [g for g in generations if g >= 1]
+            margin = p_plateau = math.nan
+            if len(after) >= 2:
+                drift_row = len(rows)
+                rows.append(key | {"quantity": DRIFT, "generation": after[-1]} | t_test(_slopes(d, after)))
+                late = after[-window:]
+                late_slopes = _slopes(d, late)
+                if late == after:
+                    same[len(rows)] = drift_row
+                rows.append(key | {"quantity": f"{LATE} {late[0]}–{late[-1]}", "generation": late[-1]} | t_test(late_slopes))
+                if jump:
+                    margin, p_plateau = plateau(late_slopes, jump, fraction)
+            verdict_rows.append(key | {"rows": (first, len(rows)), "margin": margin, "p_plateau": p_plateau})
+    effect = pd.DataFrame(rows)
+    if effect.empty:
+        return effect, pd.DataFrame()
+    family = effect.p.copy()
+    family.iloc[list(same)] = math.nan
+    effect["p_adjusted"] = adjust(family, method)
+    for row, original in same.items():
+        effect.loc[row, "p_adjusted"] = effect.loc[original, "p_adjusted"]
+    effect["adjustment"] = ADJUSTMENT_NAMES[method]
+    verdict = pd.DataFrame([_verdict(v, effect.iloc[slice(*v.pop("rows"))]) for v in verdict_rows])
+    verdict["p_plateau_adjusted"] = adjust(verdict.p_plateau, method)
+    verdict["after the first step"] = [_after(r) for r in verdict.to_dict("records")]
+    verdict["adjustment"] = ADJUSTMENT_NAMES[method]
+    order = ["condition", "metric", "control", "seeds", JUMP, DRIFT, "first_departure", "after the first step", "margin",
+             "p_plateau", "p_plateau_adjusted", "adjustment"]
+    return effect, verdict[order]
 
 
-TAIL_GAP = "metrics/knn_coverage_tail_minus_core"
+def _verdict(row: dict, part: pd.DataFrame) -> dict:
+    by = part.set_index("quantity")
+    departed = part[part.quantity.str.startswith("generation") & (part.p_adjusted < ALPHA)]
+    late = part[part.quantity.str.startswith(LATE)]
+    return row | {"seeds": int(part.seeds.max()),
+                  JUMP: interval_text(by.loc[JUMP]) if JUMP in by.index else "",
+                  DRIFT: interval_text(by.loc[DRIFT]) if DRIFT in by.index else "",
+                  "first_departure": int(departed.generation.min()) if len(departed) else "not shown",
+                  "late_drifts": bool(len(late)) and late.p_adjusted.iloc[0] < ALPHA}
+
+
+def plateau(late_slopes: np.ndarray, jump: dict, fraction: float) -> tuple[float, float]:
+    """The stated test for "levels off": the effect's slope over the last generations lies within ±margin, where the
+    margin is `fraction` of the smallest first step (0→1 jump) the jump's 95% interval allows — a plateau is claimed
+    only against a first step the data show. Returns (margin, TOST p); NaN where the jump's interval holds 0."""
+    if math.isnan(jump["low"]) or jump["low"] <= 0 <= jump["high"]:
+        return math.nan, math.nan
+    margin = fraction * min(abs(jump["low"]), abs(jump["high"]))
+    return margin, equivalence_p(late_slopes, margin)
+
+
+def _after(row: dict) -> str:
+    flat = row["p_plateau_adjusted"] < ALPHA
+    drifts = row["late_drifts"]
+    if flat and drifts:
+        return f"slows down (late slope ≠ 0, within ±{row['margin']:.3g})"
+    if flat:
+        return f"levels off (late slope within ±{row['margin']:.3g})"
+    return "keeps drifting" if drifts else "not shown"
+
+
+def departures(effect: pd.DataFrame) -> pd.DataFrame:
+    """The effects per generation as one row per condition and metric (generation columns), for the page."""
+    part = effect[effect.quantity.str.startswith("generation")].copy()
+    if part.empty:
+        return pd.DataFrame()
+    part = part[~((part.generation == 0) & part.p.isna())]  # a generation 0 both share: 0 by construction
+    part["text"] = [interval_text(r) for r in part.to_dict("records")]
+    return part.pivot_table(index=["condition", "metric"], columns="quantity", values="text", aggfunc="first",
+                            sort=False).reset_index().rename_axis(columns=None)
 
 
 def with_tail_gap(table: pd.DataFrame) -> pd.DataFrame:
@@ -114,47 +218,35 @@ def with_tail_gap(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, gap[table.columns]], ignore_index=True)
 
 
-def departures(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Condition × metric: the difference from the real_only control paired by seed at every generation, "mean [95%]",
-    and the first generation whose interval excludes 0 ("not shown" where none does). Unadjusted 95% t-intervals:
-    read a departure at one generation among many with that in mind. Needs one real_only condition in the table."""
-    controls = sorted(table[table.loop == "real_only"].condition.unique())
-    if len(controls) != 1 or not metrics:
-        return pd.DataFrame()
-    control = controls[0]
+def contrasts(table: pd.DataFrame, metrics: list[str], method: str = "holm") -> pd.DataFrame:
+    """Every pair of conditions × metric: A − B paired by seed at the last generation both reached."""
+    last = table.groupby("condition")["generation"].max()
     wide = _by_seed(table, metrics)
     rows = []
-    for condition in sorted(set(table.condition) - {control}):
+    for a, b in itertools.combinations(sorted(last.index), 2):
+        generation = min(last[a], last[b])
         for metric in metrics:
-            cells, first = {}, None
-            for generation in sorted(table[table.condition == condition].generation.unique()):
-                if (condition, generation) not in wide.index or (control, generation) not in wide.index:
-                    continue
-                differences = (wide.loc[(condition, generation)][metric] - wide.loc[(control, generation)][metric]).dropna()
-                if len(differences) >= 2:
-                    cells[f"generation {generation}"] = text = _interval_text(differences.to_numpy())
-                    first = generation if first is None and text.endswith("*") else first
-            if cells:
-                rows.append({"condition": condition, "metric": metric.removeprefix("metrics/"), "control": control,
-                             "first_departure": "not shown" if first is None else int(first)} | cells)
-    return pd.DataFrame(rows)
+            d = _paired(wide, a, b, metric)
+            if generation in d.index and d.loc[generation].notna().any():
+                rows.append({"contrast": f"{a} − {b}", "metric": metric.removeprefix("metrics/"), "generation": int(generation)}
+                            | t_test(d.loc[generation].dropna()))
+    return _adjusted(pd.DataFrame(rows), method)
 
 
-def _by_seed(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """One value per condition, generation, seed (rows) and metric (columns), for differences paired by seed.
-    load_runs refuses a seed given twice; a table built otherwise gets its repeats averaged, never counted as more seeds."""
-    return table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
-                                                         values="value", aggfunc="mean")
+def _adjusted(table: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The table with its p-values adjusted as one family, and the method named in a column."""
+    if len(table):
+        table["p_adjusted"] = adjust(table.p, method)
+        table["adjustment"] = ADJUSTMENT_NAMES[method]
+    return table
 
 
-def _interval_text(values: np.ndarray) -> str:
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return f"{mean:+.3g} (1 seed)"
-    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
-    # A change whose interval excludes 0 is marked: it is the regime's drift, not seed noise.
-    mark = " *" if mean - half > 0 or mean + half < 0 else ""
-    return f"{mean:+.3g} [{mean - half:+.3g}, {mean + half:+.3g}]{mark}"
+def as_text(long: pd.DataFrame) -> pd.DataFrame:
+    """A long table of estimates with "mean [95%] *" in place of its numbers (for the page)."""
+    if long.empty:
+        return long
+    numbers = ["mean", "low", "high", "p", "p_adjusted", "adjustment"]
+    return long.assign(estimate=[interval_text(r) for r in long.to_dict("records")]).drop(columns=numbers)
 
 
 def share_ratio_metrics(table: pd.DataFrame) -> list[str]:
@@ -162,14 +254,28 @@ def share_ratio_metrics(table: pd.DataFrame) -> list[str]:
     return sorted(keys, key=lambda m: int(m.removeprefix(SHARE_RATIO)))
 
 
-def survival(table: pd.DataFrame, below: float = 0.5) -> pd.DataFrame:
-    """Condition × class: the first generation at which the class's mean share ratio falls below `below`."""
-    cells: dict[str, dict] = {}
-    for metric in share_ratio_metrics(table):
-        label = f"class {metric.removeprefix(SHARE_RATIO)}"
-        for condition, generation in first_generation(table, metric, lambda v: v < below).items():
-            cells.setdefault(condition, {})[label] = "survives" if generation is None else str(generation)
-    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+def class_effects(table: pd.DataFrame, control: str, method: str = "holm") -> pd.DataFrame:
+    """Condition × class at the last generation both reached: the class's share ÷ its real share, minus the control's,
+    paired by seed; and in how many seeds no sample was recognised as the class (condition and control)."""
+    metrics = share_ratio_metrics(table)
+    wide = _by_seed(table, metrics + sorted(m for m in table.metric.unique() if m.startswith(SAMPLE_COUNT)))
+    last = table.groupby("condition")["generation"].max()
+    rows = []
+    for condition in sorted(set(table.condition) - {control}):
+        generation = min(last[condition], last[control])
+        for metric in metrics:
+            c = metric.removeprefix(SHARE_RATIO)
+            d = _paired(wide, condition, control, metric)
+            if generation not in d.index:
+                continue
+            vanished = {}
+            for who in (condition, control):
+                counts = wide.loc[(who, generation)].get(f"{SAMPLE_COUNT}{c}") if (who, generation) in wide.index else None
+                vanished[who] = f"{int((counts == 0).sum())}/{int(counts.notna().sum())}" if counts is not None else "—"
+            rows.append({"condition": condition, "control": control, "class": int(c), "generation": int(generation)}
+                        | t_test(d.loc[generation].dropna())
+                        | {"vanished": vanished[condition], "vanished_in_control": vanished[control]})
+    return _adjusted(pd.DataFrame(rows), method)
 
 
 def extinction(table: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from lab.report import load_runs, summarise, write_report
-from lab.report_verdict import contrasts, floors, survival, verdicts
+from lab.report_stats import adjust, band
+from lab.report_verdict import against_control, class_effects, contrasts, floors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -21,13 +22,15 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLOOR = {"fd_classifier": 5.0, "classes_present": 1.0, "precision": 0.8, "recall": 0.9, "classes/share_ratio_0": 1.0}
 
 
-def fake_run(root, name, loop, fraction, seed, fd_values, extra=lambda g: {}):
+def fake_run(root, name, loop, fraction, seed, fd_values, extra=lambda g: {}, classifier="mnist5k-16px-0123.pt"):
     """A run directory in the lab's format (what lab.experiment writes), with chosen metric values."""
     run = root / name
     (run / "samples").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create({"seed": seed, "loop": {"name": loop, "real_fraction": fraction}}), run / "config.yaml")
     OmegaConf.save(OmegaConf.create([f"loop={loop}", f"loop.real_fraction={fraction}", f"seed={seed}"]), run / "overrides.yaml")
-    (run / "reference.json").write_text(json.dumps({"real_baseline": FLOOR | {"class_histogram": [1, 2]}}))
+    reference = {"real_baseline": FLOOR | {"class_histogram": [1, 2]}, "num_samples": 1000,
+                 "classifier": {"path": f"/cache/classifiers/{classifier}", "heldout_accuracy": 0.95}}
+    (run / "reference.json").write_text(json.dumps(reference))
     with (run / "metrics.jsonl").open("w") as f:
         for g, fd in enumerate(fd_values):
             f.write(json.dumps({"generation": g, "metrics/fd_classifier": fd, "metrics/classes_present": 1.0 - 0.1 * g,
@@ -76,14 +79,26 @@ def test_settings_that_leave_the_science_alone_do_not_split_a_condition(sweep):
 def test_band_over_seeds(sweep):
     summary = summarise(load_runs([sweep]), "metrics/fd_classifier")
     last = summary[(summary.condition == "loop=mixed, real_fraction=0.5") & (summary.generation == 2)].iloc[0]
-    # Values 30, 31, 32: mean 31, sd 1, 95% t-interval half-width t(0.975, 2) / √3 = 4.303 / 1.732.
+    # Values 30, 31, 32: mean 31; a distance's band is a t-interval on the log scale, mapped back:
+    # exp(mean(log v) ± t(0.975, 2) · sd(log v) / √3).
+    logs = np.log([30.0, 31.0, 32.0])
+    half = 4.302653 * logs.std(ddof=1) / np.sqrt(3)
     assert last["mean"] == pytest.approx(31.0) and last["count"] == 3
-    assert last["high"] - last["mean"] == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5)
+    assert (last["low"], last["high"]) == pytest.approx((np.exp(logs.mean() - half), np.exp(logs.mean() + half)), rel=1e-6)
+
+
+def test_bands_keep_to_the_metric_range():
+    # Two seeds far apart: a plain t-interval (t = 12.7) would reach below 0 for a coverage and for a distance.
+    low, high = band([0.02, 0.3], "logit")
+    assert 0 < low < 0.02 and 0.3 < high < 1
+    assert band([1.0, 9.0], "log")[0] > 0
+    mean, half = 5.0, 12.706205 * np.std([1.0, 9.0], ddof=1) / np.sqrt(2)
+    assert band([1.0, 9.0], "linear") == pytest.approx((mean - half, mean + half))
 
 
 def test_report_files(sweep, tmp_path):
     out = tmp_path / "report"
-    page = write_report([sweep], out)
+    page = write_report([sweep], out)[0]
     csv = pd.read_csv(out / "runs.csv")
     assert len(csv) == 90 and {"run", "generation", "metric", "value", "seed", "loop.real_fraction"} <= set(csv.columns)
     plots = sorted(p.name for p in (out / "plots").iterdir())
@@ -94,32 +109,46 @@ def test_report_files(sweep, tmp_path):
     # Self-contained: every image is inlined, nothing refers to a file beside it except the CSV link.
     assert text.count("<img") == len(plots) == len(re.findall(r"src='data:image/png;base64,", text))
     assert "31 [" in text  # the last-generation table shows the mean with its band
-    # Paired by seed: 0.25 − 0.5 is 50 in every seed at generation 2.
-    assert pd.read_csv(out / "contrasts.csv").iloc[0]["fd_classifier"] == "+50 [+50, +50] *"
-    assert "seed by seed" in text
+    # Paired by seed: 0.25 − 0.5 is 50 in every seed at generation 2, an exact difference (p = 0).
+    row = pd.read_csv(out / "contrasts.csv").iloc[0]
+    assert (row["metric"], row["mean"], row["low"], row["high"], row["p"], row["adjustment"]) == ("fd_classifier", 50, 50, 50, 0, "Holm")
+    assert "+50 [+50, +50] *" in text and "paired by seed" in text
+    # No real_only condition and none named: the page says so instead of inventing a control.
+    assert "No control" in text and not (out / "effects.csv").exists()
 
 
-def test_verdicts_fit_the_change_per_generation(sweep):
-    table = load_runs([sweep])
-    verdict = verdicts(table, ["metrics/fd_classifier", "metrics/classes_present"], "metrics/fd_classifier", 3.0).set_index("condition")
-    # FD 10+o, 20+o, 30+o for seeds o = 0, 1, 2: slope 10 on every seed, an interval of zero width.
-    assert verdict.loc["loop=mixed, real_fraction=0.5", "fd_classifier"] == "+10 [+10, +10] *"
-    # 10, 40, 80 (+o): least-squares slope 35.
-    assert verdict.loc["loop=mixed, real_fraction=0.25", "fd_classifier"].startswith("+35 [")
-    assert verdict.loc["loop=mixed, real_fraction=0.5", "classes_present"] == "-0.1 [-0.1, -0.1] *"
-    # Floor 5, k = 3: FD first above 15 at generation 1 (means 21 and 41); k = 20 (100): never.
-    column = "fd_classifier > 3× floor (15) at generation"
-    assert verdict[column].tolist() == ["1", "1"]
-    never = verdicts(table, [], "metrics/fd_classifier", 20.0)
-    assert never.iloc[:, -1].tolist() == ["never", "never"]
+def test_effects_against_the_control_split_the_jump_from_the_drift(tmp_path):
+    # Seeds' luck (0, 5, 10) is shared by both loops and cancels. fully_synthetic: +4 at generation 1 (the jump),
+    # then +1, +2, +3 per generation in seeds 0, 1, 2 (the drift); real_only stays at its seed's level.
+    for seed, (luck, drift) in enumerate(((0.0, 1.0), (5.0, 2.0), (10.0, 3.0))):
+        fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10 + luck, 14 + luck, 14 + luck + drift, 14 + luck + 2 * drift])
+        fake_run(tmp_path, f"ro{seed}", "real_only", 1.0, seed, [10 + luck] * 4)
+    effect, verdict = against_control(load_runs([tmp_path]), ["metrics/fd_classifier"], "loop=real_only", window=2)
+    by = effect.set_index("quantity")
+    assert np.isnan(by.loc["generation 0", "p"])  # identical by construction: not a test
+    assert (by.loc["jump 0→1", "mean"], by.loc["jump 0→1", "p"]) == (4.0, 0.0)
+    # Drift over generations 1–3: slopes 1, 2, 3 → mean 2, half-width t(0.975, 2) · 1 / √3 = 2.484.
+    drift = by.loc["drift per generation (≥ 1)"]
+    assert (drift["mean"], drift["low"], drift["high"]) == pytest.approx((2.0, 2.0 - 2.484138, 2.0 + 2.484138), rel=1e-5)
+    assert by.loc["late slope 2–3", "mean"] == pytest.approx(2.0)
+    # Holm over the table's tests (generations 1–3, drift, late slope; the jump repeats generation 1).
+    tested = effect.quantity != "jump 0→1"
+    assert effect.p[tested].notna().sum() == 5
+    assert effect.p_adjusted[tested].tolist() == pytest.approx(list(adjust(effect.p[tested], "holm")), nan_ok=True)
+    assert by.loc["jump 0→1", "p_adjusted"] == by.loc["generation 1", "p_adjusted"]
+    row = verdict.iloc[0]
+    assert row["first_departure"] == 1 and row["jump 0→1"] == "+4 [+4, +4] *"
+    assert row["after the first step"] == "not shown"  # slopes 1–3 with 3 seeds: neither flat within 0.8 nor shown to drift
 
 
 def test_slopes_spread_over_seeds_give_an_interval(tmp_path):
     for seed, slope in enumerate((1.0, 2.0, 3.0)):
         fake_run(tmp_path, f"{seed}", "fresh", 0.5, seed, [10 + slope * g for g in range(4)])
-    cell = verdicts(load_runs([tmp_path]), ["metrics/fd_classifier"], None, 3.0).iloc[0]["fd_classifier"]
-    # Mean 2, sd 1 over 3 seeds: half-width t(0.975, 2)/√3 = 2.484.
-    assert cell == "+2 [-0.484, +4.48]"
+        fake_run(tmp_path, f"c{seed}", "real_only", 1.0, seed, [10.0] * 4)
+    effect, _ = against_control(load_runs([tmp_path]), ["metrics/fd_classifier"], "loop=real_only")
+    drift = effect.set_index("quantity").loc["drift per generation (≥ 1)"]
+    # Mean 2, sd 1 over 3 seeds: half-width t(0.975, 2)/√3 = 2.484; the interval holds 0.
+    assert (drift["low"], drift["high"]) == pytest.approx((-0.484138, 4.484138), rel=1e-5)
 
 
 def test_contrasts_pair_the_seeds(tmp_path):
@@ -132,8 +161,9 @@ def test_contrasts_pair_the_seeds(tmp_path):
     paired = contrasts(table, ["metrics/fd_classifier"]).set_index("contrast")
     row = paired.loc["loop=fresh − loop=fully_synthetic"]
     assert row["generation"] == 1 and row["seeds"] == 3
-    # Differences −1.5, −2, −2.5: mean −2, sd 0.5, half-width t(0.975, 2) · 0.5 / √3 = 1.242.
-    assert row["fd_classifier"] == "-2 [-3.24, -0.758] *"
+    # Differences −1.5, −2, −2.5: mean −2, sd 0.5, half-width t(0.975, 2) · 0.5 / √3 = 1.242; one test, so Holm leaves p.
+    assert (row["mean"], row["low"], row["high"]) == pytest.approx((-2.0, -3.242069, -0.757931), rel=1e-5)
+    assert row["p_adjusted"] == row["p"] < 0.05
     # Unpaired, the seeds' luck (sd 10) keeps the two bands overlapping at that generation.
     bands = summarise(table, "metrics/fd_classifier").query("generation == 1").set_index("condition")
     assert bands.loc["loop=fully_synthetic", "low"] < bands.loc["loop=fresh", "high"]
@@ -147,7 +177,8 @@ def test_contrasts_use_only_shared_seeds(tmp_path):
     paired = contrasts(load_runs([tmp_path]), ["metrics/fd_classifier"]).set_index("contrast")
     # fresh and mixed share seed 1 only; real_only shares no seed with either and is left out.
     assert paired.index.tolist() == ["loop=fresh − loop=mixed"]
-    assert paired.loc["loop=fresh − loop=mixed", "fd_classifier"] == "-7 (1 seed)"
+    row = paired.loc["loop=fresh − loop=mixed"]
+    assert (row["mean"], row["seeds"]) == (-7.0, 1) and np.isnan(row["p"])  # one seed: an estimate, not a test
 
 
 def test_a_seed_given_twice_is_refused(sweep, tmp_path):
@@ -164,15 +195,21 @@ def test_floors_come_from_reference_json(sweep):
     assert floors(load_runs([sweep])) == pytest.approx(expected)  # the mean over 6 runs of the same value
 
 
-def test_minority_survival(tmp_path):
-    # Class 0 stays at its share; class 1 halves every generation: below 0.5 of its real share at generation 2.
-    for seed in range(2):
-        fake_run(tmp_path, f"{seed}", "fully_synthetic", 0.0, seed, [10, 20, 30, 40],
-                 extra=lambda g: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 1.0 / 2 ** (g * 0.6)})
-    alive = survival(load_runs([tmp_path])).iloc[0]
-    assert alive["class 0"] == "survives" and alive["class 1"] == "2"
-    page = write_report([tmp_path], tmp_path / "report")
-    assert "Minority survival" in page.read_text() and (tmp_path / "report" / "plots" / "class_shares_0.png").exists()
+def test_class_shares_against_the_control(tmp_path):
+    # Class 1 halves every generation in the fully synthetic loop (seed noise ±0.05) and stays at its share in the
+    # control; class 0 stays put in both. At generation 3 seed 0 recognised no sample of class 1.
+    for seed, noise in enumerate((-0.05, 0.0, 0.05)):
+        fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10, 20, 30, 40],
+                 extra=lambda g, e=noise, s=seed: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 0.5 ** g + e * (g > 0),
+                                                   "class_histogram": [50, 0 if (g == 3 and s == 0) else 5]})
+        fake_run(tmp_path, f"ro{seed}", "real_only", 1.0, seed, [10] * 4,
+                 extra=lambda g: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 1.0, "class_histogram": [50, 5]})
+    found = class_effects(load_runs([tmp_path]), "loop=real_only").set_index("class")
+    assert found.loc[1, "generation"] == 3 and found.loc[1, "mean"] == pytest.approx(0.125 - 1.0)
+    assert found.loc[1, "p_adjusted"] < 0.05 and np.isnan(found.loc[0, "p"])  # class 0: identical to the control
+    assert (found.loc[1, "vanished"], found.loc[1, "vanished_in_control"]) == ("1/3", "0/3")
+    page = write_report([tmp_path], tmp_path / "report")[0]
+    assert "Classes against the control" in page.read_text() and (tmp_path / "report" / "plots" / "class_shares_0.png").exists()
 
 
 def test_cli(sweep, tmp_path):
@@ -189,15 +226,22 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_page_in_headless_chromium(sweep, tmp_path):
-    page = write_report([sweep], tmp_path / "report")
+def test_page_in_headless_chromium(tmp_path):
+    # A sweep as wide as the lab's: 40 metrics, a control, 2 seeds (bands that a plain t-interval would push below 0).
+    many = lambda g: {f"metrics/{m}": 0.5 + 0.1 * g for m in ("precision", "recall", "knn_coverage", "density", "kid")} | {  # noqa: E731
+        f"metrics/extra_metric_with_a_long_name_{i}": i + g for i in range(35)}
+    for seed in range(2):
+        for loop, fraction in (("fully_synthetic", 0.0), ("real_only", 1.0), ("mixed", 0.5)):
+            fake_run(tmp_path / "sweep", f"{loop}{seed}", loop, fraction, seed, [10 + seed, 20, 30 + 3 * seed], extra=many)
+    page = write_report([tmp_path / "sweep"], tmp_path / "report")[0]
     url = page.resolve().as_uri()
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
-    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--virtual-time-budget=10000", "--dump-dom", url],
-                         capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,1000", "--virtual-time-budget=10000",
+                          "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
     body = re.search(r"<body[^>]*>", dom).group(0)
     images = len(list((tmp_path / "report" / "plots").iterdir()))
     assert f'data-images-loaded="{images}"' in body and 'data-images-broken="0"' in body, body
+    assert int(re.search(r'data-page-width="(\d+)"', body).group(1)) <= 1400  # no table runs off the right edge
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1200,1600", f"--screenshot={shot}", url],
                    capture_output=True, timeout=120)
@@ -232,13 +276,13 @@ def test_coverage_by_density_is_drawn_per_condition(tmp_path):
         fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11],
                  extra=lambda g: {f"tails/coverage_decile_{j}": 0.9 - 0.1 * g * (j == 0) for j in range(10)})
     out = tmp_path / "report"
-    page = write_report([root], out)
+    page = write_report([root], out)[0]
     assert (out / "plots" / "coverage_by_density_0.png").exists()
     assert "coverage by density, loop=fully_synthetic" in page.read_text()
 
 
 def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_generation(tmp_path):
-    from lab.report_verdict import departures, with_tail_gap
+    from lab.report_verdict import with_tail_gap
 
     root = tmp_path / "multirun"
     for seed, luck in enumerate((0.0, 0.03, -0.02)):  # each seed's luck is shared by both loops: it cancels
@@ -247,9 +291,76 @@ def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_gener
                      extra=lambda g, t=tail, s=luck: {"metrics/knn_coverage_tail": t[g] + s, "metrics/knn_coverage_core": 0.95 + s})
     table = with_tail_gap(load_runs([root]))
     metrics = ["metrics/knn_coverage_tail", "metrics/knn_coverage_core", "metrics/knn_coverage_tail_minus_core"]
-    found = departures(table, metrics).set_index("metric")
+    effect, verdict = against_control(table, metrics, "loop=real_only")
+    found = verdict.set_index("metric")
     assert (found.control == "loop=real_only").all()
     assert found.loc["knn_coverage_tail", "first_departure"] == 1
-    assert found.loc["knn_coverage_tail", "generation 2"] == "-0.2 [-0.2, -0.2] *"
+    assert effect.set_index(["metric", "quantity"]).loc[("knn_coverage_tail", "generation 2"), "mean"] == pytest.approx(-0.2)
     assert found.loc["knn_coverage_core", "first_departure"] == "not shown"  # identical to the control in every seed
-    assert found.loc["knn_coverage_tail_minus_core", "generation 1"] == "-0.1 [-0.1, -0.1] *"
+    assert found.loc["knn_coverage_tail_minus_core", "jump 0→1"] == "-0.1 [-0.1, -0.1] *"
+
+
+def simulated_sweep(rng, seeds: int, generations: int, effect, noise: float) -> pd.DataFrame:
+    """The tidy table of a sweep without training: each seed's luck (shared by both loops), a condition whose distance
+    from the control is effect(g) at generation g ≥ 1, and independent retraining noise in every run and generation."""
+    rows = []
+    for seed in range(seeds):
+        luck = rng.normal(0, 5)
+        for loop in ("fully_synthetic", "real_only"):
+            for g in range(generations + 1):
+                shift = effect(g) if (loop == "fully_synthetic" and g > 0) else 0.0
+                value = 10 + luck + shift + (rng.normal(0, noise) if g > 0 else 0.0)
+                rows.append({"run": f"{loop}{seed}", "generation": g, "metric": "metrics/fd_classifier", "value": value,
+                             "loop": loop, "seed": seed, "condition": f"loop={loop}"})
+    return pd.DataFrame(rows)
+
+
+def test_simulated_sweeps_cover_the_true_drift_and_never_call_noise_a_plateau():
+    rng = np.random.default_rng(0)
+    drift, covered, sweeps = 0.5, 0, 200
+    for _ in range(sweeps):
+        table = simulated_sweep(rng, seeds=3, generations=5, effect=lambda g: 2.0 + drift * (g - 1), noise=0.4)
+        effect, _ = against_control(table, ["metrics/fd_classifier"], "loop=real_only")
+        row = effect.set_index("quantity").loc["drift per generation (≥ 1)"]
+        covered += row["low"] <= drift <= row["high"]
+    assert covered / sweeps >= 0.90  # nominal 95%: binomial SE over 200 sweeps ≈ 0.015
+    # No effect at all: no departure, no plateau claimed from intervals that hold 0 (there is no first step).
+    calls = []
+    for _ in range(50):
+        table = simulated_sweep(rng, seeds=3, generations=5, effect=lambda g: 0.0, noise=0.4)
+        _, verdict = against_control(table, ["metrics/fd_classifier"], "loop=real_only")
+        calls.append(verdict.iloc[0]["after the first step"])
+    assert calls.count("not shown") >= 45 and not any(c.startswith(("levels off", "slows")) for c in calls)
+
+
+def test_a_jump_then_flat_levels_off_with_enough_seeds_and_is_not_shown_with_three():
+    rng = np.random.default_rng(1)
+    flat = lambda g: 5.0  # noqa: E731 — a first step of 5, then nothing
+    _, many = against_control(simulated_sweep(rng, 20, 5, flat, noise=0.2), ["metrics/fd_classifier"], "loop=real_only")
+    assert many.iloc[0]["after the first step"].startswith("levels off") and many.iloc[0]["first_departure"] == 1
+    _, few = against_control(simulated_sweep(rng, 3, 5, flat, noise=2.0), ["metrics/fd_classifier"], "loop=real_only")
+    assert few.iloc[0]["after the first step"] == "not shown"
+    # Steady drift is never a plateau.
+    _, steady = against_control(simulated_sweep(rng, 20, 5, lambda g: 3.0 * g, noise=0.2), ["metrics/fd_classifier"], "loop=real_only")
+    assert steady.iloc[0]["after the first step"] == "keeps drifting"
+
+
+def test_holm_and_benjamini_hochberg_on_a_hand_made_table():
+    p = [0.01, 0.04, 0.03, 0.005, np.nan]
+    # Holm: sorted 0.005·4, 0.01·3, 0.03·2, 0.04·1 → 0.02, 0.03, 0.06, 0.04 → running maximum 0.02, 0.03, 0.06, 0.06.
+    assert adjust(p, "holm") == pytest.approx([0.03, 0.06, 0.06, 0.02, np.nan], nan_ok=True)
+    # BH: 0.005·4/1, 0.01·4/2, 0.03·4/3, 0.04·4/4 → 0.02, 0.02, 0.04, 0.04 (running minimum from the top).
+    assert adjust(p, "bh") == pytest.approx([0.02, 0.04, 0.04, 0.02, np.nan], nan_ok=True)
+
+
+def test_runs_from_two_classifiers_are_refused_or_split(tmp_path):
+    root = tmp_path / "multirun"
+    for seed in range(2):
+        fake_run(root, f"a{seed}", "fully_synthetic", 0.0, seed, [10, 20], classifier="mnist5k-16px-aaaa.pt")
+        fake_run(root, f"b{seed}", "fully_synthetic", 0.0, seed + 2, [10, 30], classifier="mnist5k-16px-bbbb.pt")
+    with pytest.raises(SystemExit, match=r"differ in classifier \(mnist5k-16px-aaaa.pt: 2 runs; mnist5k-16px-bbbb.pt: 2 runs\)"):
+        write_report([root], tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+    pages = write_report([root], tmp_path / "report", split=True)
+    assert [p.parent.name for p in pages] == ["group_0", "group_1"]
+    assert len(pd.read_csv(pages[1].parent / "runs.csv").run.unique()) == 2

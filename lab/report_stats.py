@@ -1,0 +1,111 @@
+"""The report's statistics, on plain arrays: intervals over seeds, slopes, equivalence, multiplicity.
+
+Every test here is over seeds, the unit of replication: one number per seed (a difference from the control, a
+slope, a jump), then a one-sample t-test over those numbers. With 3 seeds that test has 2 degrees of freedom, so
+its intervals are wide; that is the data speaking, not the method.
+"""
+
+import math
+
+import numpy as np
+from scipy import special, stats
+
+LEVEL = 0.95
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down: the i-th smallest of m p-values times (m − i + 1), made monotone, capped at 1. (statsmodels'
+    multipletests has it too, but runs a full gc.collect() per call: half a second in a process that holds torch.)"""
+    order = np.argsort(p)
+    stepped = np.minimum(1.0, np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1)))
+    out = np.empty_like(stepped)
+    out[order] = stepped
+    return out
+
+
+# The report's --adjust choices. Holm controls the chance of any false claim in a table (what a paper's verdicts
+# need); Benjamini–Hochberg the expected share of false ones among the claims (for discovery).
+ADJUSTMENTS = {"holm": holm, "bh": stats.false_discovery_control}
+ADJUSTMENT_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg"}
+
+
+def t_test(values) -> dict:
+    """Mean over seeds, its 95% t-interval and the two-sided p-value against 0. Fewer than 2 seeds, or a difference
+    that is 0 in every seed by construction (the shared generation 0): no interval and p = NaN, not a test. Seeds that
+    agree exactly on a value other than 0 (a deterministic toy): a zero-width interval and p = 0."""
+    values = np.asarray(values, float)
+    mean = float(values.mean()) if len(values) else math.nan
+    if len(values) < 2 or np.ptp(values) <= 1e-12 * (1 + abs(mean)):
+        exact = len(values) >= 2 and abs(mean) > 1e-12
+        return {"seeds": len(values), "mean": mean, "low": mean if exact else math.nan, "high": mean if exact else math.nan,
+                "p": 0.0 if exact else math.nan}
+    result = stats.ttest_1samp(values, 0.0)
+    interval = result.confidence_interval(LEVEL)
+    return {"seeds": len(values), "mean": mean, "low": float(interval.low), "high": float(interval.high),
+            "p": float(result.pvalue)}
+
+
+def equivalence_p(values, margin: float) -> float:
+    """Two one-sided t-tests (TOST): the p-value for "the mean lies inside (−margin, +margin)". Below 0.05 the 90%
+    interval sits inside the margin, which is what "no more than the margin" means at the 5% level."""
+    values = np.asarray(values, float)
+    if len(values) < 2 or not margin > 0 or np.ptp(values) <= 1e-12 * (1 + abs(values.mean())):
+        return math.nan
+    above = stats.ttest_1samp(values, -margin, alternative="greater").pvalue
+    below = stats.ttest_1samp(values, margin, alternative="less").pvalue
+    return float(max(above, below))
+
+
+def slope(generations, values) -> float:
+    """Least-squares change per generation."""
+    return float(np.polyfit(np.asarray(generations, float), np.asarray(values, float), 1)[0])
+
+
+def adjust(p_values, method: str) -> np.ndarray:
+    """Adjusted p-values of one family (NaN entries are not tests and stay NaN)."""
+    p = np.asarray(p_values, float)
+    out = np.full_like(p, np.nan)
+    tested = ~np.isnan(p)
+    if tested.any():
+        out[tested] = ADJUSTMENTS[method](p[tested])
+    return out
+
+
+def interval_text(row, adjusted: str = "p_adjusted") -> str:
+    """"+1.2 [+0.4, +2.0] *": mean [95% interval], starred where the adjusted p-value is below 0.05."""
+    if math.isnan(row["low"]):
+        return f"{row['mean']:+.3g}" + (" (1 seed)" if row["seeds"] < 2 else "")
+    mark = " *" if row.get(adjusted, math.nan) < 1 - LEVEL else ""
+    return f"{row['mean']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}]{mark}"
+
+
+# The scale a band over seeds is computed on, so that it stays inside the metric's range: shares and coverages live in
+# [0, 1] (logit scale), distances, ratios and counts of effective items are ≥ 0 (log scale); the rest (KID, whose
+# unbiased estimate can be negative, and differences) on their own scale.
+UNIT_INTERVAL = ("precision", "recall", "knn_coverage", "classes_present", "copy_share", "label_agreement", "landing_",
+                 "unrecognised_share", "tails/", "classes/recall_", "classes/knn_coverage_")
+NON_NEGATIVE = ("fd_", "density", "kid_std", "vendi", "variance_ratio", "w2", "pixel_w1", "class_entropy",
+                "class_js_divergence", "train_distance_ratio", "classes/share_ratio_")
+EPSILON = 1e-4  # values at the edge of the range (coverage 1.0, a share 0) are moved this far inside before the transform
+
+
+def scale_of(metric: str) -> str:
+    name = metric.removeprefix("metrics/")
+    if name.endswith("_minus_core"):
+        return "linear"
+    if name.startswith(UNIT_INTERVAL):
+        return "logit"
+    return "log" if name.startswith(NON_NEGATIVE) else "linear"
+
+
+def band(values, scale: str) -> tuple[float, float]:
+    """95% t-interval over seeds computed on `scale` and mapped back: inside (0, 1) for logit, above 0 for log."""
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return math.nan, math.nan
+    forward, back = {"logit": (lambda v: special.logit(np.clip(v, EPSILON, 1 - EPSILON)), special.expit),
+                     "log": (lambda v: np.log(np.maximum(v, EPSILON)), np.exp),
+                     "linear": (lambda v: v, lambda v: v)}[scale]
+    z = forward(values)
+    half = stats.t.ppf(0.975, len(z) - 1) * np.std(z, ddof=1) / math.sqrt(len(z))
+    return float(back(z.mean() - half)), float(back(z.mean() + half))
