@@ -33,7 +33,7 @@ from lab.data import RealData, load_real_data
 from lab.errors import LabError
 from lab.generators import Fit
 from lab.locks import exclusive
-from lab.metrics import Evaluator
+from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.points import PointEvaluator
 from lab.seeding import derive_seed
 from lab.tracking import Tracker, point_cloud, sample_grid, scalar_key
@@ -169,6 +169,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
         "classifier": evaluator.classifier_info,
         "real_baseline": evaluator.baseline,
         "num_samples": evaluator.num_samples,
+        "metrics_version": METRICS_VERSION,
     }
     rundir.atomic_write_text(run_dir / "reference.json", json.dumps(reference, indent=2))
     tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name,

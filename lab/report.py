@@ -129,7 +129,8 @@ def _basis(run: Path, cfg) -> dict:
     basis = {"data": "data.name", "resolution": "data.resolution", "class shares": "data.class_shares",
              "features": "metrics.features", "k": "metrics.nearest_k", "recognition threshold": "metrics.recognised_threshold"}
     values = {name: OmegaConf.select(cfg, key, default=None) for name, key in basis.items()}
-    values |= {"N": reference.get("num_samples"), "classifier": Path(classifier).name if classifier else None}
+    values |= {"N": reference.get("num_samples"), "classifier": Path(classifier).name if classifier else None,
+               "metric definitions (version)": reference.get("metrics_version", 1)}
     return {f"{BASIS}{name}": str(OmegaConf.to_container(v) if OmegaConf.is_config(v) else v) for name, v in values.items()}
 
 

@@ -127,6 +127,19 @@ def test_kid_is_near_zero_for_two_draws_and_positive_for_a_shift():
     assert kid(draw(1000, seed=1)) == same
 
 
+def test_kid_standardises_by_the_reference_so_one_loud_direction_cannot_hide_a_shift():
+    reference, samples = draw(1000, seed=0), draw(1000, shift=0.5, seed=1)
+    plain = KID(reference, subsets=50, subset_size=500)(samples)
+    # Rescaling each feature (both sets alike) leaves the standardised KID unchanged ...
+    scale = torch.logspace(-2, 3, reference.shape[1], dtype=torch.float64)
+    rescaled = KID(reference * scale, subsets=50, subset_size=500)(samples * scale)
+    assert rescaled["kid"] == pytest.approx(plain["kid"], rel=1e-6)
+    # ... so a direction with 1,000 times the spread, identical in both sets, no longer drowns the shift of the others.
+    loud = torch.cat([reference, 1000 * draw(1000, seed=2)[:, :1]], 1), torch.cat([samples, 1000 * draw(1000, seed=3)[:, :1]], 1)
+    shouted = KID(loud[0], subsets=50, subset_size=500)(loud[1])
+    assert shouted["kid"] > 10 * shouted["kid_std"]
+
+
 def test_vendi_score_counts_distinct_items():
     assert vendi_score(draw(1).repeat(50, 1)) == pytest.approx(1.0)
     assert vendi_score(torch.eye(30, dtype=torch.float64)) == pytest.approx(30.0)

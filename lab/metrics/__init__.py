@@ -52,6 +52,9 @@ FEATURES = ("classifier", "inception")
 # Real images that estimate the density around each reference image (metrics/tails.py): more sharpen the estimate,
 # the cost per generation is N × this many distances.
 DENSITY_SET_SIZE = 10_000
+# Bumped whenever a metric's definition changes, and written into every run's reference.json: lab.report refuses to
+# pool runs of different versions (their values and floors differ). 2: KID on features standardised by the reference.
+METRICS_VERSION = 2
 
 
 @dataclass

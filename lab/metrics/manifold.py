@@ -104,19 +104,26 @@ class KID:
     """Unbiased KID (cubic polynomial kernel) against fixed reference features, by torchmetrics.
 
     Mean ± std over `subsets` random subsets of `subset_size` from each set; the subsets are drawn from
-    a fixed seed, so the same features always give the same value.
+    a fixed seed, so the same features always give the same value. Both sets are first standardised by the
+    reference's per-dimension mean and standard deviation: the kernel (xᵀy/d + 1)³ on raw features is ruled by
+    the few directions of largest variance, which made the estimate's spread hundreds of times its mean.
     """
 
     def __init__(self, reference: torch.Tensor, subsets: int, subset_size: int):
+        reference = reference.double()
+        self.mean, self.scale = reference.mean(0), reference.std(0).clamp_min(1e-12)
         # The features are computed once by the Evaluator: torchmetrics' feature module is then the identity.
         with warnings.catch_warnings():  # "will save all extracted features": that is the point here
             warnings.simplefilter("ignore", UserWarning)
             self.metric = KernelInceptionDistance(feature=nn.Identity(), subsets=subsets, subset_size=subset_size, reset_real_features=False)
-        self.metric.update(reference.double(), real=True)
+        self.metric.update(self._standardise(reference), real=True)
+
+    def _standardise(self, features: torch.Tensor) -> torch.Tensor:
+        return (features.double() - self.mean) / self.scale
 
     def __call__(self, features: torch.Tensor) -> dict:
         self.metric.reset()
-        self.metric.update(features.double(), real=False)
+        self.metric.update(self._standardise(features), real=False)
         with torch.random.fork_rng():
             torch.manual_seed(derive_seed(0, 0, "kid_subsets"))
             mean, std = self.metric.compute()
