@@ -110,7 +110,7 @@ class SamplerConfig:
     compile: bool | str = "auto"
     # The UNet's forward in bfloat16 autocast (the solver's arithmetic stays fp32). auto: where train.speed.bf16=auto
     # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs): 2x the sampling rate on an AMD EPYC with AVX512-BF16,
-    # generation-0 quality unchanged (README, "Training speed").
+    # generation-0 quality unchanged (docs/results/2026-11-29-cpu-default.md, "Training speed").
     bf16: bool | str = "auto"
     # Where a conditional model's sample labels come from (lab/labels.py): training_set (its own training set's
     # class shares: the Wright–Fisher label chain, a rare class can die out) | real_pool | uniform (the rebalancing
@@ -130,7 +130,7 @@ class LoopConfig:
 
     name: str = MISSING
     # Number of generations, generation 0 counted in: generations=4 trains gens 0..3 (the CPU regime presets'
-    # length, and what `make run` trains; README, "Measured here").
+    # length, and what `make run` trains; docs/results/2026-11-29-measured.md).
     generations: int = 4
     # Images in each generation's training set (generation 0: real only).
     train_size: int = 2000
