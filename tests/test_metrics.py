@@ -193,6 +193,15 @@ def test_label_agreement(digits_evaluator):
     predicted = predict_labels(evaluator, images)
     assert evaluator(images, predicted)["label_agreement"] == 1.0
     assert evaluator(images, (predicted + 1) % 10)["label_agreement"] == 0.0
+    # Per class: relabel half of class 3's samples as class 4; class 3 keeps full agreement, class 4 gets the
+    # share of its samples that really are 4s.
+    mixed = predicted.clone()
+    threes = (predicted == 3).nonzero().flatten()
+    mixed[threes[: len(threes) // 2]] = 4
+    scores = evaluator(images, mixed)
+    fours = int((predicted == 4).sum())
+    assert scores["classes/label_agreement_3"] == 1.0
+    assert scores["classes/label_agreement_4"] == pytest.approx(fours / (fours + len(threes) // 2))
 
 
 def test_class_share_ratio_of_a_one_class_generator(digits_evaluator):

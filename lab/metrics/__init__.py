@@ -17,6 +17,7 @@ Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
                                 memorisation against the generation's own training set (see manifold.py)
     classes_present, class_entropy, class_js_divergence, unrecognised_share, class_histogram, label_agreement
                                 over every sample drawn (loop.num_samples), not only the N above
+    classes/label_agreement_<c> of the samples generated for class c, the share the classifier reads as c
     knn_coverage_tail, knn_coverage_core, landing_tail, landing_off_support
                                 coverage by density (tails.py): the sparsest decile of the reference against
                                 its denser half, and where samples land
@@ -183,7 +184,11 @@ class Evaluator:
         out |= {f"classes/share_ratio_{c}": float(s / r) for c, (s, r) in enumerate(zip(shares, self.real_distribution))}
         labels = generated.all_labels
         if labels is not None and (labels >= 0).all():
-            out["label_agreement"] = float((generated.all_probs.argmax(1) == labels).double().mean())
+            agree = generated.all_probs.argmax(1) == labels
+            out["label_agreement"] = float(agree.double().mean())
+            # Per class: does the model still render class c when asked for it? (A rare class can keep its labels
+            # while its samples turn into other digits.) The floor is the classifier's accuracy on real images of c.
+            out |= {f"classes/label_agreement_{c}": float(agree[labels == c].double().mean()) for c in labels.unique().tolist()}
         return out
 
     def _memorisation(self, generated: Generated) -> dict:
