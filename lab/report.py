@@ -82,9 +82,13 @@ def find_runs(paths) -> list[Path]:
 def load_runs(paths) -> pd.DataFrame:
     """Tidy table: run, generation, metric, value, plus loop, real_fraction, seed and every override key."""
     frames = []
-    for run in find_runs(paths):
+    runs = find_runs(paths)
+    # A setting given on one sweep's command line and left to a preset in another is still a setting of both runs:
+    # each run's own config.yaml supplies the value it did not name (else one condition would read "key=nan").
+    named = {key for run in runs for key in _overrides(run)}
+    for run in runs:
         cfg = OmegaConf.load(run / "config.yaml")
-        overrides = _overrides(run)
+        overrides = {key: _setting(cfg, key) for key in named} | _overrides(run)
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
         records = []
         for row in rows:
@@ -119,6 +123,12 @@ def _one_run_per_seed(table: pd.DataFrame) -> None:
         raise SystemExit(f"error: {condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
                          "replicate: give the report one of them, or runs that differ in an override (it splits them "
                          "into conditions)")
+
+
+def _setting(cfg, key: str) -> str:
+    """A run's value of a setting as a command line would name it: a group (`model`, `loop`) by its option's name."""
+    value = OmegaConf.select(cfg, key, default=None)
+    return str(value.get("name") if OmegaConf.is_dict(value) else value)
 
 
 def _basis(run: Path, cfg) -> dict:

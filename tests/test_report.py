@@ -76,6 +76,21 @@ def test_settings_that_leave_the_science_alone_do_not_split_a_condition(sweep):
     assert "loop=mixed, train.lr=1e-3, real_fraction=0.5" in set(load_runs([sweep]).condition)
 
 
+def test_a_setting_named_in_one_sweep_only_is_read_from_the_other_runs_configs(tmp_path):
+    # One sweep left sampler.labels to its preset (training_set), the other named uniform: both are labelled.
+    for seed in range(2):
+        for name, labels, named in (("a", "training_set", False), ("b", "uniform", True)):
+            run = fake_run(tmp_path, f"{name}{seed}", "fully_synthetic", 0.0, seed, [10, 11])
+            cfg = OmegaConf.load(run / "config.yaml")
+            cfg.sampler = {"labels": labels}
+            cfg.model = {"name": "tiny", "layers": 1}
+            OmegaConf.save(cfg, run / "config.yaml")
+            extra = ["sampler.labels=uniform", "model=tiny"] if named else []
+            OmegaConf.save(OmegaConf.create(["loop=fully_synthetic", f"seed={seed}", *extra]), run / "overrides.yaml")
+    assert set(load_runs([tmp_path]).condition) == {"loop=fully_synthetic, sampler.labels=training_set",
+                                                   "loop=fully_synthetic, sampler.labels=uniform"}
+
+
 def test_band_over_seeds(sweep):
     summary = summarise(load_runs([sweep]), "metrics/fd_classifier")
     last = summary[(summary.condition == "loop=mixed, real_fraction=0.5") & (summary.generation == 2)].iloc[0]
