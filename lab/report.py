@@ -305,7 +305,15 @@ def write_report(paths, out: Path, control: str | None = None, adjust: str = "ho
     problem = comparable(table)
     if problem and not split:
         raise SystemExit(f"error: {problem}; give the report runs of one basis, or pass --split for one report per group")
+    if effect_metrics:  # checked before anything is written
+        logged = set(table.metric) | {TAIL_GAP}
+        named = {m: m if m in logged else f"metrics/{m}" for m in effect_metrics}
+        unknown = [m for m, key in named.items() if key not in logged]
+        if unknown:
+            raise SystemExit(f"error: --metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
+        effect_metrics = list(named.values())
     if not problem:
+        control_condition(table, control)  # an unknown --control stops here, before anything is written
         return [_write_group(table, out, paths, control, adjust, window, fraction, effect_metrics)]
     basis = sorted(c for c in table.columns if c.startswith(BASIS))
     return [_write_group(group, out / f"group_{i}", paths, control, adjust, window, fraction, effect_metrics)
@@ -340,16 +348,9 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
     tables = [("Last generation: mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])]
     method = ADJUSTMENT_NAMES[adjust]
     table = with_tail_gap(table)
-    logged = set(table.metric)
-    if effect_metrics:
-        named = {m: m if m in logged else f"metrics/{m}" for m in effect_metrics}
-        unknown = [m for m, key in named.items() if key not in logged]
-        if unknown:
-            raise SystemExit(f"error: --metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
-        effect_metrics = list(named.values())
-    family = [m for m in (effect_metrics or EFFECT_METRICS) if m in logged]
+    family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
     baseline = control_condition(table, control)
-    if baseline is not None:
+    if baseline is not None and family:
         effect, verdict = against_control(table, family, baseline, adjust, window, fraction)
         if len(effect):
             effect.to_csv(out / "effects.csv", index=False)
@@ -370,9 +371,9 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
                                f"sample recognised as the class; * = {method}-adjusted p < 0.05",
                                shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished",
                                       "vanished_in_control"]]))
-    else:
+    elif baseline is None:
         tables.append(("No control: the runs hold no single real_only condition; name one with --control", pd.DataFrame()))
-    paired = contrasts(table, family, adjust)
+    paired = contrasts(table, family, adjust) if family else pd.DataFrame()
     if len(paired):
         paired.to_csv(out / "contrasts.csv", index=False)
         tables.append((f"Every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval]; "

@@ -83,7 +83,7 @@ def interval_text(row, adjusted: str = "p_adjusted") -> str:
 # [0, 1] (logit scale), distances, ratios and counts of effective items are ≥ 0 (log scale); the rest (KID, whose
 # unbiased estimate can be negative, and differences) on their own scale.
 UNIT_INTERVAL = ("precision", "recall", "knn_coverage", "classes_present", "copy_share", "label_agreement", "landing_",
-                 "unrecognised_share", "tails/", "classes/recall_", "classes/knn_coverage_")
+                 "unrecognised_share", "tails/", "classes/recall_", "classes/knn_coverage_", "classes/label_agreement_")
 NON_NEGATIVE = ("fd_", "density", "kid_std", "vendi", "variance_ratio", "w2", "pixel_w1", "class_entropy",
                 "class_js_divergence", "train_distance_ratio", "classes/share_ratio_")
 EPSILON = 1e-4  # values at the edge of the range (coverage 1.0, a share 0) are moved this far inside before the transform

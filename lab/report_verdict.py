@@ -129,7 +129,7 @@ def against_control(table: pd.DataFrame, metrics: list[str], control: str, metho
                 rows.append(key | {"quantity": f"generation {g}", "generation": g} | t_test(d.loc[g].dropna()))
             jump = t_test((d.loc[1] - d.loc[0]).dropna()) if {0, 1} <= set(generations) else None
             if jump:
-                if math.isnan(rows[at[0]]["p"]) and (d.loc[0].abs() < 1e-12).all():
+                if math.isnan(rows[at[0]]["p"]) and (d.loc[0].dropna().abs() < 1e-12).all():
                     same[len(rows)] = at[1]
                 rows.append(key | {"quantity": JUMP, "generation": 1} | jump)
             after = [g for g in generations if g >= 1]

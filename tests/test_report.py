@@ -227,6 +227,20 @@ def test_class_shares_against_the_control(tmp_path):
     assert "Classes against the control" in page.read_text() and (tmp_path / "report" / "plots" / "class_shares_0.png").exists()
 
 
+def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_path):
+    with pytest.raises(SystemExit, match=r"--control 'loop=fresh' is not a condition of these runs; they are: loop=mixed"):
+        write_report([sweep], tmp_path / "r1", control="loop=fresh")
+    with pytest.raises(SystemExit, match=r"--metrics recal: not logged by these runs; they log metrics/fd_classifier"):
+        write_report([sweep], tmp_path / "r2", effect_metrics=["fd_classifier", "recal"])
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+    # Named as logged or without the metrics/ prefix, against a control the user chooses.
+    write_report([sweep], tmp_path / "r3", control="loop=mixed, real_fraction=0.5", effect_metrics=["fd_classifier"])
+    effect = pd.read_csv(tmp_path / "r3" / "effects.csv")
+    assert set(effect.metric) == {"fd_classifier"} and set(effect.control) == {"loop=mixed, real_fraction=0.5"}
+    # Seeds differ by their luck only; 0.25 lies 20 above at generation 1 and 50 at 2 in every seed.
+    assert effect.set_index("quantity").loc["generation 2", "mean"] == 50
+
+
 def test_cli(sweep, tmp_path):
     result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")],
                             capture_output=True, text=True, timeout=300)
