@@ -201,8 +201,9 @@ def departures(effect: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     part = part[~((part.generation == 0) & part.p.isna())]  # a generation 0 both share: 0 by construction
     part["text"] = [interval_text(r) for r in part.to_dict("records")]
-    return part.pivot_table(index=["condition", "metric"], columns="quantity", values="text", aggfunc="first",
-                            sort=False).reset_index().rename_axis(columns=None)
+    wide = part.pivot_table(index=["condition", "metric"], columns="quantity", values="text", aggfunc="first", sort=False)
+    columns = sorted(wide.columns, key=lambda q: int(q.removeprefix("generation ")))  # 0, 1, …, 10 in order
+    return wide[columns].reset_index().rename_axis(columns=None)
 
 
 def with_tail_gap(table: pd.DataFrame) -> pd.DataFrame:
