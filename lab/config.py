@@ -105,6 +105,9 @@ def check_settings(cfg: DictConfig) -> None:
     _at_least("loop.generations", loop.generations, 1)
     _at_least("loop.train_size", loop.train_size, 1)
     _at_least("loop.num_samples", loop.num_samples, 1)
+    _require(loop.heldback_samples == 0 or loop.heldback_samples >= metrics.num_samples,
+             f"loop.heldback_samples={loop.heldback_samples} is out of range: allowed 0 (none) or ≥ metrics.num_samples="
+             f"{metrics.num_samples} (the memorisation null needs that many)")
     _one_of("loop.keep", loop.keep, ("last", "all"))
     _require(
         isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,

@@ -38,6 +38,8 @@ from lab.metrics.points import PointEvaluator
 from lab.seeding import derive_seed
 from lab.tracking import Tracker, point_cloud, sample_grid, scalar_key
 
+HELD_BACK = -1  # the draw index of a generation's held-back samples (curators' redraws count up from 1)
+
 log = logging.getLogger("lab")
 
 
@@ -204,9 +206,12 @@ def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curat
     log.info("generation %d/%d", gen, int(loop.generations) - 1)
     made = produce(cfg, real, history, model, gen, curator)
     data, fit, samples = made.data, made.fit, made.samples
+    # The memorisation null: fresh images of the sources this training set drew from, in its proportions — held-out
+    # real images for its real share, generation gen−1's held-back samples for the rest.
+    null = loops.Null(history[gen - 1].heldback if gen else None, data.provenance()["real"] / len(data))
     history.append(made.curated.samples)
     rundir.save_samples(run_dir, made.curated.samples, data.provenance())
-    metrics = evaluator(samples.images, samples.labels, data.images)
+    metrics = evaluator(samples.images, samples.labels, data.images, null)
     if fit.parameters is not None:
         metrics |= evaluator.of_fit(fit.parameters)
     scalars = _scalars(metrics, data, fit, real.num_classes) | made.curated.scalars(int(loop.num_samples))
@@ -243,6 +248,9 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     n = int(loop.num_samples)
     samples = model.sample(n, gen)
     curated = curator(samples, model, n) if curator is not None else Curated(samples, 0, 0, 1.0)
+    if int(loop.heldback_samples):  # the last generation's too: a chain can be extended later
+        # A stream of its own (draw HELD_BACK), so the samples above are the same with or without it.
+        curated.samples.heldback = model.sample(int(loop.heldback_samples), gen, draw=HELD_BACK).images
     return Produced(data, fit, samples, curated, time.perf_counter() - start)
 
 

@@ -36,6 +36,7 @@ class Samples:
     generation: int
     images: torch.Tensor
     labels: torch.Tensor
+    heldback: torch.Tensor | None = None  # drawn beside them and never trained on: the next generation's memorisation null
 
 
 @dataclass
@@ -54,6 +55,14 @@ class TrainingSet:
         for gen in sorted(set(self.source[self.source != REAL].tolist())):
             counts[f"gen_{gen}"] = int((self.source == gen).sum())
         return counts
+
+
+@dataclass
+class Null:
+    """What a generation's copying is measured against: fresh draws of the sources its training set came from."""
+
+    heldback: torch.Tensor | None  # the previous generation's held-back samples (None: generation 0, or none drawn)
+    real_share: float  # the training set's share of real images
 
 
 def effective_real_fraction(loop: str, real_fraction: float) -> float:

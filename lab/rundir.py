@@ -25,7 +25,8 @@ RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "trackin
 # sampler.bf16: runs before it sampled in fp32 everywhere, so a CPU with bf16 units resumes them with sampler.bf16=false.
 ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01,
                "train.timesteps": "uniform", "train.speed.compile_mode": "reduce-overhead", "train.speed.device_draws": "auto",
-               "sampler.compile": "auto", "sampler.bf16": False, "sampler.labels": "real_pool", "metrics.class_min_share": 0.0}
+               "sampler.compile": "auto", "sampler.bf16": False, "sampler.labels": "real_pool", "metrics.class_min_share": 0.0,
+               "loop.heldback_samples": 0}
 _ABSENT = object()
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)
@@ -163,14 +164,15 @@ def save_samples(run_dir: Path, samples: Samples, provenance: dict) -> None:
     folder.mkdir(exist_ok=True)
     path = folder / f"gen_{samples.generation:03d}.pt"
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"images": samples.images, "labels": samples.labels, "provenance": provenance}, tmp)
+    held = {} if samples.heldback is None else {"heldback": samples.heldback}
+    torch.save({"images": samples.images, "labels": samples.labels, "provenance": provenance} | held, tmp)
     faults.point("samples_write")
     os.replace(tmp, path)
 
 
 def load_samples(run_dir: Path, generation: int) -> Samples:
     saved = torch.load(run_dir / "generations" / f"gen_{generation:03d}.pt", weights_only=True)
-    return Samples(generation, saved["images"], saved["labels"])
+    return Samples(generation, saved["images"], saved["labels"], saved.get("heldback"))
 
 
 def checkpoint_dir(run_dir: Path, gen: int) -> Path:

@@ -140,6 +140,10 @@ class LoopConfig:
     real_fraction: float = 0.5
     # Samples drawn from each generation (feed the next generation and the metrics).
     num_samples: int = 2000
+    # Samples each generation draws on top and holds back: no training set ever takes them, so the
+    # next generation's memorisation is measured against fresh samples of the source it trained on
+    # (metrics/copy_share_null). 0: none (the null is then held-out real images only). Else ≥ metrics.num_samples.
+    heldback_samples: int = "${metrics.num_samples}"  # type: ignore[assignment]  # an interpolation, resolved to int
     # Checkpoints kept on disk: last (only the newest generation's model) or all.
     keep: str = "last"
 

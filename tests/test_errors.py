@@ -28,6 +28,7 @@ CASES = [
     (["metrics.nearest_k=0"], "metrics.nearest_k=0 is out of range: allowed 1 ≤ k < metrics.num_samples (1000)"),
     (["metrics.kid.subset_size=5000"], "metrics.kid.subset_size=5000 is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤"),
     (["metrics.kid.subsets=0"], "metrics.kid.subsets=0 is out of range: allowed ≥ 1"),
+    (["loop.heldback_samples=10"], "loop.heldback_samples=10 is out of range: allowed 0 (none) or ≥ metrics.num_samples="),
     (["data.class_shares=[1,2]"], "data.class_shares=[1.0, 2.0] is not allowed: give 10 positive weights, one per class, or null"),
     (["experiment=tails_cpu", "loop.train_size=2000"], "loop.train_size=2000 is more than the real training pool of data=mnist5k holds (1606 images"),
     (["data.resolution=10"], "data.resolution=10 does not fit model=cpu: its 3 levels need a multiple of 4"),

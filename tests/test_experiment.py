@@ -34,6 +34,10 @@ def test_a_chain_writes_its_run_directory(make_cfg, tmp_path):
     saved = torch.load(run / "generations" / "gen_002.pt", weights_only=True)
     assert saved["images"].dtype == torch.uint8 and saved["images"].shape == (256, 1, 8, 8)
     assert saved["provenance"] == {"real": 128, "gen_1": 128}
+    # Held-back samples for the successor's memorisation null, never in a training set.
+    held = torch.load(run / "generations" / "gen_001.pt", weights_only=True)["heldback"]
+    assert held.shape == (int(cfg.loop.heldback_samples), 1, 8, 8)
+    assert all(0 <= r["metrics/copy_share_null"] <= 1 for r in rows)
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["gen_002"]  # loop.keep=last
     assert json.loads((run / "state.json").read_text())["completed_generations"] == 3
     timing = [json.loads(line) for line in (run / "timing.jsonl").read_text().splitlines()]

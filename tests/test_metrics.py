@@ -153,7 +153,9 @@ def test_every_metric_has_a_real_floor(digits_evaluator):
     """reference.json's real_baseline holds a value for every key a generation logs (issue: floors)."""
     evaluator, real = digits_evaluator
     n = evaluator.num_samples
-    row = evaluator(real.train_images[:n], real.train_labels[:n], real.train_images[:600])
+    from lab.loops import Null
+
+    row = evaluator(real.train_images[:n], real.train_labels[:n], real.train_images[:600], Null(None, 1.0))
     assert set(row) == set(evaluator.baseline)
     for key in ("precision", "recall", "density", "knn_coverage", "kid", "kid_std", "vendi", "label_agreement",
                 "pixel_w1", "dark_level", "copy_share", "copy_share_heldout", "train_distance_ratio", "classes/recall_9", "classes/share_ratio_0"):
@@ -185,6 +187,30 @@ def test_memorised_samples_are_copies(digits_evaluator):
     assert row["copy_share"] == 1.0 and row["train_distance_ratio"] == 0.0
     assert row["copy_share_heldout"] < 0.8
     assert "label_agreement" not in row  # unconditional samples carry no label to agree with
+
+
+def test_the_memorisation_null_is_fresh_draws_of_the_training_sets_source(digits_evaluator):
+    """A synthetic source that differs from the real data (here: digits with their strokes dimmed to 60%). Samples
+    drawn from it, not copied, sit as close to the training set as the held-back draws of the same source do — while
+    held-out *real* images, the old null, sit farther away: against them, drift alone looked like copying."""
+    from lab.loops import Null
+
+    evaluator, real = digits_evaluator
+    n = evaluator.num_samples
+    source = (real.train_images.float() * 0.6).to(torch.uint8)  # the "previous generation's" image distribution
+    train, samples, held = source[:290], source[290:290 + n], source[290 + n:290 + 2 * n]
+    assert len(held) == n
+    fresh = evaluator(samples, None, train, Null(held, 0.0))
+    assert abs(fresh["copy_share"] - fresh["copy_share_null"]) < 0.1
+    assert abs(fresh["train_distance_ratio_null"] - 1.0) < 0.15
+    assert fresh["copy_share"] - fresh["copy_share_heldout"] > 0.2  # the held-out real null calls this copying
+    # Copies of the training set stand out against the right null too.
+    copies = evaluator(train.repeat(2, 1, 1, 1)[:n], None, train, Null(held, 0.0))
+    assert copies["copy_share"] == 1.0 and copies["copy_share_null"] < 0.8
+    # Half real, half synthetic: the null takes held-out real images for the real half; without held-back draws
+    # there is no null for the synthetic half, and no key.
+    assert "copy_share_null" in evaluator(samples, None, train, Null(held, 0.5))
+    assert "copy_share_null" not in evaluator(samples, None, train, Null(None, 0.5))
 
 
 def test_label_agreement(digits_evaluator):

@@ -15,6 +15,9 @@ Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
     label_agreement             conditional models: share classified as the label they were generated for
     copy_share, copy_share_heldout, train_distance_ratio
                                 memorisation against the generation's own training set (see manifold.py)
+    copy_share_null, train_distance_ratio_null
+                                the same for fresh draws of that training set's sources (held-out real images for
+                                its real share, the previous generation's held-back samples for the rest)
     classes_present, class_entropy, class_js_divergence, unrecognised_share, class_histogram, label_agreement
                                 over every sample drawn (loop.num_samples), not only the N above
     classes/label_agreement_<c> of the samples generated for class c, the share the classifier reads as c
@@ -40,6 +43,7 @@ import torch
 from lab import faults
 from lab.data import RealData
 from lab.errors import LabError
+from lab.loops import Null
 from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
@@ -67,6 +71,7 @@ class Generated:
     all_images: torch.Tensor  # every sample drawn (≥ N): class shares count them all
     all_labels: torch.Tensor | None
     train_images: torch.Tensor | None  # what this generation trained on (memorisation), if known
+    null: Null | None  # fresh draws of that training set's sources (memorisation's null), if known
     classifier: Classifier
     embed: Callable[[torch.Tensor], torch.Tensor]
     device: torch.device
@@ -127,12 +132,13 @@ class Evaluator:
             parts = [module(self._as_input(b).to(self.device)).double().cpu() for b in images.split(batch)]
         return torch.cat(parts)
 
-    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None, train_images: torch.Tensor | None = None) -> dict:
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None, train_images: torch.Tensor | None = None,
+                 null: Null | None = None) -> dict:
         if len(images) < self.num_samples:
             raise ValueError(f"{len(images)} images given, the metrics need {self.num_samples}")
         n = self.num_samples
-        generated = Generated(images[:n], None if labels is None else labels[:n], images, labels, train_images, self.classifier,
-                              self.embed, self.device)
+        generated = Generated(images[:n], None if labels is None else labels[:n], images, labels, train_images, null,
+                              self.classifier, self.embed, self.device)
         out = {}
         for i, metric in enumerate(self.metrics):
             out.update(metric(generated))
@@ -197,7 +203,25 @@ class Evaluator:
         train = self.embed(generated.train_images)
         share, distance = copy_share(generated.features, train)
         heldout_share, heldout_distance = copy_share(self.reference.features, train)
-        return {"copy_share": share, "copy_share_heldout": heldout_share, "train_distance_ratio": distance / heldout_distance}
+        out = {"copy_share": share, "copy_share_heldout": heldout_share, "train_distance_ratio": distance / heldout_distance}
+        null = self._null_features(generated)
+        if null is not None:
+            null_share, null_distance = copy_share(null, train)
+            out |= {"copy_share_null": null_share, "train_distance_ratio_null": distance / null_distance}
+        return out
+
+    def _null_features(self, generated: Generated) -> torch.Tensor | None:
+        """Fresh images of the training set's sources, as many as the samples scored: held-out real images for its
+        real share, the previous generation's held-back samples for the rest (None where those were not drawn)."""
+        null, n = generated.null, len(generated.images)
+        if null is None:
+            return None
+        n_real = round(null.real_share * n)
+        if n_real == n:
+            return self.reference.features[:n]
+        if null.heldback is None or len(null.heldback) < n - n_real:
+            return None
+        return torch.cat([self.reference.features[:n_real], self.embed(null.heldback[: n - n_real])])
 
     def _real_baseline(self, real: RealData) -> dict:
         """Every metric of N real training images: the floor a perfect generator would reach at this N.
@@ -210,7 +234,8 @@ class Evaluator:
             return {}
         out = self(real.train_images[pick], real.train_labels[pick])
         share, _ = copy_share(self.reference.features, self.embed(real.train_images))
-        return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0}
+        return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0,
+                      "copy_share_null": share, "train_distance_ratio_null": 1.0}
 
     def _baseline_pick(self, real: RealData) -> torch.Tensor | None:
         """The N real training images the floor is measured on (None: the pool holds fewer than N)."""

@@ -41,7 +41,7 @@ class PointEvaluator:
         floor = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
         self.baseline = self(real.train_images[floor])
 
-    def __call__(self, points: torch.Tensor, labels=None, train_points=None) -> dict:
+    def __call__(self, points: torch.Tensor, labels=None, train_points=None, null=None) -> dict:
         if len(points) < self.num_samples:
             raise ValueError(f"{len(points)} points given, the metrics need {self.num_samples}")
         x = points[: self.num_samples].double()
