@@ -14,7 +14,7 @@ import lab
 
 PACKAGE_DIR = Path(lab.__file__).resolve().parent
 # Code that runs inside a chain: the report and its page are read-only views of finished runs.
-_NOT_IN_A_CHAIN = ("report.py", "report_html.py", "report_verdict.py")
+_NOT_IN_A_CHAIN = ("report.py", "report_html.py", "report_plots.py", "report_stats.py", "report_verdict.py")
 
 
 def sha256_of(path: Path) -> str:

@@ -28,20 +28,28 @@ import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
-from PIL import Image
 
 from lab.config import CONF_DIR
 from lab.loops import effective_real_fraction
-from lab.metrics.tails import DECILES
 from lab.report_html import write_html
-from lab.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, band, interval_text, scale_of
+from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
+    COVERAGE_DECILE,
+    SEED,
+    plot_class_shares,
+    plot_coverage_by_density,
+    plot_heatmap,
+    plot_metric,
+    plot_precision_recall,
+    plot_strip,
+    sample_strips,
+    summarise,
+)
+from lab.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, interval_text
 from lab.report_verdict import (
     BASIS,
     SAMPLE_COUNT,
-    SHARE_RATIO,
     TAIL_GAP,
     against_control,
     as_text,
@@ -57,8 +65,6 @@ from lab.report_verdict import (
     with_tail_gap,
 )
 
-SEED = "seed"
-COVERAGE_DECILE = "tails/coverage_decile_"
 # The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
 HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage",
                                           "knn_coverage_tail"))
@@ -163,133 +169,6 @@ def _conditions(table: pd.DataFrame) -> pd.Series:
     if table.groupby("loop")["real_fraction"].nunique().max() > 1:
         keys.append("real_fraction")
     return table[keys].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in zip(keys, r)), axis=1)
-
-
-def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean over seeds per condition and generation, with a 95% t-interval computed on the metric's scale (logit for
-    shares and coverages, log for distances and ratios: lab.report_stats.scale_of), so a band keeps to the range."""
-    sub = table[table.metric == metric]
-    grouped = sub.groupby(["condition", "generation"])["value"]
-    out = grouped.agg(["mean", "std", "count"]).reset_index()
-    bands = [band(v, scale_of(metric)) for _, v in grouped]
-    out["low"] = [low if n > 1 else m for (low, _), n, m in zip(bands, out["count"], out["mean"])]
-    out["high"] = [high if n > 1 else m for (_, high), n, m in zip(bands, out["count"], out["mean"])]
-    return out
-
-
-def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None = None):
-    """One line per condition (mean over seeds) with its 95% band; generation on x; the real floor dashed."""
-    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
-    summary = summarise(table, metric)
-    for condition, part in summary.groupby("condition", sort=True):
-        line = ax.plot(part["generation"], part["mean"], marker="o", label=f"{condition} (n={int(part['count'].max())})")[0]
-        if (part["count"] > 1).any():
-            ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
-    if floor is not None:
-        ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real ({floor:.3g})")
-    scale = {"logit": ", logit scale", "log": ", log scale"}.get(scale_of(metric), "")
-    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} ({_seeds_text(summary)}, 95% band{scale})")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize="small")
-    return ax
-
-
-def _seeds_text(summary: pd.DataFrame) -> str:
-    """"mean of 3 seeds", or "mean of 2–3 seeds" when conditions differ (an unfinished sweep)."""
-    counts = summary.groupby("condition")["count"].max() if len(summary) else pd.Series([0])
-    low, high = int(counts.min()), int(counts.max())
-    return f"mean of {low if low == high else f'{low}–{high}'} seed{'s' * (high != 1)}"
-
-
-def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None = None, ax=None):
-    """Fidelity against diversity: each condition's mean (recall, precision) per generation, joined in order."""
-    ax = ax or plt.subplots(figsize=(6.4, 5))[1]
-    precision, recall = summarise(table, "metrics/precision"), summarise(table, "metrics/recall")
-    both = precision.merge(recall, on=["condition", "generation"], suffixes=("_p", "_r"))
-    for condition, part in both.groupby("condition", sort=True):
-        line = ax.plot(part["mean_r"], part["mean_p"], marker="o", label=condition)[0]
-        for _, r in part.iterrows():
-            ax.annotate(str(int(r["generation"])), (r["mean_r"], r["mean_p"]), textcoords="offset points", xytext=(4, 4),
-                        fontsize="x-small", color=line.get_color())
-    if floor is not None:
-        ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
-    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02),
-           title="precision against recall, numbers = generation")
-    ax.legend(fontsize="small")
-    return ax
-
-
-def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
-    """Each class's share among recognised samples ÷ its real share, per generation (mean over seeds)."""
-    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
-    part = table[table.condition == condition]
-    for metric in share_ratio_metrics(part):
-        means = summarise(part, metric)
-        ax.plot(means["generation"], means["mean"], marker=".", label=f"class {metric.removeprefix(SHARE_RATIO)}")
-    ax.axhline(1.0, color="k", linewidth=1)
-    ax.axhline(0.5, color="k", linestyle="--", linewidth=1)
-    ax.set(xlabel="generation", ylabel="share ÷ real share", title=f"class shares: {condition}")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize="x-small", ncol=2)
-    return ax
-
-
-def plot_coverage_by_density(table: pd.DataFrame, condition: str, ax=None, floors: dict | None = None):
-    """k-NN coverage of each density decile of the reference per generation (mean over seeds): decile 0, the
-    sparsest, falling before the rest is the early stage of collapse (the tails lost); all falling, the late one."""
-    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
-    part = table[table.condition == condition]
-    colours = plt.get_cmap("viridis")
-    for j in range(DECILES):
-        means = summarise(part, f"{COVERAGE_DECILE}{j}")
-        label = {0: "decile 0 (sparsest)", DECILES - 1: f"decile {j} (densest)"}.get(j, f"decile {j}")
-        ax.plot(means["generation"], means["mean"], marker=".", color=colours(j / (DECILES - 1)), label=label)
-    floor = (floors or {}).get(f"{COVERAGE_DECILE}0")
-    if floor is not None:
-        ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real, decile 0 ({floor:.3g})")
-    ax.set(xlabel="generation", ylabel="k-NN coverage", title=f"coverage by density: {condition}")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the lines, not over them
-    return ax
-
-
-def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
-    """Mean `metric` over seeds for real fraction (rows) × generation (columns) of one loop."""
-    sub = table[(table.metric == metric) & (table.loop == loop)]
-    grid = sub.pivot_table(index="real_fraction", columns="generation", values="value", aggfunc="mean")
-    ax = ax or plt.subplots(figsize=(6.4, 0.6 * len(grid) + 1.8))[1]
-    image = ax.imshow(grid.values, aspect="auto", cmap="viridis", origin="lower")
-    ax.set_xticks(range(grid.shape[1]), grid.columns)
-    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
-    for (i, j), value in np.ndenumerate(grid.values):
-        ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
-    ax.set(xlabel="generation", ylabel="real fraction", title=f"{metric}, loop={loop}")
-    plt.colorbar(image, ax=ax)
-    return ax
-
-
-def sample_strips(table: pd.DataFrame) -> list[tuple[str, list[Path]]]:
-    """(condition, sample grids of generation 0, 1, …) of each condition's first run (by seed)."""
-    out = []
-    for condition, part in table.groupby("condition", sort=True):
-        run = Path(part.sort_values([SEED, "run"])["run"].iloc[0])
-        generations = sorted(json.loads(line)["generation"] for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip())
-        paths = [run / "samples" / f"gen_{g:03d}.png" for g in generations]
-        if paths and all(p.exists() for p in paths):
-            seed = part.loc[part.run == str(run), SEED].iloc[0]
-            out.append((f"{condition}, seed {seed}", paths))
-    return out
-
-
-def plot_strip(title: str, paths: list[Path]):
-    """One condition's samples, generation by generation, left to right."""
-    fig, axes = plt.subplots(1, len(paths), figsize=(2.6 * len(paths), 3.0), squeeze=False)
-    for g, (ax, path) in enumerate(zip(axes[0], paths)):
-        ax.imshow(np.asarray(Image.open(path).convert("RGB")))
-        ax.set_title(f"generation {g}", fontsize="small")
-        ax.axis("off")
-    fig.suptitle(title, fontsize="medium")
-    return fig
 
 
 def main_metrics(table: pd.DataFrame) -> list[str]:
