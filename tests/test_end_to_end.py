@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import nbformat
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 from omegaconf import OmegaConf
@@ -110,5 +111,14 @@ def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
     assert rows(tmp_path / "sweep" / "1")[1]["curate/draws"] == 2.0
     report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
-    verdicts = (tmp_path / "sweep" / "report" / "verdicts.csv").read_text()
-    assert "curate=none" in verdicts and "curate=diversity" in verdicts and "modes_covered" in verdicts
+    # no real_only run in the sweep: the page says so instead of measuring effects against nothing
+    assert "No control" in (tmp_path / "sweep" / "report" / "report.html").read_text()
+    assert not (tmp_path / "sweep" / "report" / "verdicts.csv").exists()
+    assert "modes_covered" in (tmp_path / "sweep" / "report" / "last_generation.csv").read_text()
+    control = "loop=fully_synthetic, curate=none"
+    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep", "--control", control], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr[-2000:]
+    verdicts = pd.read_csv(tmp_path / "sweep" / "report" / "verdicts.csv")
+    assert set(verdicts.condition) == {"loop=fully_synthetic, curate=diversity"} and set(verdicts.control) == {control}
+    assert set(verdicts.first_departure) == {"not shown"}  # one seed cannot decide a departure
