@@ -142,8 +142,10 @@ def main() -> None:
     unet = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), real.num_classes).to(device)
     flops = flops_per_image(unet, data, device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.backends.cpu.get_cpu_capability()})"
-    print(f"device={device} {name} threads={torch.get_num_threads()} model={args.model} data={args.data} "
-          f"resolution={cfg.data.resolution} batch={cfg.train.batch_size} train.speed={dict(cfg.train.speed)} torch={torch.__version__}")
+    print(
+        f"device={device} {name} threads={torch.get_num_threads()} model={args.model} data={args.data} "
+        f"resolution={cfg.data.resolution} batch={cfg.train.batch_size} train.speed={dict(cfg.train.speed)} torch={torch.__version__}"
+    )
     print(f"{flops / 1e9:.3f} GFLOP per training image (forward + backward, torch.utils.flop_counter)")
     rates = {"anchor": [], "lab": []}
     for _ in range(args.rounds):

@@ -49,8 +49,7 @@ def main() -> None:
         _ = warm.features, warm.probs
         rows.append((metric.__name__.lstrip("_"), lambda m=metric, g=warm: m(g)))
     # Inside `manifold`: the samples' density scores against the density set, what coverage by density adds.
-    rows.append((f"  of which: density scores ({len(evaluator.density.density_set)} real)",
-                 lambda g=warm: evaluator.density(g.features)))
+    rows.append((f"  of which: density scores ({len(evaluator.density.density_set)} real)", lambda g=warm: evaluator.density(g.features)))
     print(f"N = {n} samples, training set {train_size}, {torch.get_num_threads()} threads, {args.rounds} rounds (median)")
     total = 0.0
     for name, call in rows:

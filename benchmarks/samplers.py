@@ -32,8 +32,7 @@ SAMPLERS = {
     "ddim_eta1": ("DDIM η=1 (ancestral, DDPM-like)", {"name": "ddim", "eta": 1.0}),
     "dpm_solver_sde": ("SDE-DPM-Solver++ 2M", {"name": "dpm_solver_sde", "spacing": "trailing"}),
     "dpm_solver_log_snr": ("DPM-Solver++ 2M, log-SNR steps", {"name": "dpm_solver", "spacing": "log_snr"}),
-    "dpm_solver_sde_log_snr": ("SDE-DPM-Solver++ 2M, log-SNR steps",
-                               {"name": "dpm_solver_sde", "spacing": "log_snr"}),
+    "dpm_solver_sde_log_snr": ("SDE-DPM-Solver++ 2M, log-SNR steps", {"name": "dpm_solver_sde", "spacing": "log_snr"}),
 }
 
 
@@ -61,9 +60,11 @@ def main() -> None:
     labels = torch.multinomial(real.class_distribution.float(), n, replacement=True, generator=generator(0, 0, "bench"))
     fd = evaluator.fd_name
     floor = evaluator.baseline
-    print(f"model: {args.run_dir} generation {args.generation} (prediction_type={cfg.train.prediction_type}, "
-          f"beta_schedule={cfg.train.beta_schedule}, {cfg.train.images} images seen); N={n}; "
-          f"threads={torch.get_num_threads()}")
+    print(
+        f"model: {args.run_dir} generation {args.generation} (prediction_type={cfg.train.prediction_type}, "
+        f"beta_schedule={cfg.train.beta_schedule}, {cfg.train.images} images seen); N={n}; "
+        f"threads={torch.get_num_threads()}"
+    )
     print(f"| sampler | steps | precision | {fd} | × floor | unrecognised |")
     print("|---|---|---|---|---|---|")
     print(f"| real training images (the floor) | – | – | {floor[fd]:.1f} | 1.0 | {floor['unrecognised_share']:.1%} |")
@@ -72,12 +73,21 @@ def main() -> None:
         for steps in [int(s) for s in args.steps.split(",")]:
             for precision in precisions:
                 sampler = diffusion.build_sampler(OmegaConf.create(settings), train_scheduler)
-                images = diffusion.sample(unet, sampler, labels, steps, 0.0, 500, generator(0, 0, "bench_noise"),
-                                          device, eta=settings.get("eta", 0.0), progress=False,
-                                          bf16=precision == "bf16")
+                images = diffusion.sample(
+                    unet,
+                    sampler,
+                    labels,
+                    steps,
+                    0.0,
+                    500,
+                    generator(0, 0, "bench_noise"),
+                    device,
+                    eta=settings.get("eta", 0.0),
+                    progress=False,
+                    bf16=precision == "bf16",
+                )
                 scores = evaluator(images)
-                print(f"| {label} | {steps} | {precision} | {scores[fd]:.1f} | {scores[fd] / floor[fd]:.1f} | "
-                      f"{scores['unrecognised_share']:.1%} |", flush=True)
+                print(f"| {label} | {steps} | {precision} | {scores[fd]:.1f} | {scores[fd] / floor[fd]:.1f} | {scores['unrecognised_share']:.1%} |", flush=True)
 
 
 if __name__ == "__main__":

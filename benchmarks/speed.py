@@ -47,8 +47,7 @@ def measure_training(cfg, resolution: int, seconds: float, device) -> float:
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, resolution, 1, 10)
     n = 512
-    data = TrainingSet(torch.randint(0, 256, (n, 1, resolution, resolution), dtype=torch.uint8), torch.arange(n) % 10,
-                       torch.full((n,), REAL), torch.arange(n))
+    data = TrainingSet(torch.randint(0, 256, (n, 1, resolution, resolution), dtype=torch.uint8), torch.arange(n) % 10, torch.full((n,), REAL), torch.arange(n))
     scheduler = diffusion.build_train_scheduler(cfg.train)
     # Warm-up run (compiles where compile is on), then a timed run sized from the warm-up's speed.
     cfg.train.images = 8 * int(cfg.train.batch_size)
@@ -66,8 +65,20 @@ def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: boo
     forward = sampling_forward(unet, compiled, device)
 
     def five_steps(seed: int):
-        diffusion.sample(unet, sampler, labels, 5, 0.0, len(labels), generator(0, seed, "s"), device,
-                         eta=float(cfg.sampler.eta or 0.0), progress=False, forward=forward, bf16=bf16)
+        diffusion.sample(
+            unet,
+            sampler,
+            labels,
+            5,
+            0.0,
+            len(labels),
+            generator(0, seed, "s"),
+            device,
+            eta=float(cfg.sampler.eta or 0.0),
+            progress=False,
+            forward=forward,
+            bf16=bf16,
+        )
 
     five_steps(-1)  # warm-up: compiles where sampler.compile is on
     start = time.perf_counter()
@@ -91,8 +102,10 @@ def main() -> None:
     batch = [f"train.batch_size={args.batch_size}"] if args.batch_size else []
     device = resolve_device(args.device)
     cpu = " + ".join([torch.backends.cpu.get_cpu_capability(), *cpu_bf16_units()])
-    print(f"device={device} ({cpu}) threads={torch.get_num_threads()} resolution={args.resolution} "
-          f"batch_size={args.batch_size or 'preset'} torch={torch.__version__}")
+    print(
+        f"device={device} ({cpu}) threads={torch.get_num_threads()} resolution={args.resolution} "
+        f"batch_size={args.batch_size or 'preset'} torch={torch.__version__}"
+    )
     print(f"{'preset':>10} {'params':>10} {'path':>12} {'bf16':>5} {'compile':>7} {'train img/s':>12} {'range':>11} {'ratio':>6}")
     paths = args.paths.split(",")
     for preset in args.presets.split(","):
@@ -118,18 +131,21 @@ def main() -> None:
         precision = {"fp32": [], "bf16": []}
         for _ in range(args.rounds):
             for name in precision:
-                precision[name].append(measure_sampling(sampling, args.resolution, args.seconds / 2, device,
-                                                        compiled=False, bf16=name == "bf16"))
+                precision[name].append(measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=False, bf16=name == "bf16"))
         eager = statistics.median(precision["fp32"])
         bf16_rate = statistics.median(precision["bf16"])
-        print(f"{preset:>10} sampling ({sampling.sampler.name}, eager): fp32 {eager:.1f}, bf16 {bf16_rate:.1f} "
-              f"image·steps/s ({bf16_rate / eager:.2f}×; sampler.bf16=auto: "
-              f"{'bf16' if use_bf16(sampling.sampler.bf16, device) else 'fp32'} here)")
+        print(
+            f"{preset:>10} sampling ({sampling.sampler.name}, eager): fp32 {eager:.1f}, bf16 {bf16_rate:.1f} "
+            f"image·steps/s ({bf16_rate / eager:.2f}×; sampler.bf16=auto: "
+            f"{'bf16' if use_bf16(sampling.sampler.bf16, device) else 'fp32'} here)"
+        )
         if use_compile(sampling.sampler.compile, device):  # what sampler.compile=auto does on this device
             bf16 = use_bf16(sampling.sampler.bf16, device)
             rate = measure_sampling(sampling, args.resolution, args.seconds / 2, device, compiled=True, bf16=bf16)
-            print(f"{preset:>10} sampling ({sampling.sampler.name}, compiled, CUDA graphs): {rate:.1f} image·steps/s, "
-                  f"{rate / (bf16_rate if bf16 else eager):.2f}× eager at the same precision")
+            print(
+                f"{preset:>10} sampling ({sampling.sampler.name}, compiled, CUDA graphs): {rate:.1f} image·steps/s, "
+                f"{rate / (bf16_rate if bf16 else eager):.2f}× eager at the same precision"
+            )
 
 
 if __name__ == "__main__":

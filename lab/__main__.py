@@ -25,9 +25,27 @@ from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
 
 # Flags after which we leave everything to Hydra (help, config printing, other config sources).
-_HYDRA_ONLY_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-p", "--package",
-                     "--resolve", "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
-                     "--shell-completion", "-sc", "--version"}
+_HYDRA_ONLY_FLAGS = {
+    "-h",
+    "--help",
+    "--hydra-help",
+    "-c",
+    "--cfg",
+    "-i",
+    "--info",
+    "-p",
+    "--package",
+    "--resolve",
+    "-cp",
+    "--config-path",
+    "-cn",
+    "--config-name",
+    "-cd",
+    "--config-dir",
+    "--shell-completion",
+    "-sc",
+    "--version",
+}
 
 
 def job_overrides(argv: list[str]) -> list[list[str]]:

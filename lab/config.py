@@ -78,26 +78,25 @@ def check_settings(cfg: DictConfig) -> None:
     on_points = model.family in POINT_FAMILIES
     if on_points != (data.name in TOY_DATASETS):
         raise LabError(
-            f"model={model.name} fits points of a toy data set; allowed with it: data={'|'.join(TOY_DATASETS)}" if on_points else
-            f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
+            f"model={model.name} fits points of a toy data set; allowed with it: data={'|'.join(TOY_DATASETS)}"
+            if on_points
+            else f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
         )
     # A setting of the other kind of data or generator would be silently ignored: it must stay null.
-    foreign = {"data": ("resolution", "channels") if on_points else ("dim", "pool_size"),
-               "model": ("block_out_channels", "layers_per_block", "norm_num_groups", "attention") if on_points else
-               ("estimator", "sampling_bias", "components")}
+    foreign = {
+        "data": ("resolution", "channels") if on_points else ("dim", "pool_size"),
+        "model": ("block_out_channels", "layers_per_block", "norm_num_groups", "attention") if on_points else ("estimator", "sampling_bias", "components"),
+    }
     for group, keys in foreign.items():
         for key in keys:
-            _require(cfg[group][key] is None, f"{group}.{key}={cfg[group][key]} is not a setting of {group}={cfg[group].name}; "
-                     f"allowed: {group}.{key}=null")
+            _require(cfg[group][key] is None, f"{group}.{key}={cfg[group][key]} is not a setting of {group}={cfg[group].name}; allowed: {group}.{key}=null")
     if model.family == "gaussian":
-        _require(model.components is None, f"model.components={model.components} is a setting of model=gmm only; "
-                 "allowed: model.components=null")
+        _require(model.components is None, f"model.components={model.components} is a setting of model=gmm only; allowed: model.components=null")
     if on_points:
         _check_points(data, model, metrics)
         # A covariance needs two points; a mixture at least one point per component.
         smallest = max(2, int(model.components or 0))
-        _require(loop.train_size >= smallest, f"loop.train_size={loop.train_size} is too small for model={model.name}: "
-                 f"allowed ≥ {smallest}")
+        _require(loop.train_size >= smallest, f"loop.train_size={loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
     else:
         _check_images(cfg)
 
@@ -105,9 +104,11 @@ def check_settings(cfg: DictConfig) -> None:
     _at_least("loop.generations", loop.generations, 1)
     _at_least("loop.train_size", loop.train_size, 1)
     _at_least("loop.num_samples", loop.num_samples, 1)
-    _require(loop.heldback_samples == 0 or loop.heldback_samples >= metrics.num_samples,
-             f"loop.heldback_samples={loop.heldback_samples} is out of range: allowed 0 (none) or ≥ metrics.num_samples="
-             f"{metrics.num_samples} (the memorisation null needs that many)")
+    _require(
+        loop.heldback_samples == 0 or loop.heldback_samples >= metrics.num_samples,
+        f"loop.heldback_samples={loop.heldback_samples} is out of range: allowed 0 (none) or ≥ metrics.num_samples="
+        f"{metrics.num_samples} (the memorisation null needs that many)",
+    )
     _one_of("loop.keep", loop.keep, ("last", "all"))
     _require(
         isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
@@ -122,13 +123,11 @@ def check_settings(cfg: DictConfig) -> None:
 
     _require(
         metrics.num_samples <= loop.num_samples,
-        f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per "
-        f"generation; allowed ≤ {loop.num_samples}",
+        f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per generation; allowed ≤ {loop.num_samples}",
     )
     _require(
         metrics.num_samples <= data.heldout_size,
-        f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size="
-        f"{data.heldout_size}); allowed ≤ {data.heldout_size}",
+        f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size={data.heldout_size}); allowed ≤ {data.heldout_size}",
     )
     _check_curate(cfg.curate, on_points)
     _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
@@ -157,8 +156,7 @@ def _check_images(cfg: DictConfig) -> None:
     for width in model.block_out_channels:
         _require(
             width % model.norm_num_groups == 0,
-            f"model.block_out_channels={list(model.block_out_channels)}: every width must be a multiple of "
-            f"model.norm_num_groups={model.norm_num_groups}",
+            f"model.block_out_channels={list(model.block_out_channels)}: every width must be a multiple of model.norm_num_groups={model.norm_num_groups}",
         )
 
     _at_least("train.images", train.images, 1)
@@ -181,8 +179,11 @@ def _check_images(cfg: DictConfig) -> None:
 
     _one_of("sampler.name", sampler.name, SAMPLERS)
     _at_least("sampler.steps", sampler.steps, 1)
-    _require(sampler.steps <= train.num_train_timesteps, f"sampler.steps={sampler.steps} is more than the "
-             f"train.num_train_timesteps={train.num_train_timesteps} the model was trained on; allowed ≤ {train.num_train_timesteps}")
+    _require(
+        sampler.steps <= train.num_train_timesteps,
+        f"sampler.steps={sampler.steps} is more than the "
+        f"train.num_train_timesteps={train.num_train_timesteps} the model was trained on; allowed ≤ {train.num_train_timesteps}",
+    )
     _at_least("sampler.batch_size", sampler.batch_size, 1)
     _at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
     _one_of("sampler.labels", sampler.labels, LABEL_SOURCES)
@@ -191,15 +192,25 @@ def _check_images(cfg: DictConfig) -> None:
             isinstance(sampler.eta, (int, float)) and 0 <= sampler.eta <= 1,
             f"sampler.eta={sampler.eta} is out of range: allowed 0 ≤ value ≤ 1",
         )
-        _require(sampler.spacing is None, f"sampler.spacing={sampler.spacing} is not a setting of sampler=ddim (its steps are "
-                 "always trailing); allowed: sampler.spacing=null, or sampler=dpm_solver|dpm_solver_sde")
+        _require(
+            sampler.spacing is None,
+            f"sampler.spacing={sampler.spacing} is not a setting of sampler=ddim (its steps are "
+            "always trailing); allowed: sampler.spacing=null, or sampler=dpm_solver|dpm_solver_sde",
+        )
     else:
         _one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
-        _require(sampler.eta is None, f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
-                 f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null")
-    for key, value in (("train.speed.bf16", train.speed.bf16), ("train.speed.compile", train.speed.compile),
-                       ("train.speed.device_draws", train.speed.device_draws), ("sampler.compile", sampler.compile),
-                       ("sampler.bf16", sampler.bf16)):
+        _require(
+            sampler.eta is None,
+            f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
+            f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null",
+        )
+    for key, value in (
+        ("train.speed.bf16", train.speed.bf16),
+        ("train.speed.compile", train.speed.compile),
+        ("train.speed.device_draws", train.speed.device_draws),
+        ("sampler.compile", sampler.compile),
+        ("sampler.bf16", sampler.bf16),
+    ):
         _require(value in TRI_STATE, f"{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in TRI_STATE)}")
     _one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
     _require(
@@ -227,8 +238,7 @@ def _check_images(cfg: DictConfig) -> None:
     subset_size = metrics.kid.subset_size
     _require(
         subset_size is None or (isinstance(subset_size, int) and 2 <= subset_size <= metrics.num_samples),
-        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ "
-        f"metrics.num_samples ({metrics.num_samples})",
+        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ metrics.num_samples ({metrics.num_samples})",
     )
     classifier = metrics.classifier
     for key in ("feature_dim", "epochs", "batch_size"):
@@ -243,11 +253,14 @@ def _check_points(data, model, metrics) -> None:
     if data.name == "gmm25":
         _require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
         shares = data.class_shares
-        _require(shares is None or (len(shares) == GRID_SIDE**2 and all(s > 0 for s in shares)),
-                 f"data.class_shares={shares} is not allowed for data=gmm25: give {GRID_SIDE**2} positive mode weights, or null")
+        _require(
+            shares is None or (len(shares) == GRID_SIDE**2 and all(s > 0 for s in shares)),
+            f"data.class_shares={shares} is not allowed for data=gmm25: give {GRID_SIDE**2} positive mode weights, or null",
+        )
     else:
-        _require(data.class_shares is None, f"data.class_shares={data.class_shares} is not a setting of data={data.name} "
-                 "(one mode); allowed: data.class_shares=null")
+        _require(
+            data.class_shares is None, f"data.class_shares={data.class_shares} is not a setting of data={data.name} (one mode); allowed: data.class_shares=null"
+        )
     _at_least("data.dim", data.dim, 1)
     _at_least("data.pool_size", data.pool_size, 2)
     _at_least("data.heldout_size", data.heldout_size, 2)
@@ -270,21 +283,30 @@ def _check_curate(curate, on_points: bool) -> None:
     for name, keys in own.items():
         for key in keys:
             if name != curate.name:
-                _require(curate[key] is None, f"curate.{key}={curate[key]} is a setting of curate={name} only, not of "
-                         f"curate={curate.name}; allowed: curate.{key}=null")
+                _require(
+                    curate[key] is None,
+                    f"curate.{key}={curate[key]} is a setting of curate={name} only, not of curate={curate.name}; allowed: curate.{key}=null",
+                )
     if curate.name == "verifier":
-        _require(not on_points, "curate=verifier needs the feature classifier of an image data set; allowed with the toy "
-                 "data sets: curate=none|self_correction|diversity")
-        _require(isinstance(curate.threshold, (int, float)) and 0 < curate.threshold <= 1,
-                 f"curate.threshold={curate.threshold} is out of range: allowed 0 < value ≤ 1")
+        _require(
+            not on_points,
+            "curate=verifier needs the feature classifier of an image data set; allowed with the toy data sets: curate=none|self_correction|diversity",
+        )
+        _require(
+            isinstance(curate.threshold, (int, float)) and 0 < curate.threshold <= 1,
+            f"curate.threshold={curate.threshold} is out of range: allowed 0 < value ≤ 1",
+        )
     if curate.name == "self_correction":
-        _require(isinstance(curate.strength, (int, float)) and 0 <= curate.strength <= 1,
-                 f"curate.strength={curate.strength} is out of range: allowed 0 ≤ value ≤ 1")
+        _require(
+            isinstance(curate.strength, (int, float)) and 0 <= curate.strength <= 1, f"curate.strength={curate.strength} is out of range: allowed 0 ≤ value ≤ 1"
+        )
         _at_least("curate.centres_per_class", curate.centres_per_class, 1)
     if curate.name == "diversity":
         _at_least("curate.candidates", curate.candidates, 1)
-        _require(curate.candidates <= curate.max_draws, f"curate.candidates={curate.candidates} needs more draws than "
-                 f"curate.max_draws={curate.max_draws}; allowed ≤ {curate.max_draws}")
+        _require(
+            curate.candidates <= curate.max_draws,
+            f"curate.candidates={curate.candidates} needs more draws than curate.max_draws={curate.max_draws}; allowed ≤ {curate.max_draws}",
+        )
 
 
 def check_against_data(cfg: DictConfig, real: RealData) -> None:

@@ -77,9 +77,14 @@ class Curator:
             batch = model.sample(size, first.generation, draw=draw)
         chosen = Samples(first.generation, torch.cat([k.images for k in kept])[:n], torch.cat([k.labels for k in kept])[:n])
         if len(chosen.labels) < n:
-            log.warning("curate=verifier kept %d of the %d samples wanted after drawing %d (curate.max_draws=%s × n): "
-                        "generation %d feeds fewer samples to the loop", len(chosen.labels), n, drawn, self.cfg.max_draws,
-                        first.generation)
+            log.warning(
+                "curate=verifier kept %d of the %d samples wanted after drawing %d (curate.max_draws=%s × n): generation %d feeds fewer samples to the loop",
+                len(chosen.labels),
+                n,
+                drawn,
+                self.cfg.max_draws,
+                first.generation,
+            )
         return Curated(chosen, rejected, 0, drawn / n)
 
     def _verified(self, batch: Samples) -> torch.Tensor:

@@ -69,20 +69,14 @@ def with_class_shares(real: RealData, shares: list[float], seed: int) -> RealDat
         n = max(1, int(scale * weight + 1e-9))
         keep.append(members[torch.randperm(len(members), generator=gen)[:n]])
     keep = torch.cat(keep).sort().values
-    return replace(real, train_images=real.train_images[keep].contiguous(), train_labels=real.train_labels[keep].contiguous(),
-                   untrimmed=real)
+    return replace(real, train_images=real.train_images[keep].contiguous(), train_labels=real.train_labels[keep].contiguous(), untrimmed=real)
 
 
 def split_real(name: str, images: torch.Tensor, labels: torch.Tensor, heldout_size: int, split_seed: int) -> RealData:
     """A deterministic split, stratified so that the reference holds every class in its real share."""
     if not 0 < heldout_size < len(labels):
-        raise LabError(
-            f"data.heldout_size={heldout_size} is out of range: data={name} holds "
-            f"{len(labels)} images, allowed 1 ≤ heldout_size < {len(labels)}"
-        )
-    train_idx, heldout_idx = train_test_split(
-        np.arange(len(labels)), test_size=heldout_size, stratify=labels.numpy(), random_state=split_seed
-    )
+        raise LabError(f"data.heldout_size={heldout_size} is out of range: data={name} holds {len(labels)} images, allowed 1 ≤ heldout_size < {len(labels)}")
+    train_idx, heldout_idx = train_test_split(np.arange(len(labels)), test_size=heldout_size, stratify=labels.numpy(), random_state=split_seed)
     train_idx, heldout_idx = torch.from_numpy(np.sort(train_idx)), torch.from_numpy(np.sort(heldout_idx))
     return RealData(
         name=name,
@@ -147,10 +141,7 @@ def _load_torchvision(name: str, root, download: bool) -> tuple[torch.Tensor, to
                 if download
                 else "run once with data.download=true on a machine with a network, or copy the files there"
             )
-            raise LabError(
-                f"data={name}: torchvision's {cls.__name__} files were not found under {root} "
-                f"({type(exc).__name__}); {how}"
-            ) from None
+            raise LabError(f"data={name}: torchvision's {cls.__name__} files were not found under {root} ({type(exc).__name__}); {how}") from None
         data = torch.as_tensor(np.asarray(ds.data))
         # MNIST-likes hold (N, H, W); CIFAR holds (N, H, W, C).
         data = data[:, None] if data.ndim == 3 else data.permute(0, 3, 1, 2)
@@ -162,16 +153,14 @@ def _load_imagefolder(root, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import ImageFolder
 
     if root is None or not Path(str(root)).expanduser().is_dir():
-        raise LabError(
-            f"data.root={root} is not a directory; data=imagefolder needs data.root=DIR with one "
-            "sub-folder per class holding PNG/JPEG images"
-        )
+        raise LabError(f"data.root={root} is not a directory; data=imagefolder needs data.root=DIR with one sub-folder per class holding PNG/JPEG images")
     mode = "L" if channels == 1 else "RGB"
     try:
         folder = ImageFolder(str(Path(str(root)).expanduser()), loader=lambda p: _open(p, mode))
     except FileNotFoundError as exc:  # no class sub-folders, or no image in any of them
-        raise LabError(f"data.root={root} holds no PNG/JPEG images in class sub-folders ({exc}); data=imagefolder "
-                       "needs data.root=DIR with one sub-folder per class") from None
+        raise LabError(
+            f"data.root={root} holds no PNG/JPEG images in class sub-folders ({exc}); data=imagefolder needs data.root=DIR with one sub-folder per class"
+        ) from None
     images, labels = [], []
     sizes = set()
     for path, label in folder.samples:

@@ -60,9 +60,7 @@ def build_sampler(sampler_cfg, train_scheduler: DDPMScheduler):
             # The cosine schedule needs λ(t) clipped near t = T (diffusers' docs) with evenly spaced steps.
             spacing = {"timestep_spacing": "trailing", "lambda_min_clipped": -5.1}
         # x0 predictions kept in [-1, 1], as DDIM does with clip_sample.
-        return DPMSolverMultistepScheduler.from_config(
-            train_scheduler.config, algorithm_type=algorithm, thresholding=True, sample_max_value=1.0, **spacing
-        )
+        return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type=algorithm, thresholding=True, sample_max_value=1.0, **spacing)
     raise ValueError(f"unknown sampler {sampler_cfg.name!r}; allowed: {', '.join(SAMPLERS)}")
 
 

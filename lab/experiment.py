@@ -84,8 +84,9 @@ def _disk_full(run_dir: Path, exc: OSError) -> LabError:
     done = state["completed_generations"]
     rundir.remove_temporaries(run_dir)  # the half-written files give their space back
     kept = f"generations 0–{done - 1} are intact" if done else "no generation was complete"
-    return LabError(f"run_dir={run_dir}: the disk is full (saving generation {done} failed: {exc.strerror}); {kept}: "
-                    "free some space and run the same command to resume")
+    return LabError(
+        f"run_dir={run_dir}: the disk is full (saving generation {done} failed: {exc.strerror}); {kept}: free some space and run the same command to resume"
+    )
 
 
 def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group, name) -> list[dict]:
@@ -132,19 +133,31 @@ def _trust(cfg: DictConfig, run_dir: Path, state: dict, damaged: tuple[int, str]
                 f"generations from two versions of the code would mix in one chain; resume with that code, or set "
                 f"resume_other_code=true to continue from generation {done} with this one (state.json records it)"
             )
-        log.warning("run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",
-                    run_dir, done, integrity.describe(code), integrity.describe(recorded[-1]))
+        log.warning(
+            "run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",
+            run_dir,
+            done,
+            integrity.describe(code),
+            integrity.describe(recorded[-1]),
+        )
     if not recorded or recorded[-1]["source_sha256"] != code["source_sha256"]:
         state = dict(state, code=[*recorded, {"from_generation": done, **code}])
         rundir.write_state(run_dir, state)
     if damaged is not None:
         gen, name = damaged
         if cfg.train.warm_start and gen > 0 and not (run_dir / integrity.generation_files(gen - 1)[1]).exists():
-            raise LabError(f"run_dir={run_dir}: {name} does not match its checksum in state.json, and generation {gen} cannot be "
-                           f"redone: its warm start needs checkpoints/gen_{gen - 1:03d}, which loop.keep=last removed; restore "
-                           f"{name}, or start a new run")
-        log.warning("run_dir=%s: %s is missing or does not match its checksum in state.json (truncated, corrupted or replaced): "
-                    "generation %d and every later one are redone", run_dir, name, gen)
+            raise LabError(
+                f"run_dir={run_dir}: {name} does not match its checksum in state.json, and generation {gen} cannot be "
+                f"redone: its warm start needs checkpoints/gen_{gen - 1:03d}, which loop.keep=last removed; restore "
+                f"{name}, or start a new run"
+            )
+        log.warning(
+            "run_dir=%s: %s is missing or does not match its checksum in state.json (truncated, corrupted or replaced): "
+            "generation %d and every later one are redone",
+            run_dir,
+            name,
+            gen,
+        )
         state = rundir.rewind(run_dir, state, gen)
     return state
 
@@ -162,11 +175,17 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     rows = rundir.discard_unfinished(run_dir, done)
     fixed = loops.FIXED_REAL_FRACTION.get(loop.name)
     if fixed is not None and loop.real_fraction != fixed:
-        log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed,
-                    loop.real_fraction)
-    log.info("run %s: data=%s (%d pool / %d held out), loop=%s, device=%s%s", name, real.name,
-             len(real.train_labels), len(real.heldout_labels), loop.name, device,
-             f", resuming after generation {done - 1}" if done else "")
+        log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed, loop.real_fraction)
+    log.info(
+        "run %s: data=%s (%d pool / %d held out), loop=%s, device=%s%s",
+        name,
+        real.name,
+        len(real.train_labels),
+        len(real.heldout_labels),
+        loop.name,
+        device,
+        f", resuming after generation {done - 1}" if done else "",
+    )
     reference = {
         "classifier": evaluator.classifier_info,
         "real_baseline": evaluator.baseline,
@@ -174,8 +193,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
         "metrics_version": METRICS_VERSION,
     }
     rundir.atomic_write_text(run_dir / "reference.json", json.dumps(reference, indent=2))
-    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name,
-                      run_id=state["wandb_run_id"])
+    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name, run_id=state["wandb_run_id"])
     accuracy = {"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]} if evaluator.classifier_info else {}
     tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
 
@@ -189,8 +207,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     try:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
-                state, row, picture, timing = _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator,
-                                                          tracker)
+                state, row, picture, timing = _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator, tracker)
             rows.append(row)
             tracker.log(row, picture, timing)
     except BaseException:
@@ -241,8 +258,7 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     Nothing here touches the disk or the metrics: the closed-form tests run chains of this in memory.
     `history[k]` holds what generation k fed to the loop (its curated samples)."""
     loop = cfg.loop
-    data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history,
-                         int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
+    data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history, int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
     fit = model.fit(data, gen)
     start = time.perf_counter()
     n = int(loop.num_samples)

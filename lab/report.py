@@ -66,8 +66,7 @@ from lab.report_verdict import (
 )
 
 # The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
-HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage",
-                                          "knn_coverage_tail"))
+HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage", "knn_coverage_tail"))
 # The family the verdict tables test against the control (and adjust together): the headline metrics plus the
 # early-then-late question — the core's coverage, tail − core, and the spread. --metrics names another family.
 EFFECT_METRICS = (*HEADLINE, "metrics/knn_coverage_core", TAIL_GAP, "metrics/feature_variance_ratio", "metrics/variance_ratio")
@@ -102,13 +101,11 @@ def load_runs(paths) -> pd.DataFrame:
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "generation":
                     records.append({"generation": row["generation"], "metric": key, "value": float(value)})
                 elif key == "class_histogram":  # recognised samples per class: what the extinction table reads
-                    records += [{"generation": row["generation"], "metric": f"{SAMPLE_COUNT}{c}", "value": float(n)}
-                                for c, n in enumerate(value)]
+                    records += [{"generation": row["generation"], "metric": f"{SAMPLE_COUNT}{c}", "value": float(n)} for c, n in enumerate(value)]
         frame = pd.DataFrame.from_records(records, columns=["generation", "metric", "value"])
         frame.insert(0, "run", str(run))
         fraction = effective_real_fraction(cfg.loop.name, cfg.loop.real_fraction)
-        for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides,
-                           **_basis(run, cfg)}.items():
+        for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides, **_basis(run, cfg)}.items():
             frame[key] = value
         frames.append(frame)
     if not frames:
@@ -126,9 +123,11 @@ def _one_run_per_seed(table: pd.DataFrame) -> None:
     twice = runs[runs.duplicated(["condition", SEED], keep=False)]
     if len(twice):
         (condition, seed), part = next(iter(twice.groupby(["condition", SEED])))
-        raise SystemExit(f"error: {condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
-                         "replicate: give the report one of them, or runs that differ in an override (it splits them "
-                         "into conditions)")
+        raise SystemExit(
+            f"error: {condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
+            "replicate: give the report one of them, or runs that differ in an override (it splits them "
+            "into conditions)"
+        )
 
 
 def _setting(cfg, key: str) -> str:
@@ -142,11 +141,20 @@ def _basis(run: Path, cfg) -> dict:
     path = run / "reference.json"
     reference = json.loads(path.read_text()) if path.exists() else {}
     classifier = (reference.get("classifier") or {}).get("path")
-    basis = {"data": "data.name", "resolution": "data.resolution", "class shares": "data.class_shares",
-             "features": "metrics.features", "k": "metrics.nearest_k", "recognition threshold": "metrics.recognised_threshold"}
+    basis = {
+        "data": "data.name",
+        "resolution": "data.resolution",
+        "class shares": "data.class_shares",
+        "features": "metrics.features",
+        "k": "metrics.nearest_k",
+        "recognition threshold": "metrics.recognised_threshold",
+    }
     values = {name: OmegaConf.select(cfg, key, default=None) for name, key in basis.items()}
-    values |= {"N": reference.get("num_samples"), "classifier": Path(classifier).name if classifier else None,
-               "metric definitions (version)": reference.get("metrics_version", 1)}
+    values |= {
+        "N": reference.get("num_samples"),
+        "classifier": Path(classifier).name if classifier else None,
+        "metric definitions (version)": reference.get("metrics_version", 1),
+    }
     return {f"{BASIS}{name}": str(OmegaConf.to_container(v) if OmegaConf.is_config(v) else v) for name, v in values.items()}
 
 
@@ -177,8 +185,16 @@ def main_metrics(table: pd.DataFrame) -> list[str]:
     return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: (order.get(m, len(order)), m))
 
 
-def write_report(paths, out: Path, control: str | None = None, adjust: str = "holm", window: int = 3,
-                 fraction: float = 0.2, effect_metrics: list[str] | None = None, split: bool = False) -> list[Path]:
+def write_report(
+    paths,
+    out: Path,
+    control: str | None = None,
+    adjust: str = "holm",
+    window: int = 3,
+    fraction: float = 0.2,
+    effect_metrics: list[str] | None = None,
+    split: bool = False,
+) -> list[Path]:
     """The report of the runs under `paths` in `out` (one per comparable group in out/group_<i> with `split`)."""
     table = load_runs(paths)
     problem = comparable(table)
@@ -195,8 +211,10 @@ def write_report(paths, out: Path, control: str | None = None, adjust: str = "ho
         control_condition(table, control)  # an unknown --control stops here, before anything is written
         return [_write_group(table, out, paths, control, adjust, window, fraction, effect_metrics)]
     basis = sorted(c for c in table.columns if c.startswith(BASIS))
-    return [_write_group(group, out / f"group_{i}", paths, control, adjust, window, fraction, effect_metrics)
-            for i, (_, group) in enumerate(table.groupby(basis, sort=True))]
+    return [
+        _write_group(group, out / f"group_{i}", paths, control, adjust, window, fraction, effect_metrics)
+        for i, (_, group) in enumerate(table.groupby(basis, sort=True))
+    ]
 
 
 def _write_group(table, out: Path, paths, control, adjust, window, fraction, effect_metrics) -> Path:
@@ -219,8 +237,7 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
         if table[table.loop == loop].real_fraction.nunique() > 1:
             for metric in metrics[:1]:
                 fig = plot_heatmap(table, metric, loop).figure
-                figures.append((f"{metric}: real fraction × generation, {loop}",
-                                _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
+                figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
@@ -234,29 +251,45 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
         if len(effect):
             effect.to_csv(out / "effects.csv", index=False)
             verdict.to_csv(out / "verdicts.csv", index=False)
-            tables.append((f"Against the control ({baseline}), paired by seed: jump 0→1, drift per generation over generations "
-                           f"≥ 1, first generation that departs, and whether the effect levels off (late slope within ±{fraction:g} "
-                           f"× the first step, TOST); mean [95% interval]; * = {method}-adjusted p < 0.05 within effects.csv",
-                           verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure",
-                                    "after the first step"]]))
-            tables.append((f"Against the control per generation: condition − control [95% interval]; * = {method}-adjusted "
-                           "p < 0.05 (effects.csv has every p-value, raw and adjusted)", departures(effect)))
+            tables.append(
+                (
+                    f"Against the control ({baseline}), paired by seed: jump 0→1, drift per generation over generations "
+                    f"≥ 1, first generation that departs, and whether the effect levels off (late slope within ±{fraction:g} "
+                    f"× the first step, TOST); mean [95% interval]; * = {method}-adjusted p < 0.05 within effects.csv",
+                    verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure", "after the first step"]],
+                )
+            )
+            tables.append(
+                (
+                    f"Against the control per generation: condition − control [95% interval]; * = {method}-adjusted "
+                    "p < 0.05 (effects.csv has every p-value, raw and adjusted)",
+                    departures(effect),
+                )
+            )
         if share_ratio_metrics(table):
             classes = class_effects(table, baseline, adjust)
             if len(classes):
                 classes.to_csv(out / "class_effects.csv", index=False)
                 shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
-                tables.append((f"Classes against the control at the last generation, paired by seed; vanished = seeds with no "
-                               f"sample recognised as the class; * = {method}-adjusted p < 0.05",
-                               shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished",
-                                      "vanished_in_control"]]))
+                tables.append(
+                    (
+                        f"Classes against the control at the last generation, paired by seed; vanished = seeds with no "
+                        f"sample recognised as the class; * = {method}-adjusted p < 0.05",
+                        shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
+                    )
+                )
     elif baseline is None:
         tables.append(("No control: the runs hold no single real_only condition; name one with --control", pd.DataFrame()))
     paired = contrasts(table, family, adjust) if family else pd.DataFrame()
     if len(paired):
         paired.to_csv(out / "contrasts.csv", index=False)
-        tables.append((f"Every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval]; "
-                       f"* = {method}-adjusted p < 0.05 (contrasts.csv)", as_text(paired)))
+        tables.append(
+            (
+                f"Every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval]; "
+                f"* = {method}-adjusted p < 0.05 (contrasts.csv)",
+                as_text(paired),
+            )
+        )
     if share_ratio_metrics(table):
         for i, condition in enumerate(sorted(table.condition.unique())):
             more.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
@@ -271,8 +304,13 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
         at_risk = (lost.predicted_lost >= 0.01) | lost.lost_in_labels.str.match("[1-9]") | lost.lost_in_samples.str.match("[1-9]")
         lost = lost[at_risk]
     if len(lost):
-        tables.append(("Extinction by the last generation: share of seeds [95% exact interval] in which a class has no copy "
-                       "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)", lost))
+        tables.append(
+            (
+                "Extinction by the last generation: share of seeds [95% exact interval] in which a class has no copy "
+                "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)",
+                lost,
+            )
+        )
     for i, (title, grids) in enumerate(sample_strips(table)):
         figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
@@ -302,18 +340,34 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
     parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
-    parser.add_argument("--control", default=None, metavar="CONDITION",
-                        help="the condition effects are measured against, as the report names it (default: the one real_only condition)")
-    parser.add_argument("--adjust", choices=sorted(ADJUSTMENTS), default="holm",
-                        help="p-value adjustment within each table: holm (family-wise error, default) or bh (false discovery rate)")
-    parser.add_argument("--plateau-window", type=int, default=3, metavar="G",
-                        help="'levels off' is tested on the slope over the last G generations ≥ 1 (default 3)")
-    parser.add_argument("--plateau-fraction", type=float, default=0.2, metavar="F",
-                        help="... which must lie within ±F × the smallest first step (0→1 jump) the data support (default 0.2)")
-    parser.add_argument("--metrics", nargs="+", default=None, metavar="KEY",
-                        help="the metrics tested against the control, as logged (default: the headline and tail metrics)")
-    parser.add_argument("--split", action="store_true",
-                        help="runs measured against different data, resolution, N or classifier: one report per group instead of refusing")
+    parser.add_argument(
+        "--control",
+        default=None,
+        metavar="CONDITION",
+        help="the condition effects are measured against, as the report names it (default: the one real_only condition)",
+    )
+    parser.add_argument(
+        "--adjust",
+        choices=sorted(ADJUSTMENTS),
+        default="holm",
+        help="p-value adjustment within each table: holm (family-wise error, default) or bh (false discovery rate)",
+    )
+    parser.add_argument(
+        "--plateau-window", type=int, default=3, metavar="G", help="'levels off' is tested on the slope over the last G generations ≥ 1 (default 3)"
+    )
+    parser.add_argument(
+        "--plateau-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="... which must lie within ±F × the smallest first step (0→1 jump) the data support (default 0.2)",
+    )
+    parser.add_argument(
+        "--metrics", nargs="+", default=None, metavar="KEY", help="the metrics tested against the control, as logged (default: the headline and tail metrics)"
+    )
+    parser.add_argument(
+        "--split", action="store_true", help="runs measured against different data, resolution, N or classifier: one report per group instead of refusing"
+    )
     args = parser.parse_args(argv)
     plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
     for d in args.dirs:

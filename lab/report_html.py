@@ -33,8 +33,9 @@ table { border-collapse: collapse; font-size: 0.9rem; } td, th { padding: 0.2rem
 """
 
 
-def write_html(path: Path, figures: list[tuple[str, Path]], tables: list[tuple[str, pd.DataFrame]], runs: int, sources: list[str],
-               more: list[tuple[str, Path]] = ()) -> Path:
+def write_html(
+    path: Path, figures: list[tuple[str, Path]], tables: list[tuple[str, pd.DataFrame]], runs: int, sources: list[str], more: list[tuple[str, Path]] = ()
+) -> Path:
     """Tables first, then the headline figures; `more` (every other metric) folded into one <details>."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Self-consumption lab report</title>",
@@ -63,5 +64,6 @@ def write_html(path: Path, figures: list[tuple[str, Path]], tables: list[tuple[s
 def _figure(title: str, image: Path) -> str:
     encoded = base64.b64encode(Path(image).read_bytes()).decode()
     wide = " class='wide'" if title.startswith("samples by generation") else ""
-    return (f"<figure{wide}><figcaption><h3>{html.escape(title)}</h3></figcaption>"
-            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'></figure>")
+    return (
+        f"<figure{wide}><figcaption><h3>{html.escape(title)}</h3></figcaption><img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'></figure>"
+    )

@@ -49,7 +49,7 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
 
 
 def _seeds_text(summary: pd.DataFrame) -> str:
-    """"mean of 3 seeds", or "mean of 2–3 seeds" when conditions differ (an unfinished sweep)."""
+    """ "mean of 3 seeds", or "mean of 2–3 seeds" when conditions differ (an unfinished sweep)."""
     counts = summary.groupby("condition")["count"].max() if len(summary) else pd.Series([0])
     low, high = int(counts.min()), int(counts.max())
     return f"mean of {low if low == high else f'{low}–{high}'} seed{'s' * (high != 1)}"
@@ -63,12 +63,12 @@ def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None
     for condition, part in both.groupby("condition", sort=True):
         line = ax.plot(part["mean_r"], part["mean_p"], marker="o", label=condition)[0]
         for _, r in part.iterrows():
-            ax.annotate(str(int(r["generation"])), (r["mean_r"], r["mean_p"]), textcoords="offset points", xytext=(4, 4),
-                        fontsize="x-small", color=line.get_color())
+            ax.annotate(
+                str(int(r["generation"])), (r["mean_r"], r["mean_p"]), textcoords="offset points", xytext=(4, 4), fontsize="x-small", color=line.get_color()
+            )
     if floor is not None:
         ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
-    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02),
-           title="precision against recall, numbers = generation")
+    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02), title="precision against recall, numbers = generation")
     ax.legend(fontsize="small")
     return ax
 

@@ -37,12 +37,10 @@ def t_test(values) -> dict:
     mean = float(values.mean()) if len(values) else math.nan
     if len(values) < 2 or np.ptp(values) <= 1e-12 * (1 + abs(mean)):
         exact = len(values) >= 2 and abs(mean) > 1e-12
-        return {"seeds": len(values), "mean": mean, "low": mean if exact else math.nan, "high": mean if exact else math.nan,
-                "p": 0.0 if exact else math.nan}
+        return {"seeds": len(values), "mean": mean, "low": mean if exact else math.nan, "high": mean if exact else math.nan, "p": 0.0 if exact else math.nan}
     result = stats.ttest_1samp(values, 0.0)
     interval = result.confidence_interval(LEVEL)
-    return {"seeds": len(values), "mean": mean, "low": float(interval.low), "high": float(interval.high),
-            "p": float(result.pvalue)}
+    return {"seeds": len(values), "mean": mean, "low": float(interval.low), "high": float(interval.high), "p": float(result.pvalue)}
 
 
 def equivalence_p(values, margin: float) -> float:
@@ -72,7 +70,7 @@ def adjust(p_values, method: str) -> np.ndarray:
 
 
 def interval_text(row, adjusted: str = "p_adjusted") -> str:
-    """"+1.2 [+0.4, +2.0] *": mean [95% interval], starred where the adjusted p-value is below 0.05."""
+    """ "+1.2 [+0.4, +2.0] *": mean [95% interval], starred where the adjusted p-value is below 0.05."""
     if math.isnan(row["low"]):
         return f"{row['mean']:+.3g}" + (" (1 seed)" if row["seeds"] < 2 else "")
     mark = " *" if row.get(adjusted, math.nan) < 1 - LEVEL else ""
@@ -82,10 +80,33 @@ def interval_text(row, adjusted: str = "p_adjusted") -> str:
 # The scale a band over seeds is computed on, so that it stays inside the metric's range: shares and coverages live in
 # [0, 1] (logit scale), distances, ratios and counts of effective items are ≥ 0 (log scale); the rest (KID, whose
 # unbiased estimate can be negative, and differences) on their own scale.
-UNIT_INTERVAL = ("precision", "recall", "knn_coverage", "classes_present", "copy_share", "label_agreement", "landing_",
-                 "unrecognised_share", "tails/", "classes/recall_", "classes/knn_coverage_", "classes/label_agreement_")
-NON_NEGATIVE = ("fd_", "density", "kid_std", "vendi", "variance_ratio", "w2", "pixel_w1", "class_entropy",
-                "class_js_divergence", "train_distance_ratio", "classes/share_ratio_")
+UNIT_INTERVAL = (
+    "precision",
+    "recall",
+    "knn_coverage",
+    "classes_present",
+    "copy_share",
+    "label_agreement",
+    "landing_",
+    "unrecognised_share",
+    "tails/",
+    "classes/recall_",
+    "classes/knn_coverage_",
+    "classes/label_agreement_",
+)
+NON_NEGATIVE = (
+    "fd_",
+    "density",
+    "kid_std",
+    "vendi",
+    "variance_ratio",
+    "w2",
+    "pixel_w1",
+    "class_entropy",
+    "class_js_divergence",
+    "train_distance_ratio",
+    "classes/share_ratio_",
+)
 EPSILON = 1e-4  # values at the edge of the range (coverage 1.0, a share 0) are moved this far inside before the transform
 
 
@@ -103,9 +124,11 @@ def band(values, scale: str) -> tuple[float, float]:
     values = np.asarray(values, float)
     if len(values) < 2:
         return math.nan, math.nan
-    forward, back = {"logit": (lambda v: special.logit(np.clip(v, EPSILON, 1 - EPSILON)), special.expit),
-                     "log": (lambda v: np.log(np.maximum(v, EPSILON)), np.exp),
-                     "linear": (lambda v: v, lambda v: v)}[scale]
+    forward, back = {
+        "logit": (lambda v: special.logit(np.clip(v, EPSILON, 1 - EPSILON)), special.expit),
+        "log": (lambda v: np.log(np.maximum(v, EPSILON)), np.exp),
+        "linear": (lambda v: v, lambda v: v),
+    }[scale]
     z = forward(values)
     half = stats.t.ppf(0.975, len(z) - 1) * np.std(z, ddof=1) / math.sqrt(len(z))
     return float(back(z.mean() - half)), float(back(z.mean() + half))

@@ -44,8 +44,7 @@ def comparable(table: pd.DataFrame) -> str | None:
         counts = table.drop_duplicates("run")[column].astype(str).value_counts()
         if len(counts) > 1:
             values = "; ".join(f"{value}: {n} run{'s' * (n != 1)}" for value, n in counts.items())
-            return (f"the runs differ in {column.removeprefix(BASIS)} ({values}), so their floors and metrics are not "
-                    "comparable")
+            return f"the runs differ in {column.removeprefix(BASIS)} ({values}), so their floors and metrics are not comparable"
     return None
 
 
@@ -54,8 +53,11 @@ def _baselines(table: pd.DataFrame) -> pd.DataFrame:
     for run, condition in table[["run", "condition"]].drop_duplicates().itertuples(index=False):
         path = Path(run) / "reference.json"
         baseline = json.loads(path.read_text()).get("real_baseline", {}) if path.exists() else {}
-        rows += [{"condition": condition, "run": run, "metric": scalar_key(key), "value": float(value)}
-                 for key, value in baseline.items() if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        rows += [
+            {"condition": condition, "run": run, "metric": scalar_key(key), "value": float(value)}
+            for key, value in baseline.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
     return pd.DataFrame(rows, columns=["condition", "run", "metric", "value"])
 
 
@@ -66,8 +68,10 @@ def floors(table: pd.DataFrame) -> dict[str, float]:
 
 def floors_by_condition(table: pd.DataFrame) -> pd.DataFrame:
     """Condition × metric: the real floor from the condition's own runs, mean and 95% interval over them."""
-    rows = [{"condition": condition, "metric": metric} | t_test(part.value) | {"mean": float(part.value.mean())}
-            for (condition, metric), part in _baselines(table).groupby(["condition", "metric"])]
+    rows = [
+        {"condition": condition, "metric": metric} | t_test(part.value) | {"mean": float(part.value.mean())}
+        for (condition, metric), part in _baselines(table).groupby(["condition", "metric"])
+    ]
     return pd.DataFrame(rows).drop(columns="p", errors="ignore")
 
 
@@ -85,8 +89,7 @@ def control_condition(table: pd.DataFrame, named: str | None = None) -> str | No
 def _by_seed(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """One value per condition, generation, seed (rows) and metric (columns), for differences paired by seed.
     load_runs refuses a seed given twice; a table built otherwise gets its repeats averaged, never counted as more seeds."""
-    return table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric",
-                                                         values="value", aggfunc="mean")
+    return table[table.metric.isin(metrics)].pivot_table(index=["condition", "generation", "seed"], columns="metric", values="value", aggfunc="mean")
 
 
 def _paired(wide: pd.DataFrame, condition: str, control: str, metric: str) -> pd.DataFrame:
@@ -102,8 +105,9 @@ def _slopes(differences: pd.DataFrame, generations: list[int]) -> np.ndarray:
     return np.array([slope(generations, part[seed]) for seed in part.columns])
 
 
-def against_control(table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm", window: int = 3,
-                    fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+def against_control(
+    table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm", window: int = 3, fraction: float = 0.2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Condition − control, paired by seed. Returns two tables, each one family for the p-value adjustment:
 
     effects: one row per condition, metric and quantity — each generation, the 0→1 jump, the drift per generation
@@ -158,8 +162,20 @@ def against_control(table: pd.DataFrame, metrics: list[str], control: str, metho
     verdict["p_plateau_adjusted"] = adjust(verdict.p_plateau, method)
     verdict["after the first step"] = [_after(r) for r in verdict.to_dict("records")]
     verdict["adjustment"] = ADJUSTMENT_NAMES[method]
-    order = ["condition", "metric", "control", "seeds", JUMP, DRIFT, "first_departure", "after the first step", "margin",
-             "p_plateau", "p_plateau_adjusted", "adjustment"]
+    order = [
+        "condition",
+        "metric",
+        "control",
+        "seeds",
+        JUMP,
+        DRIFT,
+        "first_departure",
+        "after the first step",
+        "margin",
+        "p_plateau",
+        "p_plateau_adjusted",
+        "adjustment",
+    ]
     return effect, verdict[order]
 
 
@@ -167,11 +183,13 @@ def _verdict(row: dict, part: pd.DataFrame) -> dict:
     by = part.set_index("quantity")
     departed = part[part.quantity.str.startswith("generation") & (part.p_adjusted < ALPHA)]
     late = part[part.quantity.str.startswith(LATE)]
-    return row | {"seeds": int(part.seeds.max()),
-                  JUMP: interval_text(by.loc[JUMP]) if JUMP in by.index else "",
-                  DRIFT: interval_text(by.loc[DRIFT]) if DRIFT in by.index else "",
-                  "first_departure": int(departed.generation.min()) if len(departed) else "not shown",
-                  "late_drifts": bool(len(late)) and late.p_adjusted.iloc[0] < ALPHA}
+    return row | {
+        "seeds": int(part.seeds.max()),
+        JUMP: interval_text(by.loc[JUMP]) if JUMP in by.index else "",
+        DRIFT: interval_text(by.loc[DRIFT]) if DRIFT in by.index else "",
+        "first_departure": int(departed.generation.min()) if len(departed) else "not shown",
+        "late_drifts": bool(len(late)) and late.p_adjusted.iloc[0] < ALPHA,
+    }
 
 
 def plateau(late_slopes: np.ndarray, jump: dict, fraction: float) -> tuple[float, float]:
@@ -229,8 +247,9 @@ def contrasts(table: pd.DataFrame, metrics: list[str], method: str = "holm") -> 
         for metric in metrics:
             d = _paired(wide, a, b, metric)
             if generation in d.index and d.loc[generation].notna().any():
-                rows.append({"contrast": f"{a} − {b}", "metric": metric.removeprefix("metrics/"), "generation": int(generation)}
-                            | t_test(d.loc[generation].dropna()))
+                rows.append(
+                    {"contrast": f"{a} − {b}", "metric": metric.removeprefix("metrics/"), "generation": int(generation)} | t_test(d.loc[generation].dropna())
+                )
     return _adjusted(pd.DataFrame(rows), method)
 
 
@@ -273,9 +292,11 @@ def class_effects(table: pd.DataFrame, control: str, method: str = "holm") -> pd
             for who in (condition, control):
                 counts = wide.loc[(who, generation)].get(f"{SAMPLE_COUNT}{c}") if (who, generation) in wide.index else None
                 vanished[who] = f"{int((counts == 0).sum())}/{int(counts.notna().sum())}" if counts is not None else "—"
-            rows.append({"condition": condition, "control": control, "class": int(c), "generation": int(generation)}
-                        | t_test(d.loc[generation].dropna())
-                        | {"vanished": vanished[condition], "vanished_in_control": vanished[control]})
+            rows.append(
+                {"condition": condition, "control": control, "class": int(c), "generation": int(generation)}
+                | t_test(d.loc[generation].dropna())
+                | {"vanished": vanished[condition], "vanished_in_control": vanished[control]}
+            )
     return _adjusted(pd.DataFrame(rows), method)
 
 
@@ -305,10 +326,18 @@ def extinction(table: pd.DataFrame) -> pd.DataFrame:
                 if (f"{SAMPLE_COUNT}{c}", generation) in values.index:
                     samples.append(values[(f"{SAMPLE_COUNT}{c}", generation)] == 0)
             generation0 = part[(part.metric == f"{LABEL_COUNT}{c}") & (part.generation == 0)].value
-            rows.append({"condition": condition, "class": c, "seeds": len(last), "last_generation": int(last.max()),
-                         "copies_at_generation_0": float(generation0.mean()),
-                         "predicted_lost": float(np.mean(predicted)) if predicted else float("nan"),
-                         "lost_in_labels": _share_text(labels), "lost_in_samples": _share_text(samples)})
+            rows.append(
+                {
+                    "condition": condition,
+                    "class": c,
+                    "seeds": len(last),
+                    "last_generation": int(last.max()),
+                    "copies_at_generation_0": float(generation0.mean()),
+                    "predicted_lost": float(np.mean(predicted)) if predicted else float("nan"),
+                    "lost_in_labels": _share_text(labels),
+                    "lost_in_samples": _share_text(samples),
+                }
+            )
     return pd.DataFrame(rows)
 
 

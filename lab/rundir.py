@@ -23,10 +23,20 @@ RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "trackin
 # Settings added to the schema after runs already existed, with the value that behaves as the code did before.
 # The speed settings' auto values do on a CPU what the code did before (no run predates them on a GPU), except
 # sampler.bf16: runs before it sampled in fp32 everywhere, so a CPU with bf16 units resumes them with sampler.bf16=false.
-ADDED_LATER = {"model.family": "diffusion", "curate.name": "none", "curate.max_draws": 10, "metrics.mode_min_share": 0.01,
-               "train.timesteps": "uniform", "train.speed.compile_mode": "reduce-overhead", "train.speed.device_draws": "auto",
-               "sampler.compile": "auto", "sampler.bf16": False, "sampler.labels": "real_pool", "metrics.class_min_share": 0.0,
-               "loop.heldback_samples": 0}
+ADDED_LATER = {
+    "model.family": "diffusion",
+    "curate.name": "none",
+    "curate.max_draws": 10,
+    "metrics.mode_min_share": 0.01,
+    "train.timesteps": "uniform",
+    "train.speed.compile_mode": "reduce-overhead",
+    "train.speed.device_draws": "auto",
+    "sampler.compile": "auto",
+    "sampler.bf16": False,
+    "sampler.labels": "real_pool",
+    "metrics.class_min_share": 0.0,
+    "loop.heldback_samples": 0,
+}
 _ABSENT = object()
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)

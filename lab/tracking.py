@@ -144,8 +144,12 @@ class Tracker:
                     old.rename(target)
         if self.mode == "online" and self.run.step > len(rows):
             # W&B's history only moves forward: generations redone after a damaged file show twice there.
-            log.warning("W&B run %s holds %d generations, %d are committed: the redone ones will appear twice in W&B "
-                        "(metrics.jsonl holds each once)", self.run.id, self.run.step, len(rows))
+            log.warning(
+                "W&B run %s holds %d generations, %d are committed: the redone ones will appear twice in W&B (metrics.jsonl holds each once)",
+                self.run.id,
+                self.run.step,
+                len(rows),
+            )
         timings = _by_generation(self.run_dir / "timing.jsonl")
         for row in rows[self.run.step if self.mode == "online" else 0 :]:
             picture = np.asarray(Image.open(self.run_dir / row["samples"]))

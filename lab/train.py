@@ -57,8 +57,7 @@ def train_generation(
     unet.to(device).train()
     speed = train_cfg.speed
     # fused: one AdamW kernel over all weights instead of a Python loop over ~100 tensors (CPU and CUDA).
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=float(train_cfg.lr), weight_decay=float(train_cfg.weight_decay),
-                                  fused=bool(speed.fused) or None)
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=float(train_cfg.lr), weight_decay=float(train_cfg.weight_decay), fused=bool(speed.fused) or None)
     warmup = min(steps // 2, math.ceil(int(train_cfg.warmup_images) / batch_size))
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
     ema = _make_ema(unet, train_cfg.ema, foreach=bool(speed.fused))
@@ -74,8 +73,7 @@ def train_generation(
     null = null_label(unet) if conditional else None
     losses = []
     start = time.perf_counter()
-    bar = tqdm(draws.batches(len(data), batch_size, steps), total=steps, desc="training", unit="batch",
-               disable=not progress, leave=False)
+    bar = tqdm(draws.batches(len(data), batch_size, steps), total=steps, desc="training", unit="batch", disable=not progress, leave=False)
     for idx in bar:
         x0 = to_model_range(images[idx])
         noise = draws.randn(x0.shape)
@@ -144,8 +142,7 @@ def use_bf16(setting, device: torch.device) -> bool:
 
 def cpu_bf16_units() -> list[str]:
     """The bf16 arithmetic this CPU has, by name (benchmarks/speed.py prints them)."""
-    return [name for name, has in (("AMX", torch.cpu._is_amx_tile_supported()),
-                                   ("AVX512-BF16", torch.cpu._is_avx512_bf16_supported())) if has]
+    return [name for name, has in (("AMX", torch.cpu._is_amx_tile_supported()), ("AVX512-BF16", torch.cpu._is_avx512_bf16_supported())) if has]
 
 
 def bf16_autocast(setting, device: torch.device):

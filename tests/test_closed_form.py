@@ -25,9 +25,17 @@ N, SEEDS = 100, 200
 
 def chains(loop: str, generations: int, estimator: str = "ml", train_size: int = N, real_fraction: float = 0.5):
     """Fitted mean − pool mean and fitted variance ÷ pool variance per (seed, generation): (SEEDS, generations)."""
-    cfg = compose_cfg("model=gaussian", "data=gaussian", "data.dim=1", "data.pool_size=1000", f"loop={loop}",
-                      f"loop.train_size={train_size}", f"loop.num_samples={N}", f"loop.real_fraction={real_fraction}",
-                      f"model.estimator={estimator}")
+    cfg = compose_cfg(
+        "model=gaussian",
+        "data=gaussian",
+        "data.dim=1",
+        "data.pool_size=1000",
+        f"loop={loop}",
+        f"loop.train_size={train_size}",
+        f"loop.num_samples={N}",
+        f"loop.real_fraction={real_fraction}",
+        f"model.estimator={estimator}",
+    )
     real = load_real_data(cfg.data)
     means, variances = np.zeros((SEEDS, generations)), np.zeros((SEEDS, generations))
     for seed in range(SEEDS):
@@ -86,7 +94,8 @@ def test_unbiased_estimator_keeps_the_mean_variance_while_the_median_collapses()
 def test_gaussian_w2_has_the_closed_form_of_two_gaussians():
     zero = torch.zeros(2, dtype=torch.float64)
     # Means 3-4-5 apart, same covariance: W2 is the distance of the means.
-    assert gaussian_w2(torch.tensor([3.0, 4.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64), zero,
-                       torch.eye(2, dtype=torch.float64)) == pytest.approx(5.0)
+    assert gaussian_w2(
+        torch.tensor([3.0, 4.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64), zero, torch.eye(2, dtype=torch.float64)
+    ) == pytest.approx(5.0)
     # Same mean, N(0, 4I) against N(0, I): W2² = Σ (2 − 1)² = 2.
     assert gaussian_w2(zero, 4 * torch.eye(2, dtype=torch.float64), zero, torch.eye(2, dtype=torch.float64)) == pytest.approx(math.sqrt(2))

@@ -21,8 +21,12 @@ def test_option_composes(make_cfg, group, option, tmp_path):
     if (group, option) == ("data", "imagefolder"):
         overrides.append(f"data.root={tmp_path}")
     # A toy generator goes with a toy data set, and the other way round.
-    partner = {("data", "gaussian"): "model=gaussian", ("data", "gmm25"): "model=gmm", ("model", "gaussian"): "data=gaussian",
-               ("model", "gmm"): "data=gmm25"}.get((group, option))
+    partner = {
+        ("data", "gaussian"): "model=gaussian",
+        ("data", "gmm25"): "model=gmm",
+        ("model", "gaussian"): "data=gaussian",
+        ("model", "gmm"): "data=gmm25",
+    }.get((group, option))
     overrides += [partner] if partner else []
     if (group, option) == ("metrics", "inception"):
         # 10,000 samples for standard FID: only a large data set with as many drawn per generation allows that.
@@ -70,16 +74,16 @@ def test_launcher_presets_compose(launcher):
         assert launcher.split("_")[0] in target.lower()
 
 
-@pytest.mark.parametrize(("job_num", "gpus", "device"), [(0, 0, "auto"), (5, 1, "auto"), (0, 4, "cuda:0"), (5, 4, "cuda:1"),
-                                                         (7, 4, "cuda:3"), (8, 4, "cuda:0")])
+@pytest.mark.parametrize(
+    ("job_num", "gpus", "device"), [(0, 0, "auto"), (5, 1, "auto"), (0, 4, "cuda:0"), (5, 4, "cuda:1"), (7, 4, "cuda:3"), (8, 4, "cuda:0")]
+)
 def test_sweep_jobs_spread_over_the_visible_gpus(job_num, gpus, device):
     from lab.config import device_for_job
 
     assert device_for_job(job_num, gpus) == device
 
 
-@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 15), ("ratio_sweep_cpu", 12),
-                                               ("compare_regimes", 12), ("ratio_sweep", 45)])
+@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 15), ("ratio_sweep_cpu", 12), ("compare_regimes", 12), ("ratio_sweep", 45)])
 def test_sweep_presets_expand_to_their_jobs(preset, jobs):
     from lab.__main__ import job_overrides
 

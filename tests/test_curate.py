@@ -16,8 +16,7 @@ N = 200
 
 
 def toy(*overrides):
-    cfg = compose_cfg("model=gaussian", "data=gaussian", "data.dim=1", f"loop.num_samples={N}", "tracking=disabled",
-                      "progress=false", *overrides)
+    cfg = compose_cfg("model=gaussian", "data=gaussian", "data.dim=1", f"loop.num_samples={N}", "tracking=disabled", "progress=false", *overrides)
     real = load_real_data(cfg.data)
     model = generators.build(cfg, real, "cpu", progress=False)
     model.fit(_training_set(real), 0)  # N(≈0, ≈1) fitted on the real pool
@@ -108,8 +107,17 @@ def test_diversity_keeps_n_distinct_candidates_with_a_wider_spread():
 
 
 def test_a_curated_toy_chain_trains_on_what_curation_kept(tmp_path):
-    cfg = compose_cfg("model=gmm", "data=gmm25", "loop.generations=2", "loop.train_size=300", "loop.num_samples=500",
-                      "metrics.num_samples=500", "curate=diversity", "tracking=disabled", "progress=false")
+    cfg = compose_cfg(
+        "model=gmm",
+        "data=gmm25",
+        "loop.generations=2",
+        "loop.train_size=300",
+        "loop.num_samples=500",
+        "metrics.num_samples=500",
+        "curate=diversity",
+        "tracking=disabled",
+        "progress=false",
+    )
     rows = run_experiment(cfg, tmp_path / "run")
     assert [r["curate/draws"] for r in rows] == [2.0, 2.0] and [r["curate/removed"] for r in rows] == [500, 500]
     saved = torch.load(tmp_path / "run" / "generations" / "gen_000.pt", weights_only=True)
@@ -117,14 +125,17 @@ def test_a_curated_toy_chain_trains_on_what_curation_kept(tmp_path):
     assert 0 < rows[0]["metrics/modes_covered"] <= 25 and 0 < rows[0]["metrics/high_quality_share"] <= 1
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["curate=none", "curate.threshold=0.5"], "curate.threshold=0.5 is a setting of curate=verifier only"),
-    (["curate=verifier", "curate.threshold=0"], "curate.threshold=0.0 is out of range: allowed 0 < value ≤ 1"),
-    (["curate=self_correction", "curate.strength=2"], "curate.strength=2.0 is out of range: allowed 0 ≤ value ≤ 1"),
-    (["curate=diversity", "curate.candidates=0.5"], "curate.candidates=0.5 is out of range: allowed ≥ 1"),
-    (["curate=diversity", "curate.candidates=20"], "curate.candidates=20.0 needs more draws than curate.max_draws=10"),
-    (["model=gaussian", "data=gaussian", "curate=verifier"], "curate=verifier needs the feature classifier of an image data set"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["curate=none", "curate.threshold=0.5"], "curate.threshold=0.5 is a setting of curate=verifier only"),
+        (["curate=verifier", "curate.threshold=0"], "curate.threshold=0.0 is out of range: allowed 0 < value ≤ 1"),
+        (["curate=self_correction", "curate.strength=2"], "curate.strength=2.0 is out of range: allowed 0 ≤ value ≤ 1"),
+        (["curate=diversity", "curate.candidates=0.5"], "curate.candidates=0.5 is out of range: allowed ≥ 1"),
+        (["curate=diversity", "curate.candidates=20"], "curate.candidates=20.0 needs more draws than curate.max_draws=10"),
+        (["model=gaussian", "data=gaussian", "curate=verifier"], "curate=verifier needs the feature classifier of an image data set"),
+    ],
+)
 def test_curate_settings_are_checked(overrides, message):
     from lab.config import check_settings
     from lab.errors import LabError

@@ -16,8 +16,7 @@ from lab.errors import LabError
 
 
 def data_cfg(name, **kw):
-    base = {"name": name, "root": None, "download": False, "resolution": 16, "channels": 1, "heldout_size": 100, "split_seed": 0,
-            "class_shares": None}
+    base = {"name": name, "root": None, "download": False, "resolution": 16, "channels": 1, "heldout_size": 100, "split_seed": 0, "class_shares": None}
     return OmegaConf.create(base | kw)
 
 

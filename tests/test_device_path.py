@@ -16,8 +16,7 @@ from tests.test_train_speed import losses
 
 
 def test_a_chain_keeps_its_modules_and_starts_every_generation_from_a_fresh_initialisation():
-    cfg = compose_cfg("model=tiny", "data=digits", "train.images=96", "train.batch_size=32", "train.warmup_images=32",
-                      "progress=false", "seed=3")
+    cfg = compose_cfg("model=tiny", "data=digits", "train.images=96", "train.batch_size=32", "train.warmup_images=32", "progress=false", "seed=3")
     model = generators.build(cfg, load_real_data(cfg.data), torch.device("cpu"), progress=False)
     model.fit(tiny_set(), 0)
     kept = model.model, model.ema_model
@@ -27,8 +26,7 @@ def test_a_chain_keeps_its_modules_and_starts_every_generation_from_a_fresh_init
     # … holding exactly what generation 1 trained from a newly built module gives: nothing of generation 0 is left.
     torch.manual_seed(derive_seed(3, 1, "init"))
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
-    fresh = train_generation(unet, model.train_scheduler, tiny_set(), cfg.train, torch.device("cpu"), generator(3, 1, "train"),
-                             progress=False)
+    fresh = train_generation(unet, model.train_scheduler, tiny_set(), cfg.train, torch.device("cpu"), generator(3, 1, "train"), progress=False)
     for ours, theirs in ((kept[0], fresh.model), (kept[1], fresh.ema_model)):
         assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
 
@@ -48,8 +46,7 @@ def test_compiled_sampling_runs_one_batch_shape_and_returns_what_eager_sampling_
         return compiled(x, t, class_labels=class_labels)
 
     def draw(**kwargs):
-        return diffusion.sample(unet, sampler, labels, 3, 0.0, 5, generator(0, 0, "s"), torch.device("cpu"), progress=False,
-                                **kwargs)
+        return diffusion.sample(unet, sampler, labels, 3, 0.0, 5, generator(0, 0, "s"), torch.device("cpu"), progress=False, **kwargs)
 
     padded, eager = draw(forward=forward), draw()
     assert padded.shape == eager.shape == (12, 1, 8, 8)
@@ -79,7 +76,6 @@ def test_device_draws_are_seeded_from_the_host_generator():
 @pytest.mark.slow
 def test_compiled_training_learns_what_the_plain_path_learns(make_cfg):
     plain, _ = losses(make_cfg)
-    fast, _ = losses(make_cfg, "train.speed.fused=true", "train.speed.compile=true", "train.speed.compile_mode=default",
-                     "train.speed.device_draws=true")
+    fast, _ = losses(make_cfg, "train.speed.fused=true", "train.speed.compile=true", "train.speed.compile_mode=default", "train.speed.device_draws=true")
     assert not torch.equal(fast, plain)  # the compiled kernels really ran …
     torch.testing.assert_close(fast, plain, rtol=1e-3, atol=1e-4)  # … and learnt the same thing

@@ -41,8 +41,9 @@ def test_cpu_preset_size(make_cfg):
 def test_ema_moves_in_a_short_run(cfg):
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
     initial = [p.detach().clone() for p in unet.parameters()]
-    result = train_generation(unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train, torch.device("cpu"),
-                              generator(0, 0, "train"), progress=False)
+    result = train_generation(
+        unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train, torch.device("cpu"), generator(0, 0, "train"), progress=False
+    )
     ema = [p.detach() for p in result.ema_model.parameters()]
     raw = [p.detach() for p in result.model.parameters()]
     moved = sum(float((e - i).abs().sum()) for e, i in zip(ema, initial))
@@ -59,8 +60,9 @@ def test_training_is_reproducible(cfg):
     def once():
         torch.manual_seed(0)
         unet = diffusion.build_unet(cfg.model, 8, 1, 10)
-        r = train_generation(unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train,
-                             torch.device("cpu"), generator(0, 0, "train"), progress=False)
+        r = train_generation(
+            unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train, torch.device("cpu"), generator(0, 0, "train"), progress=False
+        )
         return r.loss, next(r.ema_model.parameters()).detach().clone()
 
     (loss_a, w_a), (loss_b, w_b) = once(), once()
@@ -103,8 +105,9 @@ def test_unconditional_model(make_cfg):
     cfg = make_cfg("model=tiny", "model.conditional=false", "train.images=64", "train.batch_size=32", "progress=false")
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
     assert not diffusion.is_conditional(unet)
-    result = train_generation(unet, diffusion.build_train_scheduler(cfg.train), tiny_set(conditional=False), cfg.train,
-                              torch.device("cpu"), generator(0, 0, "t"), progress=False)
+    result = train_generation(
+        unet, diffusion.build_train_scheduler(cfg.train), tiny_set(conditional=False), cfg.train, torch.device("cpu"), generator(0, 0, "t"), progress=False
+    )
     sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     out = diffusion.sample(result.ema_model, sampler, torch.full((4,), -1), 2, 0.0, 4, generator(0, 0, "s"), torch.device("cpu"), progress=False)
     assert out.shape == (4, 1, 8, 8)
@@ -120,8 +123,7 @@ def test_training_target_follows_the_prediction_type(make_cfg, kind):
     x0, noise = torch.randn(3, 1, 4, 4, generator=g), torch.randn(3, 1, 4, 4, generator=g)
     t = torch.tensor([10, 500, 990])
     alpha_bar = scheduler.alphas_cumprod[t].view(-1, 1, 1, 1)
-    expected = {"epsilon": noise, "sample": x0,
-                "v_prediction": alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * x0}[kind]
+    expected = {"epsilon": noise, "sample": x0, "v_prediction": alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * x0}[kind]
     assert torch.allclose(_target(scheduler, x0, noise, t), expected, atol=1e-6)
 
 

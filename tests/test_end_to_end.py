@@ -37,8 +37,7 @@ def test_single_run_through_the_cli(tmp_path):
 
 
 def test_multirun_shares_a_group_and_sets_job_type(tmp_path):
-    result = lab_cli(tmp_path, "-m", "experiment=smoke", "loop=fully_synthetic,fresh", "tracking=offline",
-                     "progress=false", "hydra.sweep.dir=sweep")
+    result = lab_cli(tmp_path, "-m", "experiment=smoke", "loop=fully_synthetic,fresh", "tracking=offline", "progress=false", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr[-2000:]
     groups, job_types = set(), []
     for job in ("0", "1"):
@@ -67,8 +66,18 @@ def test_joblib_workers_leak_nothing_between_jobs(tmp_path):
 
 
 def test_joblib_splits_the_cores(tmp_path):
-    result = lab_cli(tmp_path, "-m", "experiment=smoke", "loop.generations=1", "seed=0,1", "tracking=disabled",
-                     "progress=false", "hydra.sweep.dir=s", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    result = lab_cli(
+        tmp_path,
+        "-m",
+        "experiment=smoke",
+        "loop.generations=1",
+        "seed=0,1",
+        "tracking=disabled",
+        "progress=false",
+        "hydra.sweep.dir=s",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     threads = {OmegaConf.load(tmp_path / "s" / j / "config.yaml").threads for j in ("0", "1")}
     assert threads == {max(1, (os.cpu_count() or 1) // 2)}
@@ -76,22 +85,29 @@ def test_joblib_splits_the_cores(tmp_path):
 
 def test_submitit_local_sweep_report_and_notebook(tmp_path):
     """The cluster path (submitit, run locally), then the report and the notebook on that sweep."""
-    result = lab_cli(tmp_path, "-m", "experiment=smoke", "loop=fully_synthetic,fresh", "seed=0,1", "tracking=offline",
-                     "progress=false", "hydra.sweep.dir=sweep", "hydra/launcher=submitit_local")
+    result = lab_cli(
+        tmp_path,
+        "-m",
+        "experiment=smoke",
+        "loop=fully_synthetic,fresh",
+        "seed=0,1",
+        "tracking=offline",
+        "progress=false",
+        "hydra.sweep.dir=sweep",
+        "hydra/launcher=submitit_local",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     runs = sorted(p.parent.name for p in (tmp_path / "sweep").glob("*/metrics.jsonl"))
     assert runs == ["0", "1", "2", "3"]
 
-    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
     assert (tmp_path / "sweep" / "report" / "report.html").is_file()
 
     notebook = nbformat.read(repo_root() / "notebooks" / "compare_regimes.ipynb", as_version=4)
     os.environ["LAB_SWEEP_DIR"] = str(tmp_path / "sweep")
     try:
-        NotebookClient(notebook, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(repo_root() / "notebooks")}}).execute()
+        NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(repo_root() / "notebooks")}}).execute()
     finally:
         del os.environ["LAB_SWEEP_DIR"]
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
@@ -102,8 +118,18 @@ def test_submitit_local_sweep_report_and_notebook(tmp_path):
 
 def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
     """The toy generators use the same entry point, sweep and report as the diffusion model."""
-    result = lab_cli(tmp_path, "-m", "experiment=toy_modes", "curate=none,diversity", "loop=fully_synthetic", "seed=0",
-                     "loop.generations=3", "tracking=offline", "progress=false", "hydra.sweep.dir=sweep")
+    result = lab_cli(
+        tmp_path,
+        "-m",
+        "experiment=toy_modes",
+        "curate=none,diversity",
+        "loop=fully_synthetic",
+        "seed=0",
+        "loop.generations=3",
+        "tracking=offline",
+        "progress=false",
+        "hydra.sweep.dir=sweep",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for job in ("0", "1"):
         data = rows(tmp_path / "sweep" / job)
@@ -116,8 +142,7 @@ def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
     assert not (tmp_path / "sweep" / "report" / "verdicts.csv").exists()
     assert "modes_covered" in (tmp_path / "sweep" / "report" / "last_generation.csv").read_text()
     control = "loop=fully_synthetic, curate=none"
-    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep", "--control", control], cwd=tmp_path,
-                            capture_output=True, text=True)
+    report = subprocess.run([sys.executable, "-m", "lab.report", "sweep", "--control", control], cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     verdicts = pd.read_csv(tmp_path / "sweep" / "report" / "verdicts.csv")
     assert set(verdicts.condition) == {"loop=fully_synthetic, curate=diversity"} and set(verdicts.control) == {control}

@@ -40,8 +40,10 @@ CASES = [
     (["train.speed.bf16=maybe"], "train.speed.bf16=maybe is not allowed; allowed: auto, true, false"),
     (["train.speed.device_draws=gpu"], "train.speed.device_draws=gpu is not allowed; allowed: auto, true, false"),
     (["sampler.compile=always"], "sampler.compile=always is not allowed; allowed: auto, true, false"),
-    (["train.speed.compile_mode=fast"], "train.speed.compile_mode=fast is not allowed; allowed: default, reduce-overhead, "
-                                        "max-autotune, max-autotune-no-cudagraphs"),
+    (
+        ["train.speed.compile_mode=fast"],
+        "train.speed.compile_mode=fast is not allowed; allowed: default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs",
+    ),
     (["train.speed.fused=auto"], "train.speed.fused=auto has the wrong type for this setting: Value 'auto' is not a valid bool"),
     (["tracking.mode=loud"], "tracking.mode=loud is not allowed; allowed: auto, online, offline, disabled"),
     (["device=tpu"], "device=tpu is not a device"),
@@ -87,8 +89,10 @@ CASES = [
     (["metrics.class_min_share=1.5"], "metrics.class_min_share=1.5 is out of range: allowed 0 ≤ value ≤ 1"),
     (["sampler.labels=balanced"], "sampler.labels=balanced is not allowed; allowed: training_set, real_pool, uniform"),
     # A long-tailed pool's reference follows its class shares: the held-out set must hold enough of the common classes.
-    (["experiment=tails_cpu", "data.heldout_size=1000"], "metrics.num_samples=1000 needs 125 held-out images of class 0 to "
-                                                         "follow data.class_shares, data.heldout_size=1000 holds 100"),
+    (
+        ["experiment=tails_cpu", "data.heldout_size=1000"],
+        "metrics.num_samples=1000 needs 125 held-out images of class 0 to follow data.class_shares, data.heldout_size=1000 holds 100",
+    ),
     (["data=gaussian", "model=gaussian", "data.class_shares=[1]"], "data.class_shares=[1.0] is not a setting of data=gaussian"),
     (["data=gmm25", "model=gmm", "data.class_shares=[1,2]"], "data.class_shares=[1.0, 2.0] is not allowed for data=gmm25: give 25"),
     (["metrics.classifier.epochs=0"], "metrics.classifier.epochs=0 is out of range: allowed ≥ 1"),
@@ -114,8 +118,12 @@ def test_gpu_asked_for_on_a_cpu_machine():
 
 def test_sweeps_expand_like_hydra():
     jobs = job_overrides(["-m", "loop=mixed,fresh", "seed=0,1", "hydra/launcher=basic", "train.images=5"])
-    assert jobs == [["loop=mixed", "seed=0", "train.images=5"], ["loop=mixed", "seed=1", "train.images=5"],
-                    ["loop=fresh", "seed=0", "train.images=5"], ["loop=fresh", "seed=1", "train.images=5"]]
+    assert jobs == [
+        ["loop=mixed", "seed=0", "train.images=5"],
+        ["loop=mixed", "seed=1", "train.images=5"],
+        ["loop=fresh", "seed=0", "train.images=5"],
+        ["loop=fresh", "seed=1", "train.images=5"],
+    ]
 
 
 def lab_cli(tmp_path, *args):

@@ -23,8 +23,14 @@ def test_a_chain_writes_its_run_directory(make_cfg, tmp_path):
     assert rows[0]["provenance/real"] == 256 and "provenance/gen_0" not in rows[0]
     assert (rows[2]["provenance/real"], rows[2]["provenance/gen_1"]) == (128, 128)
     assert rows[2]["data/real_fraction"] == 0.5
-    for key in ("metrics/fd_classifier", "metrics/classes_present", "metrics/class_entropy",
-                "metrics/class_js_divergence", "metrics/unrecognised_share", "train/loss"):
+    for key in (
+        "metrics/fd_classifier",
+        "metrics/classes_present",
+        "metrics/class_entropy",
+        "metrics/class_js_divergence",
+        "metrics/unrecognised_share",
+        "train/loss",
+    ):
         assert all(isinstance(r[key], float) for r in rows), key
     assert all(len(r["class_histogram"]) == 10 for r in rows)
 
@@ -110,8 +116,7 @@ def test_a_generation_trained_on_real_data_only_scores_like_generation_0(make_cf
     """With no synthetic data (mixed at real_fraction=1) every later generation is a retrained generation 0:
     its Fréchet distance must stay within retraining noise of generation 0's. A generation ≥ 1 path that
     differs from generation 0's (data, labels, model, sampler state) fails."""
-    cfg = make_cfg(*SMOKE, "loop=mixed", "loop.real_fraction=1.0", "loop.generations=3", "train.images=3072",
-                   "train.batch_size=64", "sampler.steps=10")
+    cfg = make_cfg(*SMOKE, "loop=mixed", "loop.real_fraction=1.0", "loop.generations=3", "train.images=3072", "train.batch_size=64", "sampler.steps=10")
     rows = run_experiment(cfg, tmp_path / "run")
     fd = [r["metrics/fd_classifier"] for r in rows]
     assert all(r["provenance/real"] == 256 and "provenance/gen_0" not in r for r in rows)

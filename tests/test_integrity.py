@@ -82,8 +82,11 @@ def test_a_warm_start_that_cannot_be_redone_stops_with_one_line(make_cfg, tmp_pa
     run_experiment(make_cfg(*chain), run)
     before = (run / "state.json").read_text()
     next((run / "checkpoints" / "gen_001" / "unet").glob("*.safetensors")).write_bytes(b"broken")
-    with pytest.raises(LabError, match=r"checkpoints/gen_001 does not match its checksum .* needs checkpoints/gen_000, which "
-                                       r"loop.keep=last removed") as err:
+    with pytest.raises(
+        LabError,
+        match=r"checkpoints/gen_001 does not match its checksum .* needs checkpoints/gen_000, which "
+        r"loop.keep=last removed",
+    ) as err:
         run_experiment(make_cfg(*chain), run)
     assert "\n" not in str(err.value)
     assert (run / "state.json").read_text() == before
@@ -111,8 +114,10 @@ def stopped_by_a_full_disk(make_cfg, tmp_path, monkeypatch):
 
 def test_a_full_disk_stops_with_one_line_and_the_same_command_resumes(make_cfg, finished, stopped_by_a_full_disk):
     run, message = stopped_by_a_full_disk
-    assert message == (f"run_dir={run}: the disk is full (saving generation 1 failed: No space left on device); "
-                       "generations 0–0 are intact: free some space and run the same command to resume")
+    assert message == (
+        f"run_dir={run}: the disk is full (saving generation 1 failed: No space left on device); "
+        "generations 0–0 are intact: free some space and run the same command to resume"
+    )
     assert state_of(run)["completed_generations"] == 1
     assert not list(run.rglob("*.tmp"))  # the partial file gave its space back
     assert state_of(run)["checksums"]["generations/gen_000.pt"] == integrity.sha256_of(run / "generations" / "gen_000.pt")
@@ -125,8 +130,11 @@ def test_a_resume_under_other_code_is_refused_unless_confirmed(make_cfg, finishe
     before = (run / "state.json").read_text()
     other = dict(integrity.code_identity(), source_sha256="f" * 64, git_commit="0123456789abcdef")
     monkeypatch.setattr(integrity, "code_identity", lambda: other)
-    with pytest.raises(LabError, match=r"was run by other code \(lab 0.1.0, .*; now lab 0.1.0, commit 0123456789ab, source "
-                                       r"ffffffffffff\): .* set resume_other_code=true to continue from generation 1") as err:
+    with pytest.raises(
+        LabError,
+        match=r"was run by other code \(lab 0.1.0, .*; now lab 0.1.0, commit 0123456789ab, source "
+        r"ffffffffffff\): .* set resume_other_code=true to continue from generation 1",
+    ) as err:
         run_experiment(make_cfg(*CHAIN), run)
     assert "\n" not in str(err.value)
     assert (run / "state.json").read_text() == before  # refused before anything was rewritten

@@ -71,8 +71,7 @@ def test_a_conditional_diffusion_model_samples_the_labels_of_its_own_training_se
     data = compose("fully_synthetic", 0, real.train_images, real.train_labels, [], int(cfg.loop.train_size), 0.0, 0)
     keep = (data.labels == 2) | (data.labels == 5)  # a training set of two classes, 2 four times as common as 5
     keep &= (data.labels == 2) | (torch.arange(len(keep)) % 4 == 0)
-    data.images, data.labels, data.source, data.real_index = (t[keep] for t in (data.images, data.labels, data.source,
-                                                                                 data.real_index))
+    data.images, data.labels, data.source, data.real_index = (t[keep] for t in (data.images, data.labels, data.source, data.real_index))
     model.fit(data, 0)
     labels = model.sample(400, 0).labels
     assert set(labels.tolist()) == {2, 5}
@@ -80,4 +79,3 @@ def test_a_conditional_diffusion_model_samples_the_labels_of_its_own_training_se
     assert float((labels == 5).double().mean()) == pytest.approx(share_of_5, abs=3 * (share_of_5 / 400) ** 0.5)
     cfg.sampler.labels = "uniform"
     assert len(set(model.sample(400, 0).labels.tolist())) == real.num_classes
-

@@ -15,8 +15,10 @@ from lab.locks import exclusive
 from lab.rundir import LOCK, holds_foreign_files
 from tests.conftest import SMOKE, repo_root
 
-HOLD_FOREVER = "import sys, time; from pathlib import Path; from lab.locks import exclusive\n" \
-               "with exclusive(Path(sys.argv[1]), 'x'):\n    print('held', flush=True); time.sleep(600)"
+HOLD_FOREVER = (
+    "import sys, time; from pathlib import Path; from lab.locks import exclusive\n"
+    "with exclusive(Path(sys.argv[1]), 'x'):\n    print('held', flush=True); time.sleep(600)"
+)
 
 
 def holder_process(path):

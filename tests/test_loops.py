@@ -24,14 +24,12 @@ def identity(images):
 
 def fake_history(generations, shape):
     # Samples of generation k are filled with the value k + 1 (never an index-encoded real image pair).
-    return [Samples(k, torch.full((NUM_SAMPLES, *shape), 250 - k, dtype=torch.uint8),
-                    torch.arange(NUM_SAMPLES) % 10) for k in range(generations)]
+    return [Samples(k, torch.full((NUM_SAMPLES, *shape), 250 - k, dtype=torch.uint8), torch.arange(NUM_SAMPLES) % 10) for k in range(generations)]
 
 
 def chain(loop, real, generations=4, fraction=0.3, seed=0):
     history = fake_history(generations, real.train_images.shape[1:])
-    return [compose(loop, g, real.train_images, real.train_labels, history[:g], TRAIN_SIZE, fraction, seed)
-            for g in range(generations)]
+    return [compose(loop, g, real.train_images, real.train_labels, history[:g], TRAIN_SIZE, fraction, seed) for g in range(generations)]
 
 
 @pytest.mark.parametrize("loop", LOOPS)

@@ -62,8 +62,7 @@ def test_same_precision_and_recall_as_torch_fidelity():
     real = draw(600, seed=0)
     generated = torch.cat([draw(500, seed=1) * 1.3 + 0.4, real[:50], real[:1].repeat(50, 1)])  # with copies
     ours = scores(generated, real)
-    theirs = metric_prc.prc_features_to_metric(generated, real, prc_neighborhood=K, prc_batch_size=10000,
-                                               save_cpu_ram=False, verbose=False)
+    theirs = metric_prc.prc_features_to_metric(generated, real, prc_neighborhood=K, prc_batch_size=10000, save_cpu_ram=False, verbose=False)
     assert ours["precision"] == pytest.approx(theirs["precision"], abs=1e-6)
     assert ours["recall"] == pytest.approx(theirs["recall"], abs=1e-6)
 

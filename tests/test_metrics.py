@@ -21,7 +21,7 @@ class Flatten(nn.Module):
 
 def gaussian(n, mean, std, seed):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, 4, 1, 1, generator=g, dtype=torch.float64) * std + mean)
+    return torch.randn(n, 4, 1, 1, generator=g, dtype=torch.float64) * std + mean
 
 
 def test_identical_sets_give_zero():
@@ -157,8 +157,23 @@ def test_every_metric_has_a_real_floor(digits_evaluator):
 
     row = evaluator(real.train_images[:n], real.train_labels[:n], real.train_images[:600], Null(None, 1.0))
     assert set(row) == set(evaluator.baseline)
-    for key in ("precision", "recall", "density", "knn_coverage", "kid", "kid_std", "vendi", "label_agreement",
-                "pixel_w1", "dark_level", "copy_share", "copy_share_heldout", "train_distance_ratio", "classes/recall_9", "classes/share_ratio_0"):
+    for key in (
+        "precision",
+        "recall",
+        "density",
+        "knn_coverage",
+        "kid",
+        "kid_std",
+        "vendi",
+        "label_agreement",
+        "pixel_w1",
+        "dark_level",
+        "copy_share",
+        "copy_share_heldout",
+        "train_distance_ratio",
+        "classes/recall_9",
+        "classes/share_ratio_0",
+    ):
         assert key in row
     # Real images against real images: high fidelity and diversity; held-out images are not copies.
     floor = evaluator.baseline
@@ -198,7 +213,7 @@ def test_the_memorisation_null_is_fresh_draws_of_the_training_sets_source(digits
     evaluator, real = digits_evaluator
     n = evaluator.num_samples
     source = (real.train_images.float() * 0.6).to(torch.uint8)  # the "previous generation's" image distribution
-    train, samples, held = source[:290], source[290:290 + n], source[290 + n:290 + 2 * n]
+    train, samples, held = source[:290], source[290 : 290 + n], source[290 + n : 290 + 2 * n]
     assert len(held) == n
     fresh = evaluator(samples, None, train, Null(held, 0.0))
     assert abs(fresh["copy_share"] - fresh["copy_share_null"]) < 0.1

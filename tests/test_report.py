@@ -28,13 +28,28 @@ def fake_run(root, name, loop, fraction, seed, fd_values, extra=lambda g: {}, cl
     (run / "samples").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create({"seed": seed, "loop": {"name": loop, "real_fraction": fraction}}), run / "config.yaml")
     OmegaConf.save(OmegaConf.create([f"loop={loop}", f"loop.real_fraction={fraction}", f"seed={seed}"]), run / "overrides.yaml")
-    reference = {"real_baseline": FLOOR | {"class_histogram": [1, 2]}, "num_samples": 1000,
-                 "classifier": {"path": f"/cache/classifiers/{classifier}", "heldout_accuracy": 0.95}}
+    reference = {
+        "real_baseline": FLOOR | {"class_histogram": [1, 2]},
+        "num_samples": 1000,
+        "classifier": {"path": f"/cache/classifiers/{classifier}", "heldout_accuracy": 0.95},
+    }
     (run / "reference.json").write_text(json.dumps(reference))
     with (run / "metrics.jsonl").open("w") as f:
         for g, fd in enumerate(fd_values):
-            f.write(json.dumps({"generation": g, "metrics/fd_classifier": fd, "metrics/classes_present": 1.0 - 0.1 * g,
-                                "provenance/real": 10, "class_histogram": [1, 2], "samples": f"samples/gen_{g:03d}.png"} | extra(g)) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "generation": g,
+                        "metrics/fd_classifier": fd,
+                        "metrics/classes_present": 1.0 - 0.1 * g,
+                        "provenance/real": 10,
+                        "class_histogram": [1, 2],
+                        "samples": f"samples/gen_{g:03d}.png",
+                    }
+                    | extra(g)
+                )
+                + "\n"
+            )
             Image.fromarray(np.full((12, 12), 40 * g + 20 * seed, dtype=np.uint8)).save(run / "samples" / f"gen_{g:03d}.png")
     return run
 
@@ -65,8 +80,10 @@ def test_settings_that_leave_the_science_alone_do_not_split_a_condition(sweep):
     # One seed re-run later with tracking and threads given on the command line: still the same condition.
     extra = sweep / "6"
     fake_run(sweep, "6", "mixed", 0.5, 3, [13.0, 23.0, 33.0])
-    OmegaConf.save(OmegaConf.create(["loop=mixed", "loop.real_fraction=0.5", "seed=3", "tracking=offline",
-                                     "tracking.mode=disabled", "threads=1", "cache_dir=/elsewhere"]), extra / "overrides.yaml")
+    OmegaConf.save(
+        OmegaConf.create(["loop=mixed", "loop.real_fraction=0.5", "seed=3", "tracking=offline", "tracking.mode=disabled", "threads=1", "cache_dir=/elsewhere"]),
+        extra / "overrides.yaml",
+    )
     table = load_runs([sweep])
     assert set(table.condition) == {"loop=mixed, real_fraction=0.25", "loop=mixed, real_fraction=0.5"}
     summary = summarise(table, "metrics/fd_classifier")
@@ -87,8 +104,7 @@ def test_a_setting_named_in_one_sweep_only_is_read_from_the_other_runs_configs(t
             OmegaConf.save(cfg, run / "config.yaml")
             extra = ["sampler.labels=uniform", "model=tiny"] if named else []
             OmegaConf.save(OmegaConf.create(["loop=fully_synthetic", f"seed={seed}", *extra]), run / "overrides.yaml")
-    assert set(load_runs([tmp_path]).condition) == {"loop=fully_synthetic, sampler.labels=training_set",
-                                                   "loop=fully_synthetic, sampler.labels=uniform"}
+    assert set(load_runs([tmp_path]).condition) == {"loop=fully_synthetic, sampler.labels=training_set", "loop=fully_synthetic, sampler.labels=uniform"}
 
 
 def test_band_over_seeds(sweep):
@@ -214,11 +230,28 @@ def test_class_shares_against_the_control(tmp_path):
     # Class 1 halves every generation in the fully synthetic loop (seed noise ±0.05) and stays at its share in the
     # control; class 0 stays put in both. At generation 3 seed 0 recognised no sample of class 1.
     for seed, noise in enumerate((-0.05, 0.0, 0.05)):
-        fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10, 20, 30, 40],
-                 extra=lambda g, e=noise, s=seed: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 0.5 ** g + e * (g > 0),
-                                                   "class_histogram": [50, 0 if (g == 3 and s == 0) else 5]})
-        fake_run(tmp_path, f"ro{seed}", "real_only", 1.0, seed, [10] * 4,
-                 extra=lambda g: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 1.0, "class_histogram": [50, 5]})
+        fake_run(
+            tmp_path,
+            f"fs{seed}",
+            "fully_synthetic",
+            0.0,
+            seed,
+            [10, 20, 30, 40],
+            extra=lambda g, e=noise, s=seed: {
+                "classes/share_ratio_0": 1.0,
+                "classes/share_ratio_1": 0.5**g + e * (g > 0),
+                "class_histogram": [50, 0 if (g == 3 and s == 0) else 5],
+            },
+        )
+        fake_run(
+            tmp_path,
+            f"ro{seed}",
+            "real_only",
+            1.0,
+            seed,
+            [10] * 4,
+            extra=lambda g: {"classes/share_ratio_0": 1.0, "classes/share_ratio_1": 1.0, "class_histogram": [50, 5]},
+        )
     found = class_effects(load_runs([tmp_path]), "loop=real_only").set_index("class")
     assert found.loc[1, "generation"] == 3 and found.loc[1, "mean"] == pytest.approx(0.125 - 1.0)
     assert found.loc[1, "p_adjusted"] < 0.05 and np.isnan(found.loc[0, "p"])  # class 0: identical to the control
@@ -242,38 +275,50 @@ def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_pat
 
 
 def test_cli(sweep, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "report.html").is_file()
     bad = subprocess.run([sys.executable, "-m", "lab.report", str(tmp_path / "nope")], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: ")
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 def test_page_in_headless_chromium(tmp_path):
     # A sweep as wide as the lab's: 40 metrics, a control, 2 seeds (bands that a plain t-interval would push below 0).
-    many = lambda g: {f"metrics/{m}": 0.5 + 0.1 * g for m in ("precision", "recall", "knn_coverage", "density", "kid")} | {  # noqa: E731
-        f"metrics/extra_metric_with_a_long_name_{i}": i + g for i in range(35)}
+    def many(g):
+        names = ("precision", "recall", "knn_coverage", "density", "kid")
+        return {f"metrics/{m}": 0.5 + 0.1 * g for m in names} | {f"metrics/extra_metric_with_a_long_name_{i}": i + g for i in range(35)}
+
     for seed in range(2):
         for loop, fraction in (("fully_synthetic", 0.0), ("real_only", 1.0), ("mixed", 0.5)):
             fake_run(tmp_path / "sweep", f"{loop}{seed}", loop, fraction, seed, [10 + seed, 20, 30 + 3 * seed], extra=many)
     page = write_report([tmp_path / "sweep"], tmp_path / "report")[0]
     url = page.resolve().as_uri()
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
-    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,1000", "--virtual-time-budget=10000",
-                          "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,1000", "--virtual-time-budget=10000", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     body = re.search(r"<body[^>]*>", dom).group(0)
     images = len(list((tmp_path / "report" / "plots").iterdir()))
     assert f'data-images-loaded="{images}"' in body and 'data-images-broken="0"' in body, body
     assert int(re.search(r'data-page-width="(\d+)"', body).group(1)) <= 1400  # no table runs off the right edge
     shot = tmp_path / "shot.png"
-    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1200,1600", f"--screenshot={shot}", url],
-                   capture_output=True, timeout=120)
+    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1200,1600", f"--screenshot={shot}", url], capture_output=True, timeout=120)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 10 and (pixels < 128).mean() > 0.01  # not blank: text and plots are drawn
 
@@ -287,9 +332,20 @@ def test_extinction_counts_seeds_that_lost_a_class_beside_the_wright_fisher_pred
         # Class 1: 3 copies at generation 0; by generation 2 seeds 0 and 1 lost its labels, seed 0 its samples too.
         copies = [3, 2, 0 if seed < 2 else 5]
         samples = [4, 2, 0 if seed == 0 else 3]
-        fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11, 12],
-                 extra=lambda g, c=copies, s=samples: {"data/train_size": 100, "data/label_count_0": 100 - c[g],
-                                                       "data/label_count_1": c[g], "class_histogram": [50, s[g]]})
+        fake_run(
+            root,
+            f"{seed}",
+            "fully_synthetic",
+            0.0,
+            seed,
+            [10, 11, 12],
+            extra=lambda g, c=copies, s=samples: {
+                "data/train_size": 100,
+                "data/label_count_0": 100 - c[g],
+                "data/label_count_1": c[g],
+                "class_histogram": [50, s[g]],
+            },
+        )
     lost = extinction(load_runs([root])).set_index("class")
     assert lost.loc[1, "predicted_lost"] == pytest.approx(wright_fisher_extinction(3, 100, 2)[-1])
     assert lost.loc[1, "copies_at_generation_0"] == 3.0
@@ -302,8 +358,9 @@ def test_extinction_counts_seeds_that_lost_a_class_beside_the_wright_fisher_pred
 def test_coverage_by_density_is_drawn_per_condition(tmp_path):
     root = tmp_path / "multirun"
     for seed in range(2):
-        fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11],
-                 extra=lambda g: {f"tails/coverage_decile_{j}": 0.9 - 0.1 * g * (j == 0) for j in range(10)})
+        fake_run(
+            root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11], extra=lambda g: {f"tails/coverage_decile_{j}": 0.9 - 0.1 * g * (j == 0) for j in range(10)}
+        )
     out = tmp_path / "report"
     page = write_report([root], out)[0]
     assert (out / "plots" / "coverage_by_density_0.png").exists()
@@ -316,8 +373,15 @@ def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_gener
     root = tmp_path / "multirun"
     for seed, luck in enumerate((0.0, 0.03, -0.02)):  # each seed's luck is shared by both loops: it cancels
         for loop, tail in (("fully_synthetic", [0.9, 0.8, 0.7]), ("real_only", [0.9, 0.9, 0.9])):
-            fake_run(root, f"{loop}_{seed}", loop, 0.0 if loop == "fully_synthetic" else 1.0, seed, [10, 11, 12],
-                     extra=lambda g, t=tail, s=luck: {"metrics/knn_coverage_tail": t[g] + s, "metrics/knn_coverage_core": 0.95 + s})
+            fake_run(
+                root,
+                f"{loop}_{seed}",
+                loop,
+                0.0 if loop == "fully_synthetic" else 1.0,
+                seed,
+                [10, 11, 12],
+                extra=lambda g, t=tail, s=luck: {"metrics/knn_coverage_tail": t[g] + s, "metrics/knn_coverage_core": 0.95 + s},
+            )
     table = with_tail_gap(load_runs([root]))
     metrics = ["metrics/knn_coverage_tail", "metrics/knn_coverage_core", "metrics/knn_coverage_tail_minus_core"]
     effect, verdict = against_control(table, metrics, "loop=real_only")
@@ -339,8 +403,17 @@ def simulated_sweep(rng, seeds: int, generations: int, effect, noise: float) -> 
             for g in range(generations + 1):
                 shift = effect(g) if (loop == "fully_synthetic" and g > 0) else 0.0
                 value = 10 + luck + shift + (rng.normal(0, noise) if g > 0 else 0.0)
-                rows.append({"run": f"{loop}{seed}", "generation": g, "metric": "metrics/fd_classifier", "value": value,
-                             "loop": loop, "seed": seed, "condition": f"loop={loop}"})
+                rows.append(
+                    {
+                        "run": f"{loop}{seed}",
+                        "generation": g,
+                        "metric": "metrics/fd_classifier",
+                        "value": value,
+                        "loop": loop,
+                        "seed": seed,
+                        "condition": f"loop={loop}",
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -50,8 +50,7 @@ def test_a_kill_in_each_phase_resumes_to_the_same_result(tmp_path, uninterrupted
     """SIGKILL at a named point of generation 1 (LAB_FAULT, lab/faults.py), then the same command again."""
     env = dict(os.environ, PYTHONPATH=str(repo_root()))
     command = [sys.executable, "-m", "lab", *CHAIN, "run_dir=run"]
-    killed = subprocess.run(command, cwd=tmp_path, env=env | {"LAB_FAULT": f"{phase}:1"}, capture_output=True, text=True,
-                            timeout=600)
+    killed = subprocess.run(command, cwd=tmp_path, env=env | {"LAB_FAULT": f"{phase}:1"}, capture_output=True, text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     run = tmp_path / "run"
     assert state(run)["completed_generations"] == COMMITTED_AT_KILL[phase]
@@ -68,8 +67,7 @@ def test_a_kill_in_each_phase_resumes_to_the_same_result(tmp_path, uninterrupted
 
 
 def test_rerunning_a_sweep_skips_finished_jobs_and_resumes_the_others(tmp_path):
-    sweep = ["-m", "experiment=smoke", "loop=fully_synthetic,fresh", "loop.generations=3", "tracking=disabled",
-             "progress=false", "hydra.sweep.dir=sweep"]
+    sweep = ["-m", "experiment=smoke", "loop=fully_synthetic,fresh", "loop.generations=3", "tracking=disabled", "progress=false", "hydra.sweep.dir=sweep"]
     assert lab_cli(tmp_path, *sweep).returncode == 0
     job0, job1 = tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
     finished = files_and_times(job0)

@@ -52,17 +52,25 @@ class ExactModelThroughAConvolution(ExactGaussianModel):
         return SimpleNamespace(sample=self.identity(super().forward(x, t, class_labels).sample))
 
 
-def sample_images(make_cfg, sampler: str, prediction_type, steps, schedule="squaredcos_cap_v2", bf16=False,
-                  model_type=ExactGaussianModel):
+def sample_images(make_cfg, sampler: str, prediction_type, steps, schedule="squaredcos_cap_v2", bf16=False, model_type=ExactGaussianModel):
     name, *overrides = sampler.split()
-    cfg = make_cfg(f"sampler={name}", *overrides, f"train.prediction_type={prediction_type}",
-                   f"train.beta_schedule={schedule}")
+    cfg = make_cfg(f"sampler={name}", *overrides, f"train.prediction_type={prediction_type}", f"train.beta_schedule={schedule}")
     train_scheduler = diffusion.build_train_scheduler(cfg.train)
     model = model_type(train_scheduler.alphas_cumprod, prediction_type)
     labels = torch.arange(1000) % 2
-    images = diffusion.sample(model, diffusion.build_sampler(cfg.sampler, train_scheduler), labels, steps, 0.0, 1000,
-                              generator(0, 0, "known-score"), torch.device("cpu"), eta=cfg.sampler.eta or 0.0,
-                              progress=False, bf16=bf16)
+    images = diffusion.sample(
+        model,
+        diffusion.build_sampler(cfg.sampler, train_scheduler),
+        labels,
+        steps,
+        0.0,
+        1000,
+        generator(0, 0, "known-score"),
+        torch.device("cpu"),
+        eta=cfg.sampler.eta or 0.0,
+        progress=False,
+        bf16=bf16,
+    )
     return images, labels
 
 

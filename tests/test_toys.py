@@ -40,8 +40,17 @@ def test_the_mixture_finds_the_25_modes_of_the_grid():
 
 
 def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_path):
-    overrides = ("model=gmm", "data=gmm25", "loop=accumulate", "loop.generations=3", "loop.train_size=400",
-                 "loop.num_samples=500", "metrics.num_samples=500", "tracking=offline", "progress=false")
+    overrides = (
+        "model=gmm",
+        "data=gmm25",
+        "loop=accumulate",
+        "loop.generations=3",
+        "loop.train_size=400",
+        "loop.num_samples=500",
+        "metrics.num_samples=500",
+        "tracking=offline",
+        "progress=false",
+    )
     cfg = compose_cfg(*overrides)
     whole = run_experiment(cfg, tmp_path / "whole")
     assert {"metrics/w2", "metrics/modes_covered", "metrics/fit_variance_ratio", "fit/em_iterations"} <= set(whole[0])
@@ -62,20 +71,23 @@ def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_
     assert reference["classifier"] is None and reference["real_baseline"]["modes_covered"] == 25
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["model=gaussian"], "model=gaussian fits points of a toy data set; allowed with it: data=gaussian|gmm25"),
-    (["data=gaussian"], "data=gaussian holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"),
-    (["model=gmm", "data=gmm25", "data.dim=3"], "data.dim=3 is not allowed for data=gmm25 (a 2-D grid); allowed: 2"),
-    (["model=gaussian", "data=gaussian", "model.sampling_bias=0"], "model.sampling_bias=0.0 is out of range: allowed 0 < λ ≤ 1 (1: unbiased)"),
-    (["model=gaussian", "data=gaussian", "model.estimator=mle"], "model.estimator=mle is not allowed; allowed: ml, unbiased"),
-    (["model=gmm", "data=gmm25", "model.components=0"], "model.components=0 is out of range: allowed ≥ 1"),
-    (["model=gmm", "data=gmm25", "loop.train_size=20"], "loop.train_size=20 is too small for model=gmm: allowed ≥ 25"),
-    (["model=gaussian", "data=gaussian", "loop.train_size=1"], "loop.train_size=1 is too small for model=gaussian: allowed ≥ 2"),
-    (["data.dim=3"], "data.dim=3 is not a setting of data=mnist5k; allowed: data.dim=null"),
-    (["model.sampling_bias=0.5"], "model.sampling_bias=0.5 is not a setting of model=cpu; allowed: model.sampling_bias=null"),
-    (["model=gmm", "data=gmm25", "data.resolution=16"], "data.resolution=16 is not a setting of data=gmm25; allowed: data.resolution=null"),
-    (["model=gaussian", "data=gaussian", "model.components=3"], "model.components=3 is a setting of model=gmm only; allowed: model.components=null"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["model=gaussian"], "model=gaussian fits points of a toy data set; allowed with it: data=gaussian|gmm25"),
+        (["data=gaussian"], "data=gaussian holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"),
+        (["model=gmm", "data=gmm25", "data.dim=3"], "data.dim=3 is not allowed for data=gmm25 (a 2-D grid); allowed: 2"),
+        (["model=gaussian", "data=gaussian", "model.sampling_bias=0"], "model.sampling_bias=0.0 is out of range: allowed 0 < λ ≤ 1 (1: unbiased)"),
+        (["model=gaussian", "data=gaussian", "model.estimator=mle"], "model.estimator=mle is not allowed; allowed: ml, unbiased"),
+        (["model=gmm", "data=gmm25", "model.components=0"], "model.components=0 is out of range: allowed ≥ 1"),
+        (["model=gmm", "data=gmm25", "loop.train_size=20"], "loop.train_size=20 is too small for model=gmm: allowed ≥ 25"),
+        (["model=gaussian", "data=gaussian", "loop.train_size=1"], "loop.train_size=1 is too small for model=gaussian: allowed ≥ 2"),
+        (["data.dim=3"], "data.dim=3 is not a setting of data=mnist5k; allowed: data.dim=null"),
+        (["model.sampling_bias=0.5"], "model.sampling_bias=0.5 is not a setting of model=cpu; allowed: model.sampling_bias=null"),
+        (["model=gmm", "data=gmm25", "data.resolution=16"], "data.resolution=16 is not a setting of data=gmm25; allowed: data.resolution=null"),
+        (["model=gaussian", "data=gaussian", "model.components=3"], "model.components=3 is a setting of model=gmm only; allowed: model.components=null"),
+    ],
+)
 def test_toy_settings_are_checked(overrides, message):
     with pytest.raises(LabError) as caught:
         check_settings(compose_cfg(*overrides))
@@ -89,8 +101,8 @@ def test_the_weighted_grid_has_the_log_density_of_its_mixture_and_draws_its_weig
     truth = distribution_of(compose_cfg("data=gmm25", "model=gmm", f"data.class_shares={shares}").data)
     weights = torch.tensor(shares, dtype=torch.float64) / sum(shares)
     mixture = torch.distributions.MixtureSameFamily(
-        torch.distributions.Categorical(weights),
-        torch.distributions.Independent(torch.distributions.Normal(truth.modes, truth.mode_std), 1))
+        torch.distributions.Categorical(weights), torch.distributions.Independent(torch.distributions.Normal(truth.modes, truth.mode_std), 1)
+    )
     points, labels = truth.sample(20000, torch.Generator().manual_seed(0))
     assert torch.allclose(truth.log_density(points), mixture.log_prob(points.double()), atol=1e-9)
     assert torch.bincount(labels, minlength=25).double().div(20000).sub(weights).abs().max() < 0.01

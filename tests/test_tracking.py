@@ -22,8 +22,7 @@ def leet(run_dir: Path, *flags: str):
 @pytest.fixture
 def offline_run(tmp_path):
     cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": ["test"]})
-    tracker = Tracker(cfg, tmp_path, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a",
-                      group="sweep-42", job_type="mixed")
+    tracker = Tracker(cfg, tmp_path, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a", group="sweep-42", job_type="mixed")
     grid = np.zeros((20, 20, 1), dtype=np.uint8)
     rows = []
     for g in range(3):
@@ -46,8 +45,7 @@ def test_offline_run_reads_back_with_generation_axis(offline_run):
     records = [json.loads(line) for line in leet(wandb_run).splitlines() if line.strip()]
     run = next(r["run"] for r in records if r["type"] == "run")
     assert (run["run_group"], run["job_type"]) == ("sweep-42", "mixed")
-    steps = {m["metric"].get("glob_name") or m["metric"]["name"]: m["metric"].get("step_metric")
-             for m in records if m["type"] == "metric"}
+    steps = {m["metric"].get("glob_name") or m["metric"]["name"]: m["metric"].get("step_metric") for m in records if m["type"] == "metric"}
     assert steps["metrics/*"] == steps["provenance/*"] == steps["samples"] == steps["class_histogram"] == "generation"
     history = [r["history"]["item"] for r in records if r["type"] == "history"]
     assert [(h["generation"], h["metrics/fd_classifier"]) for h in history] == [(0, 10), (1, 11), (2, 12)]

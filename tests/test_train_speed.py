@@ -12,12 +12,12 @@ PLAIN = ("train.speed.fused=false", "train.speed.bf16=false", "train.speed.compi
 
 
 def losses(make_cfg, *speed):
-    cfg = make_cfg("model=tiny", "train.images=192", "train.batch_size=32", "train.warmup_images=32", "progress=false",
-                   *PLAIN, *speed)
+    cfg = make_cfg("model=tiny", "train.images=192", "train.batch_size=32", "train.warmup_images=32", "progress=false", *PLAIN, *speed)
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
-    result = train_generation(unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train,
-                              torch.device("cpu"), generator(0, 0, "train"), progress=False)
+    result = train_generation(
+        unet, diffusion.build_train_scheduler(cfg.train), tiny_set(), cfg.train, torch.device("cpu"), generator(0, 0, "train"), progress=False
+    )
     return torch.tensor(result.step_losses), result
 
 

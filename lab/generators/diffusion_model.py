@@ -47,17 +47,27 @@ class DiffusionGenerator:
                 self.model.load_state_dict(fresh.state_dict())
         if self._train_forward is None:
             self._train_forward = compiled(self.model.to(self.device), cfg.train.speed, self.device)
-        trained = train_generation(self.model, self.train_scheduler, data, cfg.train, self.device,
-                                   generator(cfg.seed, generation, "train"), self.progress,
-                                   forward=self._train_forward, sampling_model=self.ema_model)
+        trained = train_generation(
+            self.model,
+            self.train_scheduler,
+            data,
+            cfg.train,
+            self.device,
+            generator(cfg.seed, generation, "train"),
+            self.progress,
+            forward=self._train_forward,
+            sampling_model=self.ema_model,
+        )
         self.ema_model = trained.ema_model
         return Fit(
             scalars={"train/loss": trained.loss, "train/images_seen": trained.images_seen},
-            timing={"timing/train_seconds": trained.seconds,
-                    "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9),
-                    # The bf16 settings' auto depends on the hardware: a chain resumed elsewhere shows where it changed.
-                    "timing/train_bf16": float(use_bf16(cfg.train.speed.bf16, self.device)),
-                    "timing/sample_bf16": float(use_bf16(cfg.sampler.bf16, self.device))},
+            timing={
+                "timing/train_seconds": trained.seconds,
+                "timing/train_images_per_second": trained.images_seen / max(trained.seconds, 1e-9),
+                # The bf16 settings' auto depends on the hardware: a chain resumed elsewhere shows where it changed.
+                "timing/train_bf16": float(use_bf16(cfg.train.speed.bf16, self.device)),
+                "timing/sample_bf16": float(use_bf16(cfg.sampler.bf16, self.device)),
+            },
         )
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
@@ -69,12 +79,21 @@ class DiffusionGenerator:
             labels = torch.full((n,), -1, dtype=torch.long)
         if self._sample_forward is None:
             self._sample_forward = sampling_forward(self.ema_model.to(self.device), cfg.sampler.compile, self.device)
-        noise = placed(generator(cfg.seed, generation, draw_purpose("sample", draw)), self.device,
-                       use_device_draws(cfg.train.speed.device_draws, self.device))
-        images = diffusion.sample(self.ema_model.to(self.device), self.sampler, labels, int(cfg.sampler.steps),
-                                  float(cfg.sampler.guidance_scale), int(cfg.sampler.batch_size), noise, self.device,
-                                  eta=float(cfg.sampler.eta or 0.0), progress=self.progress, forward=self._sample_forward,
-                                  bf16=use_bf16(cfg.sampler.bf16, self.device))
+        noise = placed(generator(cfg.seed, generation, draw_purpose("sample", draw)), self.device, use_device_draws(cfg.train.speed.device_draws, self.device))
+        images = diffusion.sample(
+            self.ema_model.to(self.device),
+            self.sampler,
+            labels,
+            int(cfg.sampler.steps),
+            float(cfg.sampler.guidance_scale),
+            int(cfg.sampler.batch_size),
+            noise,
+            self.device,
+            eta=float(cfg.sampler.eta or 0.0),
+            progress=self.progress,
+            forward=self._sample_forward,
+            bf16=use_bf16(cfg.sampler.bf16, self.device),
+        )
         return Samples(generation, images, labels)
 
     def save(self, directory: Path) -> None:
@@ -86,4 +105,3 @@ class DiffusionGenerator:
         """The raw (training) weights: what a warm start continues from."""
         self.model = UNet2DModel.from_pretrained(directory / "unet")
         self._train_forward = None  # compiled for the module this replaces
-

@@ -68,17 +68,21 @@ class MixtureGenerator:
 
     def fit(self, data: TrainingSet, generation: int) -> Fit:
         start = time.perf_counter()
-        mixture = GaussianMixture(self.components, covariance_type="full", reg_covar=1e-6,
-                                  random_state=derive_seed(self.seed, generation, "mixture_init") % 2**32)
+        mixture = GaussianMixture(
+            self.components, covariance_type="full", reg_covar=1e-6, random_state=derive_seed(self.seed, generation, "mixture_init") % 2**32
+        )
         mixture.fit(data.images.double().numpy())
-        self.weights, self.means, self.covs = (torch.from_numpy(np.asarray(a, dtype=np.float64))
-                                               for a in (mixture.weights_, mixture.means_, mixture.covariances_))
+        self.weights, self.means, self.covs = (
+            torch.from_numpy(np.asarray(a, dtype=np.float64)) for a in (mixture.weights_, mixture.means_, mixture.covariances_)
+        )
         mean = self.weights @ self.means
         spread = self.means - mean
         cov = torch.einsum("k,kij->ij", self.weights, self.covs) + spread.T @ (self.weights[:, None] * spread)
-        return Fit(parameters={"mean": mean, "cov": cov},
-                   scalars={"fit/em_iterations": int(mixture.n_iter_), "fit/converged": bool(mixture.converged_)},
-                   timing={"timing/train_seconds": time.perf_counter() - start})
+        return Fit(
+            parameters={"mean": mean, "cov": cov},
+            scalars={"fit/em_iterations": int(mixture.n_iter_), "fit/converged": bool(mixture.converged_)},
+            timing={"timing/train_seconds": time.perf_counter() - start},
+        )
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
         rng = generator(self.seed, generation, draw_purpose("sample", draw))

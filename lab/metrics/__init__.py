@@ -32,7 +32,6 @@ Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
                                 recall and k-NN coverage among the held-out images of class c
 """
 
-
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,9 +93,7 @@ class Evaluator:
         self.device = device
         self.num_samples = int(metrics_cfg.num_samples)
         self.num_classes = real.num_classes
-        self.classifier, self.classifier_info = load_or_train(
-            real, data_cfg, metrics_cfg.classifier, cache_dir, device, progress
-        )
+        self.classifier, self.classifier_info = load_or_train(real, data_cfg, metrics_cfg.classifier, cache_dir, device, progress)
         pick = reference_pick(real, self.num_samples, int(data_cfg.split_seed))
         reference = real.heldout_images[pick]
         self.reference_labels = real.heldout_labels[pick]
@@ -121,8 +118,7 @@ class Evaluator:
         subset_size = metrics_cfg.kid.subset_size or min(1000, self.num_samples // 2)
         self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
         self.reference_histogram = intensity_histogram(reference)
-        self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._pixels, self._classes,
-                        self._memorisation]
+        self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._pixels, self._classes, self._memorisation]
         self.baseline = self._real_baseline(real)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
@@ -132,13 +128,11 @@ class Evaluator:
             parts = [module(self._as_input(b).to(self.device)).double().cpu() for b in images.split(batch)]
         return torch.cat(parts)
 
-    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None, train_images: torch.Tensor | None = None,
-                 null: Null | None = None) -> dict:
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None, train_images: torch.Tensor | None = None, null: Null | None = None) -> dict:
         if len(images) < self.num_samples:
             raise ValueError(f"{len(images)} images given, the metrics need {self.num_samples}")
         n = self.num_samples
-        generated = Generated(images[:n], None if labels is None else labels[:n], images, labels, train_images, null,
-                              self.classifier, self.embed, self.device)
+        generated = Generated(images[:n], None if labels is None else labels[:n], images, labels, train_images, null, self.classifier, self.embed, self.device)
         out = {}
         for i, metric in enumerate(self.metrics):
             out.update(metric(generated))
@@ -156,9 +150,11 @@ class Evaluator:
 
     def headline(self, scalars: dict) -> str:
         """The log line of a generation."""
-        return (f"{self.fd_name}={scalars[f'metrics/{self.fd_name}']:.3f}, precision {scalars['metrics/precision']:.3f}, "
-                f"recall {scalars['metrics/recall']:.3f}, classes present {scalars['metrics/classes_present']:.2f}, "
-                f"unrecognised {scalars['metrics/unrecognised_share']:.3f}")
+        return (
+            f"{self.fd_name}={scalars[f'metrics/{self.fd_name}']:.3f}, precision {scalars['metrics/precision']:.3f}, "
+            f"recall {scalars['metrics/recall']:.3f}, classes present {scalars['metrics/classes_present']:.2f}, "
+            f"unrecognised {scalars['metrics/unrecognised_share']:.3f}"
+        )
 
     def _as_input(self, images: torch.Tensor) -> torch.Tensor:
         """Inception takes 3 channels; the classifier takes the data's own."""
@@ -170,9 +166,12 @@ class Evaluator:
     def _manifold(self, generated: Generated) -> dict:
         comparison = compare(Manifold.of(generated.features, self.k), self.reference)
         spread = float(torch.trace(torch.cov(generated.features.T))) / self.reference_trace
-        return (comparison.scalars() | comparison.per_class(self.reference_labels, self.num_classes)
-                | tail_metrics(self.deciles, comparison.real_covered, self.density(generated.features))
-                | {"feature_variance_ratio": spread})
+        return (
+            comparison.scalars()
+            | comparison.per_class(self.reference_labels, self.num_classes)
+            | tail_metrics(self.deciles, comparison.real_covered, self.density(generated.features))
+            | {"feature_variance_ratio": spread}
+        )
 
     def _kid(self, generated: Generated) -> dict:
         return self.kid(generated.features)
@@ -234,8 +233,7 @@ class Evaluator:
             return {}
         out = self(real.train_images[pick], real.train_labels[pick])
         share, _ = copy_share(self.reference.features, self.embed(real.train_images))
-        return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0,
-                      "copy_share_null": share, "train_distance_ratio_null": 1.0}
+        return out | {"copy_share": share, "copy_share_heldout": share, "train_distance_ratio": 1.0, "copy_share_null": share, "train_distance_ratio_null": 1.0}
 
     def _baseline_pick(self, real: RealData) -> torch.Tensor | None:
         """The N real training images the floor is measured on (None: the pool holds fewer than N)."""
@@ -261,9 +259,11 @@ def reference_pick(real: RealData, n: int, split_seed: int) -> torch.Tensor:
     for c, count in enumerate(counts.tolist()):
         members = order[labels == c]
         if len(members) < count:
-            raise LabError(f"metrics.num_samples={n} needs {count} held-out images of class {c} to follow data.class_shares, "
-                           f"data.heldout_size={len(real.heldout_labels)} holds {len(members)}: raise data.heldout_size "
-                           f"or lower metrics.num_samples")
+            raise LabError(
+                f"metrics.num_samples={n} needs {count} held-out images of class {c} to follow data.class_shares, "
+                f"data.heldout_size={len(real.heldout_labels)} holds {len(members)}: raise data.heldout_size "
+                f"or lower metrics.num_samples"
+            )
         pick.append(members[:count])
     return torch.cat(pick).sort().values
 

@@ -28,11 +28,16 @@ class Classifier(nn.Module):
     def __init__(self, channels: int, num_classes: int, feature_dim: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
             # Adaptive pooling makes one architecture fit 8×8 to 32×32 inputs.
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
             nn.Linear(64 * 16, feature_dim),
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(0.3), nn.Linear(feature_dim, num_classes))

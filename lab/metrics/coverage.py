@@ -8,8 +8,7 @@ import math
 import torch
 
 
-def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recognised_threshold: float,
-                   min_share: float) -> dict:
+def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recognised_threshold: float, min_share: float) -> dict:
     """Metrics from class probabilities (N, K) of generated images.
 
     A sample is *recognised* when its top probability reaches `recognised_threshold`; the histogram,
