@@ -4,7 +4,6 @@ Every job's settings, a sweep's included, are checked before Hydra creates any d
 input stops with one line and nothing written.
 """
 
-import itertools
 import os
 import sys
 from pathlib import Path
@@ -12,12 +11,13 @@ from pathlib import Path
 import hydra
 import torch
 from hydra import compose, initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from lab.config import CONF_DIR, GROUPS, device_for_job, group_options
 from lab.data import load_real_data
@@ -49,24 +49,15 @@ _HYDRA_ONLY_FLAGS = {
 
 
 def job_overrides(argv: list[str]) -> list[list[str]]:
-    """The overrides of every job the command line asks for, expanded as Hydra's basic sweeper does:
-    the config's `hydra.sweeper.params` first, the command line's overrides replacing the same keys."""
-    multirun = "-m" in argv or "--multirun" in argv
+    """The overrides of every job the command line asks for, split by Hydra's basic sweeper itself: the
+    config's `hydra.sweeper.params` first, the command line's overrides replacing the same keys."""
     args = [a for a in argv if not a.startswith("-") and not a.startswith("hydra")]
+    if "-m" not in argv and "--multirun" not in argv:
+        return [args]  # one job, its overrides applied in order as Hydra does (a sweep here is Hydra's error)
     parser = OverridesParser.create()
-    parsed = parser.parse_overrides(args)
-    if multirun:
-        fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
-        parsed = parser.parse_overrides(_config_sweep_params(fixed) + args)
-    choices: dict[str, list[str]] = {}
-    for override in parsed:
-        key = override.get_key_element()
-        if multirun and override.is_sweep_override():
-            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
-        else:
-            # A key given twice keeps both, in order, as Hydra applies them (the first may be the bad one).
-            choices[key if key not in choices else f"{key}#{len(choices)}"] = [f"{key}={override.get_value_element_as_str()}"]
-    return [list(job) for job in itertools.product(*choices.values())]
+    fixed = [o.input_line for o in parser.parse_overrides(args) if not o.is_sweep_override()]
+    [jobs] = BasicSweeper.split_arguments(parser.parse_overrides(_config_sweep_params(fixed) + args), max_batch_size=None)
+    return jobs
 
 
 def _config_sweep_params(overrides: list[str]) -> list[str]:
@@ -106,17 +97,18 @@ def _load_once(data_cfg):
 
 
 def _one_line(exc: Exception) -> str:
+    """One line from a composition error, read from OmegaConf's typed cause where there is one."""
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):  # a value of the wrong type for the schema (lab/schema.py)
+        return f"{cause.full_key}={cause.value} has the wrong type for this setting: {_first_line(cause)}"
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError):
+        return f"{cause.full_key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)"
+    return _first_line(exc)
+
+
+def _first_line(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    first = lines[0] if lines else type(exc).__name__
-    if first.startswith("Error merging override ") and exc.__cause__ is not None:
-        # A value of the wrong type for the schema (lab/schema.py): name the setting and the type wanted.
-        override = first.removeprefix("Error merging override ")
-        cause = str(exc.__cause__).splitlines()[0].strip()
-        return f"{override} has the wrong type for this setting: {cause}"
-    if first.startswith("Could not override '"):
-        key = first.split("'")[1]
-        return f"{key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)"
-    return first
+    return lines[0] if lines else type(exc).__name__
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

@@ -23,6 +23,7 @@ from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES, reference_pick
 from lab.schema import check_known_keys, register
 from lab.toy_data import GRID_SIDE, TOY_DATASETS
+from lab.tracking import check_online
 from lab.train import COMPILE_MODES
 
 TRI_STATE = ("auto", True, False)  # fused is a typed bool; these also take auto (chosen per device)
@@ -102,7 +103,10 @@ def check_settings(cfg: DictConfig) -> None:
 
     _one_of("loop.name", loop.name, LOOPS)
     _at_least("loop.generations", loop.generations, 1)
-    _at_least("loop.train_size", loop.train_size, 1)
+    # The memorisation test measures each training image's distance to its nearest other training image.
+    _require(
+        loop.train_size >= 2, f"loop.train_size={loop.train_size} is out of range: allowed ≥ 2 (the memorisation test needs a nearest other training image)"
+    )
     _at_least("loop.num_samples", loop.num_samples, 1)
     _require(
         loop.heldback_samples == 0 or loop.heldback_samples >= metrics.num_samples,
@@ -131,6 +135,7 @@ def check_settings(cfg: DictConfig) -> None:
     )
     _check_curate(cfg.curate, on_points)
     _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
+    check_online(cfg.tracking.mode)
     _require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
     resolve_device(cfg.device)
 

@@ -10,6 +10,7 @@ import json
 import logging
 import netrc
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,6 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
+
+from lab.errors import LabError
 
 log = logging.getLogger("lab")
 
@@ -42,10 +45,35 @@ def resolve_mode(mode: str) -> str:
     return "online" if _has_api_key() else "offline"
 
 
+def check_online(mode: str, timeout_s: float = 5.0) -> None:
+    """Online tracking's key and server, before anything is written: W&B would otherwise stop the run with a
+    traceback after its directory exists. Reachability is a TCP connection to the server, not a login."""
+    if resolve_mode(mode) != "online":
+        return
+    if not _has_api_key():
+        raise LabError(
+            "tracking.mode=online needs a W&B API key: set WANDB_API_KEY or run `wandb login`; "
+            "allowed without one: tracking=offline (sync later with `wandb sync`) or tracking=disabled"
+        )
+    url = urlparse(_base_url())
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise LabError(
+            f"tracking.mode=online: the W&B server {url.scheme}://{url.netloc} cannot be reached within {timeout_s:g} s "
+            f"({exc.strerror or type(exc).__name__}); allowed here: tracking=offline (sync later) or tracking=disabled"
+        ) from None
+
+
+def _base_url() -> str:
+    return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+
+
 def _has_api_key() -> bool:
     if os.environ.get("WANDB_API_KEY"):
         return True
-    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    host = urlparse(_base_url()).hostname
     try:
         return netrc.netrc().authenticators(host) is not None
     except (FileNotFoundError, netrc.NetrcParseError):

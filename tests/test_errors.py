@@ -1,6 +1,7 @@
 """Bad input stops before anything is written, with one line naming the setting and what is allowed."""
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -55,7 +56,7 @@ CASES = [
     (["seed=abc"], "seed=abc has the wrong type"),
     (["progress=maybe"], "progress=maybe has the wrong type"),
     (["seed=1", "seed=x"], "seed=x has the wrong type"),
-    (["data.class_shares=[1,a]"], "data.class_shares=[1,a] has the wrong type"),
+    (["data.class_shares=[1,a]"], "data.class_shares[1]=a has the wrong type"),
     (["tracking.tags=5"], "tracking.tags=5 has the wrong type"),
     (["train.speed.bf16=7"], "train.speed.bf16=7 has the wrong type"),
     (["sampler.eta=0.5"], "sampler.eta=0.5 is a setting of sampler=ddim only"),
@@ -81,7 +82,7 @@ CASES = [
     (["sampler.steps=1001"], "sampler.steps=1001 is more than the train.num_train_timesteps=1000"),
     (["sampler.batch_size=0"], "sampler.batch_size=0 is out of range: allowed ≥ 1"),
     (["sampler.guidance_scale=-1"], "sampler.guidance_scale=-1.0 is out of range: allowed ≥ 0"),
-    (["loop.train_size=0"], "loop.train_size=0 is out of range: allowed ≥ 1"),
+    (["loop.train_size=1"], "loop.train_size=1 is out of range: allowed ≥ 2 (the memorisation test needs"),
     (["loop.num_samples=0"], "loop.num_samples=0 is out of range: allowed ≥ 1"),
     (["loop.keep=none"], "loop.keep=none is not allowed; allowed: last, all"),
     (["metrics.features=lenet"], "metrics.features=lenet is not allowed"),
@@ -124,6 +125,11 @@ def test_sweeps_expand_like_hydra():
         ["loop=fresh", "seed=0", "train.images=5"],
         ["loop=fresh", "seed=1", "train.images=5"],
     ]
+    # A preset's hydra.sweeper.params come first; the command line replaces a key they share.
+    jobs = job_overrides(["-m", "experiment=compare_regimes_cpu", "seed=7"])
+    assert [job[0] for job in jobs] == ["loop=fully_synthetic", "loop=mixed", "loop=fresh", "loop=accumulate", "loop=real_only"]
+    assert all(job[1:] == ["seed=7", "experiment=compare_regimes_cpu"] for job in jobs)
+    assert job_overrides(["loop=mixed", "loop=fresh"]) == [["loop=mixed", "loop=fresh"]]  # one run: Hydra applies both in order
 
 
 def lab_cli(tmp_path, *args):
@@ -172,3 +178,28 @@ def test_cli_unknown_option(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "error: sampler=euler is not an option; allowed: ddim, dpm_solver, dpm_solver_sde"
     assert list(tmp_path.iterdir()) == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_online_tracking_without_a_key_stops_before_writing(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.netrc from `wandb login`
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    (tmp_path / "work").mkdir()
+    result = lab_cli(tmp_path / "work", "tracking=online")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: tracking.mode=online needs a W&B API key"), result.stderr[-2000:]
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_online_tracking_with_an_unreachable_server_is_one_line(monkeypatch):
+    # A local port nobody listens on: refused at once, and no packet leaves the machine.
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
+    with pytest.raises(LabError, match=r"^tracking.mode=online: the W&B server http://127.0.0.1:\d+ cannot be reached") as err:
+        check_job(["tracking=online"])
+    assert "\n" not in str(err.value)
