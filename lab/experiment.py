@@ -173,7 +173,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     loop = cfg.loop
     done = int(state["completed_generations"])
     rows = rundir.discard_unfinished(run_dir, done)
-    fixed = loops.FIXED_REAL_FRACTION.get(loop.name)
+    fixed = loops.REGISTRY[loop.name].real_fraction
     if fixed is not None and loop.real_fraction != fixed:
         log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed, loop.real_fraction)
     log.info(

@@ -1,7 +1,7 @@
 """Pixel statistics: what the classifier's features do not single out.
 
-A diffusion model does not reach the exact black of MNIST's background, and (as we read the README's
-measurements) quantising its output to [0, 255] keeps only the bright side of that error; a
+A diffusion model does not reach the exact black of MNIST's background, and (as we read the pixel measurements in
+docs/results/2026-11-29-measured.md) quantising its output to [0, 255] keeps only the bright side of that error; a
 self-consuming loop then learns the brighter background and adds its own. The feature-space metrics
 mix such a haze with everything else, so the intensity distribution itself is measured against the
 held-out reference images."""

@@ -1,0 +1,62 @@
+"""The regimes: compose(loop, generation, …) → the training set of that generation, with its provenance.
+
+Each loop is one module of this package (a Loop subclass) with its conf/loop/<name>.yaml; the package
+imports every module in it, so a new regime is one new file here and one there. Generation 0 always
+trains on train_size real images; a loop decides generations t ≥ 1.
+"""
+
+import importlib
+import pkgutil
+
+import torch
+
+from lab.loops.base import REAL, Loop, Null, Samples, Step, TrainingSet, real_draw
+
+__all__ = ["LOOPS", "REAL", "Loop", "Null", "Samples", "Step", "TrainingSet", "compose", "effective_real_fraction", "split_counts"]
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+REGISTRY: dict[str, Loop] = {}
+for _cls in (c for c in _subclasses(Loop) if "name" in vars(c)):  # a subclass of a loop is a loop only with a name of its own
+    if _cls.name in REGISTRY:
+        raise TypeError(f"two loops are named {_cls.name!r}: {type(REGISTRY[_cls.name]).__module__} and {_cls.__module__}")
+    REGISTRY[_cls.name] = _cls()
+LOOPS = tuple(sorted(REGISTRY))
+
+
+def effective_real_fraction(loop: str, real_fraction: float) -> float:
+    fixed = REGISTRY[loop].real_fraction
+    return float(real_fraction) if fixed is None else fixed
+
+
+def split_counts(loop: str, train_size: int, real_fraction: float) -> tuple[int, int]:
+    """(n_real, n_synthetic) per generation t ≥ 1."""
+    n_real = int(round(effective_real_fraction(loop, real_fraction) * train_size))
+    return n_real, train_size - n_real
+
+
+def compose(
+    loop: str,
+    generation: int,
+    pool_images: torch.Tensor,
+    pool_labels: torch.Tensor,
+    history: list[Samples],
+    train_size: int,
+    real_fraction: float,
+    seed: int,
+) -> TrainingSet:
+    """The training set of `generation`. `history[k]` holds the samples of generation k (k < generation)."""
+    if loop not in REGISTRY:
+        raise ValueError(f"unknown loop {loop!r}; allowed: {', '.join(LOOPS)}")
+    first_real = real_draw(len(pool_labels), train_size, seed, generation=0, purpose="real")
+    step = Step(generation, pool_images, pool_labels, history, train_size, *split_counts(loop, train_size, real_fraction), seed, first_real)
+    if generation == 0:
+        return step.real(first_real)
+    return REGISTRY[loop].compose(step)
