@@ -78,11 +78,29 @@ def check_job(overrides: list[str]) -> None:
         if key in GROUPS and value not in ("null", *group_options(key)):
             raise LabError(f"{key}={value} is not an option; allowed: {', '.join(group_options(key))}")
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
+        cfg = _compose(overrides)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise LabError(_one_line(exc)) from None
+        raise LabError(_not_an_option_setting(exc, overrides) or _one_line(exc)) from None
     prepare(cfg, load=_load_once)
+
+
+def _compose(overrides: list[str]) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def _not_an_option_setting(exc: Exception, overrides: list[str]) -> str | None:
+    """A key the chosen option of a group does not have (curate.threshold with curate=none): name the option and
+    its settings, read from the config composed without the group's keys."""
+    key = getattr(exc.__cause__, "full_key", None) if isinstance(exc.__cause__, ConfigAttributeError | ConfigKeyError) else None
+    group = str(key).split(".")[0] if key else None
+    if group not in GROUPS or group == "experiment":
+        return None
+    try:
+        cfg = _compose([o for o in overrides if not o.lstrip("+~").startswith(f"{group}.")])
+    except (HydraException, OmegaConfBaseException):
+        return None
+    return f"{key} is not a setting of {group}={cfg[group].name}; its settings: {', '.join(cfg[group].keys())}"
 
 
 _loaded: dict = {}

@@ -11,11 +11,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from lab.curate import CURATORS
+from lab.curate import check_curate
 from lab.data import DATASETS, RealData
 from lab.diffusion import SAMPLERS
 from lab.draws import TIMESTEP_KINDS
-from lab.errors import LabError
+from lab.errors import LabError, at_least, one_of, require
 from lab.generators import FAMILIES, POINT_FAMILIES
 from lab.generators.toys import ESTIMATORS
 from lab.labels import LABEL_SOURCES
@@ -52,19 +52,6 @@ def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise LabError(message)
-
-
-def _one_of(name: str, value, allowed) -> None:
-    _require(value in allowed, f"{name}={value} is not allowed; allowed: {', '.join(map(str, allowed))}")
-
-
-def _at_least(name: str, value, low) -> None:
-    _require(isinstance(value, (int, float)) and value >= low, f"{name}={value} is out of range: allowed ≥ {low}")
-
-
 def check_settings(cfg: DictConfig) -> None:
     check_known_keys(cfg)
     try:
@@ -74,8 +61,8 @@ def check_settings(cfg: DictConfig) -> None:
         hint = " (data=imagefolder needs data.root=DIR with one sub-folder per class)" if key == "data.root" else ""
         raise LabError(f"{key} is required: set {key}=…{hint}") from None
     data, model, loop, metrics = (cfg[k] for k in ("data", "model", "loop", "metrics"))
-    _one_of("data.name", data.name, DATASETS)
-    _one_of("model.family", model.family, FAMILIES)
+    one_of("data.name", data.name, DATASETS)
+    one_of("model.family", model.family, FAMILIES)
     on_points = model.family in POINT_FAMILIES
     if on_points != (data.name in TOY_DATASETS):
         raise LabError(
@@ -90,53 +77,53 @@ def check_settings(cfg: DictConfig) -> None:
     }
     for group, keys in foreign.items():
         for key in keys:
-            _require(cfg[group][key] is None, f"{group}.{key}={cfg[group][key]} is not a setting of {group}={cfg[group].name}; allowed: {group}.{key}=null")
+            require(cfg[group][key] is None, f"{group}.{key}={cfg[group][key]} is not a setting of {group}={cfg[group].name}; allowed: {group}.{key}=null")
     if model.family == "gaussian":
-        _require(model.components is None, f"model.components={model.components} is a setting of model=gmm only; allowed: model.components=null")
+        require(model.components is None, f"model.components={model.components} is a setting of model=gmm only; allowed: model.components=null")
     if on_points:
         _check_points(data, model, metrics)
         # A covariance needs two points; a mixture at least one point per component.
         smallest = max(2, int(model.components or 0))
-        _require(loop.train_size >= smallest, f"loop.train_size={loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
+        require(loop.train_size >= smallest, f"loop.train_size={loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
     else:
         _check_images(cfg)
 
-    _one_of("loop.name", loop.name, LOOPS)
-    _at_least("loop.generations", loop.generations, 1)
+    one_of("loop.name", loop.name, LOOPS)
+    at_least("loop.generations", loop.generations, 1)
     # The memorisation test measures each training image's distance to its nearest other training image.
-    _require(
+    require(
         loop.train_size >= 2, f"loop.train_size={loop.train_size} is out of range: allowed ≥ 2 (the memorisation test needs a nearest other training image)"
     )
-    _at_least("loop.num_samples", loop.num_samples, 1)
-    _require(
+    at_least("loop.num_samples", loop.num_samples, 1)
+    require(
         loop.heldback_samples == 0 or loop.heldback_samples >= metrics.num_samples,
         f"loop.heldback_samples={loop.heldback_samples} is out of range: allowed 0 (none) or ≥ metrics.num_samples="
         f"{metrics.num_samples} (the memorisation null needs that many)",
     )
-    _one_of("loop.keep", loop.keep, ("last", "all"))
-    _require(
+    one_of("loop.keep", loop.keep, ("last", "all"))
+    require(
         isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
         f"loop.real_fraction={loop.real_fraction} is out of range: allowed 0 ≤ value ≤ 1",
     )
     _, n_synthetic = split_counts(loop.name, loop.train_size, loop.real_fraction)
-    _require(
+    require(
         loop.generations == 1 or loop.num_samples >= n_synthetic,
         f"loop.num_samples={loop.num_samples} is too small: loop={loop.name} with train_size={loop.train_size} and "
         f"real_fraction={loop.real_fraction} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
     )
 
-    _require(
+    require(
         metrics.num_samples <= loop.num_samples,
         f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per generation; allowed ≤ {loop.num_samples}",
     )
-    _require(
+    require(
         metrics.num_samples <= data.heldout_size,
         f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size={data.heldout_size}); allowed ≤ {data.heldout_size}",
     )
-    _check_curate(cfg.curate, on_points)
-    _one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
+    check_curate(cfg.curate, on_points)
+    one_of("tracking.mode", cfg.tracking.mode, TRACKING_MODES)
     check_online(cfg.tracking.mode)
-    _require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
+    require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
     resolve_device(cfg.device)
 
 
@@ -144,67 +131,67 @@ def _check_images(cfg: DictConfig) -> None:
     """The diffusion model on an image data set: its data, UNet, training, sampler and feature metrics."""
     data, model, train, sampler, metrics = (cfg[k] for k in ("data", "model", "train", "sampler", "metrics"))
     for key in ("block_out_channels", "layers_per_block", "norm_num_groups", "attention"):
-        _require(model[key] is not None, f"model.{key} is required: set model.{key}=… (model.family=diffusion is a UNet)")
-    _one_of("data.channels", data.channels, (1, 3))
-    _at_least("data.resolution", data.resolution, 4)
-    _at_least("data.heldout_size", data.heldout_size, 2)
+        require(model[key] is not None, f"model.{key} is required: set model.{key}=… (model.family=diffusion is a UNet)")
+    one_of("data.channels", data.channels, (1, 3))
+    at_least("data.resolution", data.resolution, 4)
+    at_least("data.heldout_size", data.heldout_size, 2)
     if data.name == "imagefolder":
         root = Path(str(data.root)).expanduser()
-        _require(root.is_dir(), f"data.root={data.root} is not a directory: data=imagefolder needs a folder with one sub-folder per class")
+        require(root.is_dir(), f"data.root={data.root} is not a directory: data=imagefolder needs a folder with one sub-folder per class")
 
     levels = len(model.block_out_channels)
     factor = 2 ** (levels - 1)
-    _require(
+    require(
         data.resolution % factor == 0,
         f"data.resolution={data.resolution} does not fit model={model.name}: its {levels} levels need a multiple of {factor}",
     )
     for width in model.block_out_channels:
-        _require(
+        require(
             width % model.norm_num_groups == 0,
             f"model.block_out_channels={list(model.block_out_channels)}: every width must be a multiple of model.norm_num_groups={model.norm_num_groups}",
         )
 
-    _at_least("train.images", train.images, 1)
-    _at_least("train.batch_size", train.batch_size, 1)
-    _require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
-    _one_of("train.prediction_type", train.prediction_type, ("epsilon", "v_prediction", "sample"))
-    _one_of("train.beta_schedule", train.beta_schedule, ("linear", "scaled_linear", "squaredcos_cap_v2"))
-    _require(
+    at_least("train.images", train.images, 1)
+    at_least("train.batch_size", train.batch_size, 1)
+    require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
+    one_of("train.prediction_type", train.prediction_type, ("epsilon", "v_prediction", "sample"))
+    one_of("train.beta_schedule", train.beta_schedule, ("linear", "scaled_linear", "squaredcos_cap_v2"))
+    require(
         train.snr_gamma is None or (isinstance(train.snr_gamma, (int, float)) and train.snr_gamma > 0),
         f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
     )
-    _one_of("train.timesteps", train.timesteps, TIMESTEP_KINDS)
-    _require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
-    _at_least("train.warmup_images", train.warmup_images, 0)
-    _at_least("train.weight_decay", train.weight_decay, 0)
-    _require(train.grad_clip > 0, f"train.grad_clip={train.grad_clip} is out of range: allowed > 0")
-    _at_least("train.num_train_timesteps", train.num_train_timesteps, 2)
-    _require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
-    _require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
+    one_of("train.timesteps", train.timesteps, TIMESTEP_KINDS)
+    require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
+    at_least("train.warmup_images", train.warmup_images, 0)
+    at_least("train.weight_decay", train.weight_decay, 0)
+    require(train.grad_clip > 0, f"train.grad_clip={train.grad_clip} is out of range: allowed > 0")
+    at_least("train.num_train_timesteps", train.num_train_timesteps, 2)
+    require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
+    require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
 
-    _one_of("sampler.name", sampler.name, SAMPLERS)
-    _at_least("sampler.steps", sampler.steps, 1)
-    _require(
+    one_of("sampler.name", sampler.name, SAMPLERS)
+    at_least("sampler.steps", sampler.steps, 1)
+    require(
         sampler.steps <= train.num_train_timesteps,
         f"sampler.steps={sampler.steps} is more than the "
         f"train.num_train_timesteps={train.num_train_timesteps} the model was trained on; allowed ≤ {train.num_train_timesteps}",
     )
-    _at_least("sampler.batch_size", sampler.batch_size, 1)
-    _at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
-    _one_of("sampler.labels", sampler.labels, LABEL_SOURCES)
+    at_least("sampler.batch_size", sampler.batch_size, 1)
+    at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
+    one_of("sampler.labels", sampler.labels, LABEL_SOURCES)
     if sampler.name == "ddim":
-        _require(
+        require(
             isinstance(sampler.eta, (int, float)) and 0 <= sampler.eta <= 1,
             f"sampler.eta={sampler.eta} is out of range: allowed 0 ≤ value ≤ 1",
         )
-        _require(
+        require(
             sampler.spacing is None,
             f"sampler.spacing={sampler.spacing} is not a setting of sampler=ddim (its steps are "
             "always trailing); allowed: sampler.spacing=null, or sampler=dpm_solver|dpm_solver_sde",
         )
     else:
-        _one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
-        _require(
+        one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
+        require(
             sampler.eta is None,
             f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
             f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null",
@@ -216,108 +203,75 @@ def _check_images(cfg: DictConfig) -> None:
         ("sampler.compile", sampler.compile),
         ("sampler.bf16", sampler.bf16),
     ):
-        _require(value in TRI_STATE, f"{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in TRI_STATE)}")
-    _one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
-    _require(
+        require(value in TRI_STATE, f"{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in TRI_STATE)}")
+    one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
+    require(
         sampler.guidance_scale == 0 or model.conditional,
         f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",
     )
 
-    _one_of("metrics.features", metrics.features, FEATURES)
-    _require(
+    one_of("metrics.features", metrics.features, FEATURES)
+    require(
         metrics.features != "inception" or importlib.util.find_spec("torch_fidelity") is not None,
         "metrics.features=inception needs torch-fidelity (pip install torch-fidelity) and its Inception weights, "
         "which this machine lacks; allowed here: metrics.features=classifier",
     )
     feature_dim = 2048 if metrics.features == "inception" else metrics.classifier.feature_dim
-    _require(
+    require(
         metrics.num_samples > feature_dim,
         f"metrics.num_samples={metrics.num_samples} is too small for the {feature_dim}-dimensional {metrics.features} "
         f"features: allowed > {feature_dim} (a Fréchet distance needs more samples than dimensions)",
     )
-    _require(
+    require(
         isinstance(metrics.nearest_k, int) and 1 <= metrics.nearest_k < metrics.num_samples,
         f"metrics.nearest_k={metrics.nearest_k} is out of range: allowed 1 ≤ k < metrics.num_samples ({metrics.num_samples})",
     )
-    _at_least("metrics.kid.subsets", metrics.kid.subsets, 1)
+    at_least("metrics.kid.subsets", metrics.kid.subsets, 1)
     subset_size = metrics.kid.subset_size
-    _require(
+    require(
         subset_size is None or (isinstance(subset_size, int) and 2 <= subset_size <= metrics.num_samples),
         f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ metrics.num_samples ({metrics.num_samples})",
     )
     classifier = metrics.classifier
     for key in ("feature_dim", "epochs", "batch_size"):
-        _at_least(f"metrics.classifier.{key}", classifier[key], 1)
-    _require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
-    _require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
-    _require(0 <= metrics.class_min_share <= 1, f"metrics.class_min_share={metrics.class_min_share} is out of range: allowed 0 ≤ value ≤ 1")
+        at_least(f"metrics.classifier.{key}", classifier[key], 1)
+    require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
+    require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
+    require(0 <= metrics.class_min_share <= 1, f"metrics.class_min_share={metrics.class_min_share} is out of range: allowed 0 ≤ value ≤ 1")
 
 
 def _check_points(data, model, metrics) -> None:
     """A toy generator on a toy data set. Its training and sampler settings are not used (closed-form fits)."""
     if data.name == "gmm25":
-        _require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
+        require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
         shares = data.class_shares
-        _require(
+        require(
             shares is None or (len(shares) == GRID_SIDE**2 and all(s > 0 for s in shares)),
             f"data.class_shares={shares} is not allowed for data=gmm25: give {GRID_SIDE**2} positive mode weights, or null",
         )
     else:
-        _require(
+        require(
             data.class_shares is None, f"data.class_shares={data.class_shares} is not a setting of data={data.name} (one mode); allowed: data.class_shares=null"
         )
-    _at_least("data.dim", data.dim, 1)
-    _at_least("data.pool_size", data.pool_size, 2)
-    _at_least("data.heldout_size", data.heldout_size, 2)
+    at_least("data.dim", data.dim, 1)
+    at_least("data.pool_size", data.pool_size, 2)
+    at_least("data.heldout_size", data.heldout_size, 2)
     if model.family == "gaussian":
-        _one_of("model.estimator", model.estimator, ESTIMATORS)
+        one_of("model.estimator", model.estimator, ESTIMATORS)
     else:
-        _at_least("model.components", model.components, 1)
-    _require(
+        at_least("model.components", model.components, 1)
+    require(
         isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
         f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
     )
-    _at_least("metrics.num_samples", metrics.num_samples, 2)
-    _require(0 < metrics.mode_min_share <= 1, f"metrics.mode_min_share={metrics.mode_min_share} is out of range: allowed 0 < value ≤ 1")
-
-
-def _check_curate(curate, on_points: bool) -> None:
-    _one_of("curate.name", curate.name, CURATORS)
-    _at_least("curate.max_draws", curate.max_draws, 1)
-    own = {"verifier": ("threshold",), "self_correction": ("strength", "centres_per_class"), "diversity": ("candidates",)}
-    for name, keys in own.items():
-        for key in keys:
-            if name != curate.name:
-                _require(
-                    curate[key] is None,
-                    f"curate.{key}={curate[key]} is a setting of curate={name} only, not of curate={curate.name}; allowed: curate.{key}=null",
-                )
-    if curate.name == "verifier":
-        _require(
-            not on_points,
-            "curate=verifier needs the feature classifier of an image data set; allowed with the toy data sets: curate=none|self_correction|diversity",
-        )
-        _require(
-            isinstance(curate.threshold, (int, float)) and 0 < curate.threshold <= 1,
-            f"curate.threshold={curate.threshold} is out of range: allowed 0 < value ≤ 1",
-        )
-    if curate.name == "self_correction":
-        _require(
-            isinstance(curate.strength, (int, float)) and 0 <= curate.strength <= 1, f"curate.strength={curate.strength} is out of range: allowed 0 ≤ value ≤ 1"
-        )
-        _at_least("curate.centres_per_class", curate.centres_per_class, 1)
-    if curate.name == "diversity":
-        _at_least("curate.candidates", curate.candidates, 1)
-        _require(
-            curate.candidates <= curate.max_draws,
-            f"curate.candidates={curate.candidates} needs more draws than curate.max_draws={curate.max_draws}; allowed ≤ {curate.max_draws}",
-        )
+    at_least("metrics.num_samples", metrics.num_samples, 2)
+    require(0 < metrics.mode_min_share <= 1, f"metrics.mode_min_share={metrics.mode_min_share} is out of range: allowed 0 < value ≤ 1")
 
 
 def check_against_data(cfg: DictConfig, real: RealData) -> None:
     """The checks that need the pool size: no loop may ask for more real images than the pool holds."""
     pool = len(real.train_labels)
-    _require(
+    require(
         cfg.loop.train_size <= pool,
         f"loop.train_size={cfg.loop.train_size} is more than the real training pool of data={cfg.data.name} holds "
         f"({pool} images after holding out {cfg.data.heldout_size}); allowed ≤ {pool}",

@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lab import faults, generators, integrity, loops, rundir
 from lab.config import check_against_data, check_settings, resolve_device
-from lab.curate import Curated, Curator
+from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
 from lab.errors import LabError
 from lab.generators import Fit
@@ -198,7 +198,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
     tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
 
     model = generators.build(cfg, real, device, bool(cfg.progress))
-    curator = Curator(cfg.curate, real, evaluator, int(cfg.seed))
+    curator = build_curator(cfg.curate, real, evaluator, int(cfg.seed))
     history = [rundir.load_samples(run_dir, k) for k in range(done)]
     if done and cfg.train.warm_start:
         model.load(rundir.checkpoint_dir(run_dir, done - 1))
@@ -252,7 +252,7 @@ class Produced:
     sample_seconds: float  # drawing the samples, redraws of the curation included
 
 
-def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, curator: Curator | None = None) -> Produced:
+def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, curator: Mitigation | None = None) -> Produced:
     """One generation as the papers' algorithm box has it: compose the training set, fit, sample, curate.
 
     Nothing here touches the disk or the metrics: the closed-form tests run chains of this in memory.

@@ -7,12 +7,12 @@ Values that differ between a group's options live in its YAML files (`conf/<grou
 a value that every option shares is written here once. Range checks: `lab/config.py`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError
 
+from lab.curate.base import CurateConfig
 from lab.errors import LabError
 
 
@@ -149,22 +149,6 @@ class LoopConfig:
 
 
 @dataclass
-class CurateConfig:
-    """What happens to a generation's samples before later generations train on them (lab/curate.py)."""
-
-    name: str = MISSING
-    # Filters (verifier, diversity) draw again until loop.num_samples = n are kept: at most max_draws × n samples.
-    max_draws: int = 10
-    # curate=verifier only: the classifier's probability of the sample's own label needed to keep it.
-    threshold: float | None = None
-    # curate=self_correction only: s in x ← (1 − s)·x + s·(nearest k-means centre of its class), and centres per class.
-    strength: float | None = None
-    centres_per_class: int | None = None
-    # curate=diversity only: samples drawn per sample kept (≥ 1); the kept ones are chosen for spread.
-    candidates: float | None = None
-
-
-@dataclass
 class KIDConfig:
     subsets: int = MISSING
     subset_size: int | None = MISSING
@@ -234,10 +218,23 @@ def register() -> None:
 
 
 def check_known_keys(cfg: DictConfig) -> None:
-    """Hydra's `+key=value` adds keys even to a typed config: every key must be one the schema knows."""
-    try:
-        # As a plain tree: a typed config that Hydra opened to add a key merges into the schema unchecked.
-        OmegaConf.merge(OmegaConf.structured(LabConfig), OmegaConf.to_container(cfg))
-    except ConfigKeyError as exc:
-        key = exc.full_key or str(exc.key)
-        raise LabError(f"{key} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)") from None
+    """Hydra's `+key=value` adds keys even to a typed config: every key must be a field of its node's schema
+    (the group option's own dataclass, e.g. curate=verifier's, where the option has one)."""
+    unknown = _unknown_keys(cfg, "")
+    if unknown:
+        raise LabError(f"{unknown} is not a setting (check the spelling; `python -m lab --cfg job` lists every setting)")
+
+
+def _unknown_keys(node: DictConfig, prefix: str) -> str | None:
+    schema = OmegaConf.get_type(node)
+    known = {f.name for f in fields(schema)} if is_dataclass(schema) else None
+    for key in node.keys():
+        path = f"{prefix}{key}"
+        if known is not None and key not in known:
+            return path
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+            found = _unknown_keys(child, f"{path}.")
+            if found:
+                return found
+    return None

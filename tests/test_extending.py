@@ -1,5 +1,6 @@
-"""The promise to a researcher adding a regime: one new Python file in lab/loops/ and one YAML file in conf/loop/,
-nothing else edited, and the whole lab (checks, CLI, run directory, metrics) takes it."""
+"""The promise to a researcher adding a regime or a mitigation: one new Python file (lab/loops/, lab/curate/) and
+one YAML file (conf/loop/, conf/curate/), nothing else edited, and the whole lab (checks, CLI, run directory,
+metrics) takes it."""
 
 import json
 import shutil
@@ -24,13 +25,62 @@ class PreviousTwo(Loop):
 '''
 
 
-def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
+NEW_MITIGATION = '''"""shrink: move every sample part of the way toward the samples' mean."""
+
+from dataclasses import dataclass
+
+from lab.curate.base import Curated, CurateConfig, Mitigation
+from lab.errors import require
+from lab.loops import Samples
+
+
+@dataclass
+class ShrinkConfig(CurateConfig):
+    factor: float = 0.5
+
+
+class Shrink(Mitigation):
+    name = "shrink"
+    Config = ShrinkConfig
+
+    @staticmethod
+    def check(cfg, on_points):
+        require(0 <= cfg.factor <= 1, f"curate.factor={cfg.factor} is out of range: allowed 0 ≤ value ≤ 1")
+
+    def __call__(self, first: Samples, model, n: int) -> Curated:
+        moved = first.images + self.cfg.factor * (first.images.mean(0) - first.images)
+        return Curated(Samples(first.generation, moved, first.labels), 0, len(moved), 1.0)
+'''
+
+
+def lab_copy(tmp_path, files: dict[str, str]):
+    """The project's lab/ and conf/ with new files added, nothing else touched; the command line that runs it."""
     copy = tmp_path / "lab_copy"
     for part in ("lab", "conf"):
         shutil.copytree(repo_root() / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "lab" / "loops" / "previous_two.py").write_text(NEW_LOOP)
-    (copy / "conf" / "loop" / "previous_two.yaml").write_text("name: previous_two\n")
+    for name, text in files.items():
+        (copy / name).write_text(text)
     env = {"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "WANDB_SILENT": "true"}
+    return lambda *args: subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_a_new_mitigation_is_one_python_file_and_one_yaml_file(tmp_path):
+    lab = lab_copy(
+        tmp_path, {"lab/curate/shrink.py": NEW_MITIGATION, "conf/curate/shrink.yaml": "defaults:\n  - schema_shrink\n  - _self_\nname: shrink\nfactor: 0.25\n"}
+    )
+    toy = ["data=gaussian", "model=gaussian", "loop.train_size=100", "loop.num_samples=1000", "loop.generations=2", "tracking=disabled", "progress=false"]
+    result = lab(*toy, "curate=shrink", "run_dir=run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["curate/changed"] for r in rows] == [1000, 1000]
+    # Its own settings are typed and checked; another option's are not its settings.
+    assert lab(*toy, "curate=shrink", "curate.factor=2", "run_dir=bad").stderr.strip() == "error: curate.factor=2.0 is out of range: allowed 0 ≤ value ≤ 1"
+    assert "curate.threshold is not a setting of curate=shrink" in lab(*toy, "curate=shrink", "curate.threshold=0.5").stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
+    lab = lab_copy(tmp_path, {"lab/loops/previous_two.py": NEW_LOOP, "conf/loop/previous_two.yaml": "name: previous_two\n"})
     args = [
         "data=gaussian",
         "model=gaussian",
@@ -42,11 +92,11 @@ def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
         "progress=false",
         "run_dir=run",
     ]
-    result = subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    result = lab(*args)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     provenance = [{k.removeprefix("provenance/"): v for k, v in row.items() if k.startswith("provenance/")} for row in rows]
     assert provenance == [{"real": 100}, {"real": 20, "gen_0": 80}, {"real": 20, "gen_0": 40, "gen_1": 40}, {"real": 20, "gen_1": 40, "gen_2": 40}]
     # The one-line checks know it too: the loop list they print comes from the package, not from a list to edit.
-    bad = subprocess.run([sys.executable, "-m", "lab", "loop=previous_three"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    bad = lab("loop=previous_three")
     assert bad.returncode == 2 and "previous_two" in bad.stderr
