@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from lab.conf import CONF_DIR
 from lab.curate import check_curate
 from lab.data import DATASETS, RealData
 from lab.diffusion import SAMPLERS
@@ -43,7 +44,6 @@ def run_name(override_dirname: str) -> str:
 if not OmegaConf.has_resolver("lab_run_name"):
     OmegaConf.register_new_resolver("lab_run_name", run_name)
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("data", "model", "train", "sampler", "loop", "curate", "metrics", "tracking", "experiment")
 TRACKING_MODES = ("auto", "online", "offline", "disabled")
 

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from omegaconf import OmegaConf
 
-from lab.config import CONF_DIR
+from lab.conf import changes_the_science
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
 from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
@@ -70,9 +70,6 @@ HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2",
 # The family the verdict tables test against the control (and adjust together): the headline metrics plus the
 # early-then-late question — the core's coverage, tail − core, and the spread. --metrics names another family.
 EFFECT_METRICS = (*HEADLINE, "metrics/knn_coverage_core", TAIL_GAP, "metrics/feature_variance_ratio", "metrics/variance_ratio")
-# Settings that do not change the science (conf/config.yaml keeps them out of run names): a seed resumed with
-# another tracking mode or thread count is the same condition, not a new one with a band of its own.
-NOT_SCIENCE = frozenset(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
 
 
 def find_runs(paths) -> list[Path]:
@@ -165,7 +162,7 @@ def _overrides(run: Path) -> dict:
     for item in items:
         key, _, value = str(item).partition("=")
         key = key.lstrip("+~")
-        if key != SEED and key not in NOT_SCIENCE and not key.startswith("hydra"):
+        if key != SEED and changes_the_science(key) and not key.startswith("hydra"):
             out[key] = value
     return out
 

@@ -13,12 +13,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lab import faults, integrity
+from lab.conf import changes_the_science
 from lab.errors import LabError
 from lab.loops import Samples
-
-# Settings that may differ between the first attempt and a resumed one without changing the science.
-RESUME_FREE = ("progress", "threads", "device", "run_dir", "cache_dir", "tracking.mode", "resume_other_code")
-
 
 # Settings added to the schema after runs already existed, with the value that behaves as the code did before.
 # The speed settings' auto values do on a CPU what the code did before (no run predates them on a GPU), except
@@ -92,7 +89,7 @@ def rewind(run_dir: Path, state: dict, gen: int) -> dict:
 
 
 def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
-    """A run directory may be resumed only by the same settings (up to RESUME_FREE)."""
+    """A run directory may be resumed only by the same settings (up to those that do not change the science)."""
     saved = _comparable(OmegaConf.load(run_dir / "config.yaml"))
     now = _comparable(cfg)
     # A setting added after the run began, at the value that does what the code did before, is no difference.
@@ -113,7 +110,7 @@ def _comparable(cfg) -> dict:
     flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
     # A null setting equals an absent one: a key the schema added later with a null default (e.g.
     # sampler.eta for the DPM samplers) does not make an older run's directory foreign.
-    return {k: v for k, v in flat.items() if k not in RESUME_FREE and v is not None}
+    return {k: v for k, v in flat.items() if changes_the_science(k) and v is not None}
 
 
 def _flatten(tree, prefix=""):

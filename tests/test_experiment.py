@@ -176,3 +176,21 @@ def test_a_run_from_before_the_label_source_and_class_min_share_resumes_as_it_ra
         rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
     with pytest.raises(LabError, match=r"other settings \(sampler.labels: absent, so real_pool, there, training_set now\)"):
         rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "metrics.class_min_share=0", "sampler.labels=training_set"))
+
+
+def test_what_does_not_change_the_science_never_blocks_a_resume(make_cfg, tmp_path):
+    """The settings conf/config.yaml keeps out of run names (tracking and everything under it, threads, device, …)
+    are the ones a resume may change; a run written when every curate option's settings sat in one flat node
+    (null where another option's) resumes under the options' own schemas."""
+    from lab import rundir
+
+    older = OmegaConf.to_container(make_cfg(*SMOKE), resolve=True)
+    older["curate"] |= {"threshold": None, "strength": None, "centres_per_class": None, "candidates": None}
+    older["tracking"] |= {"project": "another-project", "mode": "online"}
+    older["threads"] = 7
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+    older["curate"]["threshold"] = 0.9
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    with pytest.raises(LabError, match=r"other settings \(curate.threshold: 0.9 there, None now\)"):
+        rundir.check_resumable(tmp_path, make_cfg(*SMOKE))

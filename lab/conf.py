@@ -1,0 +1,17 @@
+"""Where the Hydra config tree is, and which settings do not change the science.
+
+conf/config.yaml says the latter once (Hydra's override_dirname.exclude_keys keeps them out of run names);
+resume and the report read the same list from there. A key is free if it or a group above it is listed:
+`tracking` frees every tracking.* setting.
+"""
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+NOT_SCIENCE = tuple(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.override_dirname.exclude_keys)
+
+
+def changes_the_science(key: str) -> bool:
+    return not any(key == free or key.startswith(f"{free}.") for free in NOT_SCIENCE)
