@@ -17,8 +17,7 @@ from lab.data import DATASETS, RealData
 from lab.diffusion import SAMPLERS
 from lab.draws import TIMESTEP_KINDS
 from lab.errors import LabError, at_least, one_of, require
-from lab.generators import FAMILIES, POINT_FAMILIES
-from lab.generators.toys import ESTIMATORS
+from lab.generators import FAMILIES, family_of
 from lab.labels import LABEL_SOURCES
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES, reference_pick
@@ -63,30 +62,26 @@ def check_settings(cfg: DictConfig) -> None:
     data, model, loop, metrics = (cfg[k] for k in ("data", "model", "loop", "metrics"))
     one_of("data.name", data.name, DATASETS)
     one_of("model.family", model.family, FAMILIES)
-    on_points = model.family in POINT_FAMILIES
+    family = family_of(model)
+    require(
+        OmegaConf.get_type(model) is family.Config,
+        f"model.family={model.family} is not the family of model={model.name}; choose the family by its options: model={'|'.join(group_options('model'))}",
+    )
+    on_points = family.on_points  # toy or image: decided here, by the generator family, once
     if on_points != (data.name in TOY_DATASETS):
         raise LabError(
             f"model={model.name} fits points of a toy data set; allowed with it: data={'|'.join(TOY_DATASETS)}"
             if on_points
             else f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
         )
-    # A setting of the other kind of data or generator would be silently ignored: it must stay null.
-    foreign = {
-        "data": ("resolution", "channels") if on_points else ("dim", "pool_size"),
-        "model": ("block_out_channels", "layers_per_block", "norm_num_groups", "attention") if on_points else ("estimator", "sampling_bias", "components"),
-    }
-    for group, keys in foreign.items():
-        for key in keys:
-            require(cfg[group][key] is None, f"{group}.{key}={cfg[group][key]} is not a setting of {group}={cfg[group].name}; allowed: {group}.{key}=null")
-    if model.family == "gaussian":
-        require(model.components is None, f"model.components={model.components} is a setting of model=gmm only; allowed: model.components=null")
+    # A data setting of the other kind of data would be silently ignored: it must stay null.
+    for key in ("resolution", "channels") if on_points else ("dim", "pool_size"):
+        require(data[key] is None, f"data.{key}={data[key]} is not a setting of data={data.name}; allowed: data.{key}=null")
     if on_points:
-        _check_points(data, model, metrics)
-        # A covariance needs two points; a mixture at least one point per component.
-        smallest = max(2, int(model.components or 0))
-        require(loop.train_size >= smallest, f"loop.train_size={loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
+        _check_points(data, metrics)
     else:
         _check_images(cfg)
+    family.check(cfg)
 
     one_of("loop.name", loop.name, LOOPS)
     at_least("loop.generations", loop.generations, 1)
@@ -130,26 +125,12 @@ def check_settings(cfg: DictConfig) -> None:
 def _check_images(cfg: DictConfig) -> None:
     """The diffusion model on an image data set: its data, UNet, training, sampler and feature metrics."""
     data, model, train, sampler, metrics = (cfg[k] for k in ("data", "model", "train", "sampler", "metrics"))
-    for key in ("block_out_channels", "layers_per_block", "norm_num_groups", "attention"):
-        require(model[key] is not None, f"model.{key} is required: set model.{key}=… (model.family=diffusion is a UNet)")
     one_of("data.channels", data.channels, (1, 3))
     at_least("data.resolution", data.resolution, 4)
     at_least("data.heldout_size", data.heldout_size, 2)
     if data.name == "imagefolder":
         root = Path(str(data.root)).expanduser()
         require(root.is_dir(), f"data.root={data.root} is not a directory: data=imagefolder needs a folder with one sub-folder per class")
-
-    levels = len(model.block_out_channels)
-    factor = 2 ** (levels - 1)
-    require(
-        data.resolution % factor == 0,
-        f"data.resolution={data.resolution} does not fit model={model.name}: its {levels} levels need a multiple of {factor}",
-    )
-    for width in model.block_out_channels:
-        require(
-            width % model.norm_num_groups == 0,
-            f"model.block_out_channels={list(model.block_out_channels)}: every width must be a multiple of model.norm_num_groups={model.norm_num_groups}",
-        )
 
     at_least("train.images", train.images, 1)
     at_least("train.batch_size", train.batch_size, 1)
@@ -240,7 +221,7 @@ def _check_images(cfg: DictConfig) -> None:
     require(0 <= metrics.class_min_share <= 1, f"metrics.class_min_share={metrics.class_min_share} is out of range: allowed 0 ≤ value ≤ 1")
 
 
-def _check_points(data, model, metrics) -> None:
+def _check_points(data, metrics) -> None:
     """A toy generator on a toy data set. Its training and sampler settings are not used (closed-form fits)."""
     if data.name == "gmm25":
         require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
@@ -256,14 +237,6 @@ def _check_points(data, model, metrics) -> None:
     at_least("data.dim", data.dim, 1)
     at_least("data.pool_size", data.pool_size, 2)
     at_least("data.heldout_size", data.heldout_size, 2)
-    if model.family == "gaussian":
-        one_of("model.estimator", model.estimator, ESTIMATORS)
-    else:
-        at_least("model.components", model.components, 1)
-    require(
-        isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
-        f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
-    )
     at_least("metrics.num_samples", metrics.num_samples, 2)
     require(0 < metrics.mode_min_share <= 1, f"metrics.mode_min_share={metrics.mode_min_share} is out of range: allowed 0 < value ≤ 1")
 

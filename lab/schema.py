@@ -14,6 +14,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from lab.curate.base import CurateConfig
 from lab.errors import LabError
+from lab.generators.base import ModelConfig
 
 
 @dataclass
@@ -38,26 +39,6 @@ class DataConfig:
     # seeded random subset of its pool images in these proportions (as many as the pool allows). The
     # held-out set keeps the data set's own shares. null: the pool as it is.
     class_shares: list[float] | None = None
-
-
-@dataclass
-class ModelConfig:
-    name: str = MISSING
-    # diffusion (a UNet on images) | gaussian | gmm (closed-form toys on the toy data sets): lab/generators/.
-    family: str = "diffusion"
-    # family=diffusion: the UNet.
-    block_out_channels: list[int] | None = None
-    layers_per_block: int | None = None
-    norm_num_groups: int | None = None
-    attention: bool | None = None
-    # Class-conditional with label dropout (train.label_dropout), so classifier-free guidance works.
-    conditional: bool = True
-    # family=gaussian: ml (divide by n) | unbiased (divide by n − 1, MAD's estimator).
-    estimator: str | None = None
-    # family=gaussian|gmm: MAD's sampling bias λ ∈ (0, 1]: sample N(μ, λΣ) (per component for gmm).
-    sampling_bias: float | None = None
-    # family=gmm: mixture components.
-    components: int | None = None
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""The promise to a researcher adding a regime or a mitigation: one new Python file (lab/loops/, lab/curate/) and
-one YAML file (conf/loop/, conf/curate/), nothing else edited, and the whole lab (checks, CLI, run directory,
-metrics) takes it."""
+"""The promise to a researcher adding a regime, a mitigation or a generator: one new Python file (lab/loops/,
+lab/curate/, lab/generators/) and one YAML file (conf/loop/, conf/curate/, conf/model/), nothing else edited,
+and the whole lab (checks, CLI, run directory, metrics) takes it."""
 
 import json
 import shutil
@@ -77,6 +77,68 @@ def test_a_new_mitigation_is_one_python_file_and_one_yaml_file(tmp_path):
     assert lab(*toy, "curate=shrink", "curate.factor=2", "run_dir=bad").stderr.strip() == "error: curate.factor=2.0 is out of range: allowed 0 ≤ value ≤ 1"
     assert "curate.threshold is not a setting of curate=shrink" in lab(*toy, "curate=shrink", "curate.threshold=0.5").stderr
     assert not (tmp_path / "bad").exists()
+
+
+NEW_GENERATOR = '''"""box: points drawn uniformly from the training set's bounding box, widened by model.margin."""
+
+from dataclasses import dataclass
+
+import torch
+
+from lab.errors import at_least
+from lab.generators.base import Fit, Generator, ModelConfig
+from lab.loops import Samples, TrainingSet
+from lab.seeding import generator
+
+
+@dataclass
+class BoxConfig(ModelConfig):
+    margin: float = 0.0
+
+
+class BoxGenerator(Generator):
+    family = "box"
+    Config = BoxConfig
+    on_points = True
+
+    @staticmethod
+    def check(cfg):
+        at_least("model.margin", cfg.model.margin, 0)
+
+    def __init__(self, cfg, real, device, progress):
+        self.seed, self.margin = int(cfg.seed), float(cfg.model.margin)
+
+    def fit(self, data: TrainingSet, generation: int) -> Fit:
+        self.low, self.high = data.images.min(0).values - self.margin, data.images.max(0).values + self.margin
+        return Fit()
+
+    def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
+        u = torch.rand((n, len(self.low)), generator=generator(self.seed, generation, f"box{draw}"))
+        return Samples(generation, self.low + u * (self.high - self.low), torch.full((n,), -1))
+
+    def save(self, directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save({"low": self.low, "high": self.high}, directory / "box.pt")
+
+    def load(self, directory):
+        saved = torch.load(directory / "box.pt")
+        self.low, self.high = saved["low"], saved["high"]
+'''
+
+
+def test_a_new_generator_is_one_python_file_and_one_yaml_file(tmp_path):
+    lab = lab_copy(
+        tmp_path,
+        {"lab/generators/box.py": NEW_GENERATOR, "conf/model/box.yaml": "defaults:\n  - schema_box\n  - _self_\nname: box\nfamily: box\nmargin: 0.5\n"},
+    )
+    toy = ["data=gaussian", "model=box", "loop.train_size=100", "loop.num_samples=1000", "loop.generations=3", "tracking=disabled", "progress=false"]
+    result = lab(*toy, "run_dir=run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    # A box widened by half a unit each generation around N(0, 1) points: the spread grows, as it must.
+    assert rows[0]["metrics/variance_ratio"] < rows[1]["metrics/variance_ratio"] < rows[2]["metrics/variance_ratio"]
+    assert lab(*toy, "model.margin=-1", "run_dir=bad").stderr.strip() == "error: model.margin=-1.0 is out of range: allowed ≥ 0"
+    assert "model=box fits points of a toy data set" in lab("model=box").stderr  # toy or image: the family says it
 
 
 def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):

@@ -1,57 +1,37 @@
-"""The seam between the generation loop and a generator: fit on a TrainingSet, then sample n points.
-
-The loop (lab/experiment.py) knows only this interface, so a family of generators is one class:
+"""Generators, one module per family (a Generator subclass; lab/generators/base.py says what they share):
 
     model=cpu|tiny|gpu_small|gpu_large   the diffusion UNet (diffusion_model.py), on images
-    model=gaussian                       N(μ, λΣ) fitted by maximum likelihood or unbiased (toys.py)
-    model=gmm                            a scikit-learn Gaussian mixture (toys.py)
+    model=gaussian                       N(μ, λΣ) fitted by maximum likelihood or unbiased (gaussian.py)
+    model=gmm                            a scikit-learn Gaussian mixture (gmm.py)
 
 The toys run on the toy data sets (data=gaussian, data=gmm25): points instead of images, with a known
-true distribution, so that collapse has a closed form to check the loop machinery against.
+true distribution, so that collapse has a closed form to check the loop machinery against. The package
+imports every module in it, so a new family is one file here and its conf/model/<name>.yaml.
 """
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
+import importlib
+import pkgutil
 
-from lab.loops import Samples, TrainingSet
+from lab.generators.base import Fit, Generator, ModelConfig
 
-FAMILIES = ("diffusion", "gaussian", "gmm")
-# Families that fit points (N, d) of a toy data set rather than images.
-POINT_FAMILIES = ("gaussian", "gmm")
+__all__ = ["FAMILIES", "Fit", "Generator", "ModelConfig", "build", "family_of"]
 
-
-@dataclass
-class Fit:
-    """What fitting one generation reports: scalars for metrics.jsonl and W&B, and timing (kept apart)."""
-
-    scalars: dict = field(default_factory=dict)
-    timing: dict = field(default_factory=dict)
-    # The fitted distribution's mean and covariance where the family has them in closed form: the toy
-    # metrics compare them with the true distribution (the quantities of the closed-form collapse results).
-    parameters: dict | None = None
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 
-class Generator(Protocol):
-    def fit(self, data: TrainingSet, generation: int) -> Fit:
-        """Train on `data`: from scratch, or from the previous generation where the family warm-starts."""
+def _subclasses(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
 
-    def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
-        """n samples with the labels they were generated for (-1: none). Each `draw` is a new seeded batch."""
 
-    def save(self, directory: Path) -> None:
-        """Everything a resumed run needs to continue from this generation, into an empty directory."""
+REGISTRY: dict[str, type[Generator]] = {c.family: c for c in _subclasses(Generator) if "family" in vars(c)}
+FAMILIES = tuple(sorted(REGISTRY))
 
-    def load(self, directory: Path) -> None:
-        """Continue from what `save` wrote (a resumed warm start)."""
+
+def family_of(model_cfg) -> type[Generator]:
+    return REGISTRY[model_cfg.family]
 
 
 def build(cfg, real, device, progress: bool) -> Generator:
-    family = cfg.model.family
-    if family == "diffusion":
-        from lab.generators.diffusion_model import DiffusionGenerator
-
-        return DiffusionGenerator(cfg, real, device, progress)
-    from lab.generators.toys import GaussianGenerator, MixtureGenerator
-
-    return {"gaussian": GaussianGenerator, "gmm": MixtureGenerator}[family](cfg)
+    return family_of(cfg.model)(cfg, real, device, progress)

@@ -1,13 +1,16 @@
 """The diffusion model behind the generator seam: a diffusers UNet, its DDPM training and few-step sampler."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from diffusers import UNet2DModel
+from omegaconf import MISSING
 
 from lab import diffusion, faults
 from lab.draws import placed
-from lab.generators import Fit
+from lab.errors import require
+from lab.generators.base import Fit, Generator, ModelConfig
 from lab.labels import draw_labels, label_distribution
 from lab.loops import Samples, TrainingSet
 from lab.seeding import derive_seed, draw_purpose, generator
@@ -20,7 +23,35 @@ def sampling_forward(unet: UNet2DModel, setting, device: torch.device):
     return torch.compile(unet, mode="reduce-overhead") if use_compile(setting, device) else None
 
 
-class DiffusionGenerator:
+@dataclass
+class DiffusionConfig(ModelConfig):
+    """The UNet (diffusers' UNet2DModel): one width per level, halving the resolution between levels."""
+
+    block_out_channels: list[int] = MISSING
+    layers_per_block: int = MISSING
+    norm_num_groups: int = MISSING
+    attention: bool = MISSING
+
+
+class DiffusionGenerator(Generator):
+    family = "diffusion"
+    Config = DiffusionConfig
+
+    @staticmethod
+    def check(cfg) -> None:
+        model, data = cfg.model, cfg.data
+        levels = len(model.block_out_channels)
+        factor = 2 ** (levels - 1)
+        require(
+            data.resolution % factor == 0,
+            f"data.resolution={data.resolution} does not fit model={model.name}: its {levels} levels need a multiple of {factor}",
+        )
+        for width in model.block_out_channels:
+            require(
+                width % model.norm_num_groups == 0,
+                f"model.block_out_channels={list(model.block_out_channels)}: every width must be a multiple of model.norm_num_groups={model.norm_num_groups}",
+            )
+
     def __init__(self, cfg, real, device, progress: bool):
         self.cfg, self.device, self.progress = cfg, device, progress
         self.num_classes = real.num_classes

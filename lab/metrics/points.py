@@ -19,7 +19,7 @@ Keys (metrics.jsonl, W&B `metrics/…`), all with the same N per generation (met
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from lab.generators.toys import sqrt_psd
+from lab.generators.gaussian import sqrt_psd
 from lab.metrics.manifold import Manifold, compare
 from lab.metrics.tails import DensityDeciles, tail_metrics
 from lab.seeding import generator

@@ -1,66 +1,53 @@
-"""Closed-form toy generators on points (N, d): a Gaussian and a Gaussian mixture.
-
-Both fit from scratch every generation (there is nothing to warm-start) and draw from seeded torch
-generators, so a resumed chain reproduces an uninterrupted one exactly.
-"""
+"""model=gmm: a scikit-learn Gaussian mixture fitted to each generation (data=gmm25): modes lost and kept.
+It fits from scratch every generation and draws from seeded torch generators, so a resumed chain reproduces
+an uninterrupted one exactly."""
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.mixture import GaussianMixture
+from omegaconf import MISSING
 
-from lab.generators import Fit
+from lab.errors import at_least, require
+from lab.generators.base import Fit, Generator, ModelConfig
+from lab.generators.gaussian import sqrt_psd
 from lab.loops import Samples, TrainingSet
 from lab.seeding import derive_seed, draw_purpose, generator
 
-ESTIMATORS = ("ml", "unbiased")
+
+@dataclass
+class MixtureConfig(ModelConfig):
+    # Mixture components.
+    components: int = MISSING
+    # MAD's sampling bias λ ∈ (0, 1]: each component's covariance is scaled by λ when sampling.
+    sampling_bias: float = MISSING
 
 
-class GaussianGenerator:
-    """N(μ, λΣ): μ and Σ fitted to the training set, λ = model.sampling_bias (MAD's sampling bias; 1 = unbiased).
-
-    model.estimator=ml divides the scatter by n (maximum likelihood: E[Σ̂] = (n−1)/n Σ, the variance shrinks
-    by that factor per generation in the replace loop); unbiased divides by n − 1 (MAD's estimator: the
-    mean variance holds while its median decays)."""
-
-    def __init__(self, cfg):
-        self.seed = int(cfg.seed)
-        self.estimator = cfg.model.estimator
-        self.sampling_bias = float(cfg.model.sampling_bias)
-        self.mean: torch.Tensor | None = None
-        self.cov: torch.Tensor | None = None
-
-    def fit(self, data: TrainingSet, generation: int) -> Fit:
-        start = time.perf_counter()
-        x = data.images.double()
-        self.mean = x.mean(0)
-        centred = x - self.mean
-        self.cov = centred.T @ centred / (len(x) - (self.estimator == "unbiased"))
-        return Fit(parameters={"mean": self.mean, "cov": self.cov}, timing={"timing/train_seconds": time.perf_counter() - start})
-
-    def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
-        noise = torch.randn((n, len(self.mean)), generator=generator(self.seed, generation, draw_purpose("sample", draw)), dtype=torch.float64)
-        points = self.mean + noise @ sqrt_psd(self.sampling_bias * self.cov).T
-        return Samples(generation, points.float(), torch.full((n,), -1, dtype=torch.long))
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        torch.save({"mean": self.mean, "cov": self.cov}, directory / "parameters.pt")
-
-    def load(self, directory: Path) -> None:
-        saved = torch.load(directory / "parameters.pt", weights_only=True)
-        self.mean, self.cov = saved["mean"], saved["cov"]
-
-
-class MixtureGenerator:
+class MixtureGenerator(Generator):
     """A scikit-learn Gaussian mixture (model.components, full covariances), fitted by EM from k-means++ starts.
 
     Sampling goes through a seeded torch generator (not scikit-learn's global-state sampler): pick a
     component by its weight, then draw from its Gaussian, with covariances scaled by model.sampling_bias."""
 
-    def __init__(self, cfg):
+    family = "gmm"
+    Config = MixtureConfig
+    on_points = True
+
+    @staticmethod
+    def check(cfg) -> None:
+        model = cfg.model
+        at_least("model.components", model.components, 1)
+        require(
+            isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
+            f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
+        )
+        # At least one point per component.
+        smallest = max(2, int(model.components))
+        require(cfg.loop.train_size >= smallest, f"loop.train_size={cfg.loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
+
+    def __init__(self, cfg, real=None, device=None, progress: bool = False):
         self.seed = int(cfg.seed)
         self.components = int(cfg.model.components)
         self.sampling_bias = float(cfg.model.sampling_bias)
@@ -68,6 +55,8 @@ class MixtureGenerator:
 
     def fit(self, data: TrainingSet, generation: int) -> Fit:
         start = time.perf_counter()
+        from sklearn.mixture import GaussianMixture  # only this family needs scikit-learn
+
         mixture = GaussianMixture(
             self.components, covariance_type="full", reg_covar=1e-6, random_state=derive_seed(self.seed, generation, "mixture_init") % 2**32
         )
@@ -99,9 +88,3 @@ class MixtureGenerator:
     def load(self, directory: Path) -> None:
         saved = torch.load(directory / "parameters.pt", weights_only=True)
         self.weights, self.means, self.covs = saved["weights"], saved["means"], saved["covs"]
-
-
-def sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
-    """A symmetric square root (eigendecomposition: Cholesky fails on the singular Σ of a collapsed fit)."""
-    values, vectors = torch.linalg.eigh(matrix)
-    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T

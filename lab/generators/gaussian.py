@@ -1,0 +1,82 @@
+"""model=gaussian: N(μ, λΣ) fitted to each generation's training set (data=gaussian): collapse in closed form.
+It fits from scratch every generation (there is nothing to warm-start) and draws from seeded torch generators,
+so a resumed chain reproduces an uninterrupted one exactly."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import MISSING
+
+from lab.errors import one_of, require
+from lab.generators.base import Fit, Generator, ModelConfig
+from lab.loops import Samples, TrainingSet
+from lab.seeding import draw_purpose, generator
+
+ESTIMATORS = ("ml", "unbiased")
+
+
+@dataclass
+class GaussianConfig(ModelConfig):
+    # ml (divide by n) | unbiased (divide by n − 1, MAD's estimator).
+    estimator: str = MISSING
+    # MAD's sampling bias λ ∈ (0, 1]: sample N(μ, λΣ).
+    sampling_bias: float = MISSING
+
+
+class GaussianGenerator(Generator):
+    """N(μ, λΣ): μ and Σ fitted to the training set, λ = model.sampling_bias (MAD's sampling bias; 1 = unbiased).
+
+    model.estimator=ml divides the scatter by n (maximum likelihood: E[Σ̂] = (n−1)/n Σ, the variance shrinks
+    by that factor per generation in the replace loop); unbiased divides by n − 1 (MAD's estimator: the
+    mean variance holds while its median decays)."""
+
+    family = "gaussian"
+    Config = GaussianConfig
+    on_points = True
+
+    @staticmethod
+    def check(cfg) -> None:
+        model = cfg.model
+        one_of("model.estimator", model.estimator, ESTIMATORS)
+        require(
+            isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
+            f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
+        )
+        # A covariance needs two points.
+        require(cfg.loop.train_size >= 2, f"loop.train_size={cfg.loop.train_size} is too small for model={model.name}: allowed ≥ 2")
+
+    def __init__(self, cfg, real=None, device=None, progress: bool = False):
+        self.seed = int(cfg.seed)
+        self.estimator = cfg.model.estimator
+        self.sampling_bias = float(cfg.model.sampling_bias)
+        self.mean: torch.Tensor | None = None
+        self.cov: torch.Tensor | None = None
+
+    def fit(self, data: TrainingSet, generation: int) -> Fit:
+        start = time.perf_counter()
+        x = data.images.double()
+        self.mean = x.mean(0)
+        centred = x - self.mean
+        self.cov = centred.T @ centred / (len(x) - (self.estimator == "unbiased"))
+        return Fit(parameters={"mean": self.mean, "cov": self.cov}, timing={"timing/train_seconds": time.perf_counter() - start})
+
+    def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
+        noise = torch.randn((n, len(self.mean)), generator=generator(self.seed, generation, draw_purpose("sample", draw)), dtype=torch.float64)
+        points = self.mean + noise @ sqrt_psd(self.sampling_bias * self.cov).T
+        return Samples(generation, points.float(), torch.full((n,), -1, dtype=torch.long))
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save({"mean": self.mean, "cov": self.cov}, directory / "parameters.pt")
+
+    def load(self, directory: Path) -> None:
+        saved = torch.load(directory / "parameters.pt", weights_only=True)
+        self.mean, self.cov = saved["mean"], saved["cov"]
+
+
+def sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
+    """A symmetric square root (eigendecomposition: Cholesky fails on the singular Σ of a collapsed fit)."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
