@@ -1,5 +1,5 @@
 """Named kill points for the fault tests: `LAB_FAULT=<phase>:<generation>` makes the process SIGKILL
-itself the first time it reaches that phase in that generation (tests/test_faults.py).
+itself the first time it reaches that phase in that generation (tests/test_resume.py).
 
 Only the tests set LAB_FAULT. Phases, in the order a generation passes them:
     train             half-way through training
