@@ -4,7 +4,7 @@ Images stay uint8 everywhere (compact and exact, what a real data set holds); th
 to [-1, 1] floats at its own edge.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,33 +13,11 @@ from sklearn.model_selection import train_test_split
 from torchvision.transforms.v2 import functional as TF
 
 from lab.errors import LabError
+from lab.real_data import RealData
 from lab.seeding import derive_seed
-from lab.toy_data import TOY_DATASETS, Distribution, load_toy_data
+from lab.toy_data import TOY_DATASETS, load_toy_data
 
 DATASETS = ("mnist5k", "digits", "mnist", "fashion_mnist", "cifar10", "imagefolder", *TOY_DATASETS)
-
-
-@dataclass
-class RealData:
-    """The real training pool (what loops may train on) and the held-out reference (what they never see)."""
-
-    name: str
-    train_images: torch.Tensor  # uint8 (N, C, H, W)
-    train_labels: torch.Tensor  # int64 (N,)
-    heldout_images: torch.Tensor
-    heldout_labels: torch.Tensor
-    num_classes: int
-    # With data.class_shares: the pool before trimming. The feature classifier learns from it, so that it is
-    # the same, unbiased extractor for every run on this data set (its cache key ignores class_shares).
-    untrimmed: "RealData | None" = None
-    # Toy data sets (lab/toy_data.py) hold float points (N, d) in the `images` fields and their true distribution.
-    distribution: "Distribution | None" = None
-
-    @property
-    def class_distribution(self) -> torch.Tensor:
-        """Share of each class in the training pool (what the samples' labels are drawn from)."""
-        counts = torch.bincount(self.train_labels, minlength=self.num_classes).double()
-        return counts / counts.sum()
 
 
 def load_real_data(data_cfg) -> RealData:

@@ -234,7 +234,7 @@ def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curat
     scalars = _scalars(metrics, data, fit, real.num_classes) | made.curated.scalars(int(loop.num_samples))
     histogram = scalars.pop("metrics/class_histogram")
     timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
-    row = tracker.write_row(gen, scalars, histogram, picture := _picture(samples, real, evaluator), timing)
+    row = tracker.write_row(gen, scalars, histogram, picture := _picture(cfg, samples, real, evaluator), timing)
     faults.point("metrics_write")
     log.info("generation %d: %s", gen, evaluator.headline(scalars))
     rundir.save_checkpoint(run_dir, gen, model)
@@ -270,15 +270,15 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     return Produced(data, fit, samples, curated, time.perf_counter() - start)
 
 
-def _picture(samples: loops.Samples, real: RealData, evaluator):
+def _picture(cfg, samples: loops.Samples, real: RealData, evaluator):
     """A grid of images, one row per class; for toy data, the points over held-out true points."""
-    if real.distribution is not None:
+    if generators.family_of(cfg.model).on_points:
         return point_cloud(samples.images[: evaluator.num_samples], evaluator.reference)
     return sample_grid(samples.images, samples.labels, real.num_classes)
 
 
 def _build_evaluator(cfg, real: RealData, device):
-    if real.distribution is not None:
+    if generators.family_of(cfg.model).on_points:  # toy or image: the generator family says it (lab.config checks the data agrees)
         return PointEvaluator(real, cfg.metrics, cfg.data)
     return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
 

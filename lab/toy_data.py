@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lab.real_data import RealData
 from lab.seeding import generator
 
 TOY_DATASETS = ("gaussian", "gmm25")
@@ -66,8 +67,6 @@ def distribution_of(data_cfg) -> Distribution:
 
 
 def load_toy_data(data_cfg):
-    from lab.data import RealData  # lab.data imports this module for its names
-
     truth = distribution_of(data_cfg)
     pool, pool_labels = truth.sample(int(data_cfg.pool_size), generator(int(data_cfg.split_seed), 0, "toy_pool"))
     heldout, heldout_labels = truth.sample(int(data_cfg.heldout_size), generator(int(data_cfg.split_seed), 0, "toy_heldout"))
