@@ -15,3 +15,14 @@ NOT_SCIENCE = tuple(OmegaConf.load(CONF_DIR / "config.yaml").hydra.job.config.ov
 
 def changes_the_science(key: str) -> bool:
     return not any(key == free or key.startswith(f"{free}.") for free in NOT_SCIENCE)
+
+
+def science_overrides(items) -> dict[str, str]:
+    """key → value of the command-line overrides that change the science, the seed aside (seeds form a band)."""
+    out = {}
+    for item in items:
+        key, _, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if key != "seed" and changes_the_science(key) and not key.startswith("hydra"):
+            out[key] = value
+    return out

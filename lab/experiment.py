@@ -36,7 +36,7 @@ from lab.locks import exclusive
 from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.points import PointEvaluator
 from lab.seeding import derive_seed
-from lab.tracking import Tracker, point_cloud, sample_grid, scalar_key
+from lab.tracking import Tracker, condition_keys, point_cloud, sample_grid, scalar_key
 
 HELD_BACK = -1  # the draw index of a generation's held-back samples (curators' redraws count up from 1)
 
@@ -193,7 +193,9 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
         "metrics_version": METRICS_VERSION,
     }
     rundir.atomic_write_text(run_dir / "reference.json", json.dumps(reference, indent=2))
-    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True), name, group, loop.name, run_id=state["wandb_run_id"])
+    # The overrides the run was started with (a resume's command line may add settings that do not change the science).
+    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), OmegaConf.load(run_dir / "overrides.yaml"))
+    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True) | condition, name, group, loop.name, run_id=state["wandb_run_id"])
     accuracy = {"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]} if evaluator.classifier_info else {}
     tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
 

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from omegaconf import OmegaConf
 
-from lab.conf import changes_the_science
+from lab.conf import science_overrides
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
 from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
@@ -157,14 +157,7 @@ def _basis(run: Path, cfg) -> dict:
 
 def _overrides(run: Path) -> dict:
     path = run / "overrides.yaml"
-    items = list(OmegaConf.load(path)) if path.exists() else []
-    out = {}
-    for item in items:
-        key, _, value = str(item).partition("=")
-        key = key.lstrip("+~")
-        if key != SEED and changes_the_science(key) and not key.startswith("hydra"):
-            out[key] = value
-    return out
+    return science_overrides(OmegaConf.load(path) if path.exists() else [])
 
 
 def _conditions(table: pd.DataFrame) -> pd.Series:

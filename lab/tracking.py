@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
+from lab.conf import science_overrides
 from lab.errors import LabError
 
 log = logging.getLogger("lab")
@@ -78,6 +79,15 @@ def _has_api_key() -> bool:
         return netrc.netrc().authenticators(host) is not None
     except (FileNotFoundError, netrc.NetrcParseError):
         return False
+
+
+def condition_keys(loop: str, real_fraction: float, overrides) -> dict:
+    """Flat W&B config keys naming the run's condition as lab.report does (the loop, its real fraction and the
+    command-line settings that change the science, the seed aside), so runs group by them in the W&B UI:
+    `condition` as one label, and `condition/<setting>` one column each."""
+    flat = {"loop": loop, "real_fraction": real_fraction}
+    flat |= {k: v for k, v in science_overrides(overrides).items() if k not in ("loop", "loop.real_fraction")}
+    return {"condition": ", ".join(f"{k}={v}" for k, v in flat.items())} | {f"condition/{k}": v for k, v in flat.items()}
 
 
 class Tracker:

@@ -127,3 +127,39 @@ def test_grid_has_one_row_per_class():
     # Row 1 shows only class-1 images (values 1, 4, 7, …), in order.
     row_1 = [int(grid[2 + 10 + 4, 2 + 10 * col + 4, 0]) for col in range(10)]
     assert row_1 == [v for v in range(30) if v % 3 == 1]
+
+
+def test_a_run_carries_its_condition_as_flat_wandb_config_keys(tmp_path):
+    """The condition lab.report groups by, as flat keys: W&B's UI groups runs by them (seeds pooled into one band)."""
+    from lab.experiment import run_experiment
+    from tests.conftest import compose_cfg
+
+    overrides = [
+        "model=gaussian",
+        "data=gaussian",
+        "loop=mixed",
+        "loop.real_fraction=0.25",
+        "model.sampling_bias=0.5",
+        "seed=3",
+        "loop.generations=1",
+        "loop.train_size=100",
+        "loop.num_samples=1000",
+        "tracking=offline",
+        "progress=false",
+        "threads=1",
+    ]
+    run_experiment(compose_cfg(*overrides), tmp_path / "run", overrides=overrides)
+    config = json.loads(leet(next((tmp_path / "run" / "wandb").glob("offline-run-*")), "--summary"))["config"]
+    flat = {k: v for k, v in config.items() if k.startswith("condition")}
+    assert flat == {
+        "condition": "loop=mixed, real_fraction=0.25, model=gaussian, data=gaussian, model.sampling_bias=0.5, loop.generations=1, "
+        "loop.train_size=100, loop.num_samples=1000",
+        "condition/loop": "mixed",
+        "condition/real_fraction": 0.25,
+        "condition/model": "gaussian",
+        "condition/data": "gaussian",
+        "condition/model.sampling_bias": "0.5",
+        "condition/loop.generations": "1",
+        "condition/loop.train_size": "100",
+        "condition/loop.num_samples": "1000",
+    }  # no seed (it is the band), no tracking, progress or threads (they do not change the science)
