@@ -23,6 +23,7 @@ from lab import diffusion
 from lab.config import resolve_device
 from lab.data import load_real_data
 from lab.metrics import Evaluator
+from lab.samplers import build_sampler
 from lab.seeding import generator
 
 # (label, sampler settings): the deterministic ODE samplers, then the stochastic ones.
@@ -72,7 +73,7 @@ def main() -> None:
         label, settings = SAMPLERS[key]
         for steps in [int(s) for s in args.steps.split(",")]:
             for precision in precisions:
-                sampler = diffusion.build_sampler(OmegaConf.create(settings), train_scheduler)
+                sampler = build_sampler(OmegaConf.create(settings), train_scheduler)
                 images = diffusion.sample(
                     unet,
                     sampler,

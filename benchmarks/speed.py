@@ -30,6 +30,7 @@ from lab import diffusion
 from lab.config import CONF_DIR, resolve_device
 from lab.generators.diffusion_model import sampling_forward
 from lab.loops import REAL, TrainingSet
+from lab.samplers import build_sampler
 from lab.seeding import generator
 from lab.train import cpu_bf16_units, train_generation, use_bf16, use_compile
 
@@ -60,7 +61,7 @@ def measure_training(cfg, resolution: int, seconds: float, device) -> float:
 def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: bool, bf16: bool = False) -> float:
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, resolution, 1, 10).to(device)
-    sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
+    sampler = build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     labels = torch.arange(int(cfg.sampler.batch_size)) % 10
     forward = sampling_forward(unet, compiled, device)
 

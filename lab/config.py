@@ -14,13 +14,13 @@ from omegaconf.errors import MissingMandatoryValue
 from lab.conf import CONF_DIR
 from lab.curate import check_curate
 from lab.data import DATASETS, RealData
-from lab.diffusion import SAMPLERS
 from lab.draws import TIMESTEP_KINDS
 from lab.errors import LabError, at_least, one_of, require
 from lab.generators import FAMILIES, family_of
 from lab.labels import LABEL_SOURCES
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES, reference_pick
+from lab.samplers import sampler_of
 from lab.schema import check_known_keys, register
 from lab.toy_data import GRID_SIDE, TOY_DATASETS
 from lab.tracking import check_online
@@ -150,7 +150,6 @@ def _check_images(cfg: DictConfig) -> None:
     require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
     require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
 
-    one_of("sampler.name", sampler.name, SAMPLERS)
     at_least("sampler.steps", sampler.steps, 1)
     require(
         sampler.steps <= train.num_train_timesteps,
@@ -160,23 +159,7 @@ def _check_images(cfg: DictConfig) -> None:
     at_least("sampler.batch_size", sampler.batch_size, 1)
     at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
     one_of("sampler.labels", sampler.labels, LABEL_SOURCES)
-    if sampler.name == "ddim":
-        require(
-            isinstance(sampler.eta, (int, float)) and 0 <= sampler.eta <= 1,
-            f"sampler.eta={sampler.eta} is out of range: allowed 0 ≤ value ≤ 1",
-        )
-        require(
-            sampler.spacing is None,
-            f"sampler.spacing={sampler.spacing} is not a setting of sampler=ddim (its steps are "
-            "always trailing); allowed: sampler.spacing=null, or sampler=dpm_solver|dpm_solver_sde",
-        )
-    else:
-        one_of("sampler.spacing", sampler.spacing, ("trailing", "log_snr"))
-        require(
-            sampler.eta is None,
-            f"sampler.eta={sampler.eta} is a setting of sampler=ddim only, not of "
-            f"sampler={sampler.name} (its noise is fixed by the solver); allowed: sampler.eta=null",
-        )
+    sampler_of(sampler).check(sampler)
     for key, value in (
         ("train.speed.bf16", train.speed.bf16),
         ("train.speed.compile", train.speed.compile),

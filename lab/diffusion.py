@@ -1,12 +1,10 @@
 """The diffusion model: a diffusers UNet2DModel, its DDPM training schedule and a few-step sampler."""
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
+from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from tqdm.auto import tqdm
 
 from lab import faults
-
-SAMPLERS = ("ddim", "dpm_solver", "dpm_solver_sde")
 
 
 def build_unet(model_cfg, resolution: int, channels: int, num_classes: int) -> UNet2DModel:
@@ -42,26 +40,6 @@ def build_train_scheduler(train_cfg) -> DDPMScheduler:
         beta_schedule=train_cfg.beta_schedule,
         prediction_type=train_cfg.prediction_type,
     )
-
-
-def build_sampler(sampler_cfg, train_scheduler: DDPMScheduler):
-    """A few-step scheduler sharing the training schedule's betas and prediction type."""
-    # "trailing" spacing starts at the last training step (pure noise): with few steps the default
-    # "leading" spacing starts part-way and leaves visible noise.
-    if sampler_cfg.name == "ddim":
-        return DDIMScheduler.from_config(train_scheduler.config, timestep_spacing="trailing")
-    if sampler_cfg.name in ("dpm_solver", "dpm_solver_sde"):
-        algorithm = "sde-dpmsolver++" if sampler_cfg.name == "dpm_solver_sde" else "dpmsolver++"
-        if sampler_cfg.spacing == "log_snr":
-            # Steps uniform in log-SNR put several steps at low noise, where the last step's jump to its
-            # x0 estimate otherwise smooths fine detail away (tests/test_sampler_known_score.py).
-            spacing = {"use_lu_lambdas": True}
-        else:
-            # The cosine schedule needs λ(t) clipped near t = T (diffusers' docs) with evenly spaced steps.
-            spacing = {"timestep_spacing": "trailing", "lambda_min_clipped": -5.1}
-        # x0 predictions kept in [-1, 1], as DDIM does with clip_sample.
-        return DPMSolverMultistepScheduler.from_config(train_scheduler.config, algorithm_type=algorithm, thresholding=True, sample_max_value=1.0, **spacing)
-    raise ValueError(f"unknown sampler {sampler_cfg.name!r}; allowed: {', '.join(SAMPLERS)}")
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:

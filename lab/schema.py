@@ -15,6 +15,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from lab.curate.base import CurateConfig
 from lab.errors import LabError
 from lab.generators.base import ModelConfig
+from lab.samplers.base import SamplerConfig
 
 
 @dataclass
@@ -75,34 +76,6 @@ class TrainConfig:
     timesteps: str = MISSING  # uniform | logit_normal
     ema: EMAConfig = field(default_factory=EMAConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
-
-
-@dataclass
-class SamplerConfig:
-    name: str = MISSING
-    steps: int = MISSING
-    # Classifier-free guidance weight w. MAD's sampling bias λ = 1/(1+w): w=0 ↔ λ=1 (unbiased),
-    # w=0.25 ↔ λ=0.8, w=1 ↔ λ=0.5. Needs a conditional model.
-    guidance_scale: float = 0.0
-    # Images per UNet forward while sampling.
-    batch_size: int = 500
-    # torch.compile the sampling UNet (CUDA graphs; the last batch padded to batch_size, so that one graph serves
-    # every batch). auto: on CUDA only, like train.speed.compile.
-    compile: bool | str = "auto"
-    # The UNet's forward in bfloat16 autocast (the solver's arithmetic stays fp32). auto: where train.speed.bf16=auto
-    # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs): 2x the sampling rate on an AMD EPYC with AVX512-BF16,
-    # generation-0 quality unchanged (docs/results/2026-11-29-cpu-default.md, "Training speed").
-    bf16: bool | str = "auto"
-    # Where a conditional model's sample labels come from (lab/labels.py): training_set (its own training set's
-    # class shares: the Wright–Fisher label chain, a rare class can die out) | real_pool | uniform (the rebalancing
-    # remedy). real_pool by default: what every run before this setting did, and on a balanced data set the class-balanced
-    # draw of the conditional MNIST chains in the literature (docs/tails.md); it pins class shares, so
-    # experiment=tails_cpu sets training_set.
-    labels: str = "real_pool"
-    # sampler=ddim only: 0 deterministic … 1 ancestral.
-    eta: float | None = None
-    # sampler=dpm_solver and dpm_solver_sde only: trailing or log_snr.
-    spacing: str | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ from torch._dynamo.testing import CompileCounter
 from lab import diffusion, generators
 from lab.data import load_real_data
 from lab.draws import Draws, placed
+from lab.samplers import build_sampler
 from lab.seeding import derive_seed, generator
 from lab.train import train_generation
 from tests.conftest import compose_cfg
@@ -35,7 +36,7 @@ def test_compiled_sampling_runs_one_batch_shape_and_returns_what_eager_sampling_
     cfg = make_cfg("model=tiny")
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
-    sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
+    sampler = build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     labels = torch.arange(12) % 10  # batches of 5, 5 and 2
     counter = CompileCounter()
     compiled = torch.compile(unet, backend=counter)

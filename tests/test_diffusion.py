@@ -8,6 +8,7 @@ import torch
 from lab import diffusion
 from lab.draws import Draws
 from lab.loops import REAL, TrainingSet
+from lab.samplers import build_sampler
 from lab.seeding import generator
 from lab.train import train_generation
 
@@ -75,7 +76,7 @@ def test_sampling(make_cfg, sampler_name, guidance):
     cfg = make_cfg("model=tiny", f"sampler={sampler_name}")
     torch.manual_seed(0)
     unet = diffusion.build_unet(cfg.model, 8, 1, 10)
-    sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
+    sampler = build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     labels = torch.arange(12) % 10
 
     def draw(seed):
@@ -94,7 +95,7 @@ def test_guidance_changes_the_samples(make_cfg):
     # A freshly built UNet ignores the class embedding only by chance: perturb it so it matters.
     with torch.no_grad():
         unet.class_embedding.weight.normal_(0, 1)
-    sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
+    sampler = build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     labels = torch.arange(10)
     a = diffusion.sample(unet, sampler, labels, 3, 0.0, 10, generator(0, 0, "s"), torch.device("cpu"), progress=False)
     b = diffusion.sample(unet, sampler, labels, 3, 2.0, 10, generator(0, 0, "s"), torch.device("cpu"), progress=False)
@@ -108,7 +109,7 @@ def test_unconditional_model(make_cfg):
     result = train_generation(
         unet, diffusion.build_train_scheduler(cfg.train), tiny_set(conditional=False), cfg.train, torch.device("cpu"), generator(0, 0, "t"), progress=False
     )
-    sampler = diffusion.build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
+    sampler = build_sampler(cfg.sampler, diffusion.build_train_scheduler(cfg.train))
     out = diffusion.sample(result.ema_model, sampler, torch.full((4,), -1), 2, 0.0, 4, generator(0, 0, "s"), torch.device("cpu"), progress=False)
     assert out.shape == (4, 1, 8, 8)
 

@@ -59,8 +59,8 @@ CASES = [
     (["data.class_shares=[1,a]"], "data.class_shares[1]=a has the wrong type"),
     (["tracking.tags=5"], "tracking.tags=5 has the wrong type"),
     (["train.speed.bf16=7"], "train.speed.bf16=7 has the wrong type"),
-    (["sampler.eta=0.5"], "sampler.eta=0.5 is a setting of sampler=ddim only"),
-    (["sampler=ddim", "sampler.spacing=log_snr"], "sampler.spacing=log_snr is not a setting of sampler=ddim"),
+    (["sampler.eta=0.5"], "sampler.eta is not a setting of sampler=dpm_solver_sde; its settings: name, steps, guidance_scale"),
+    (["sampler=ddim", "sampler.spacing=log_snr"], "sampler.spacing is not a setting of sampler=ddim"),
     # Every setting's edges.
     (["data.channels=2"], "data.channels=2 is not allowed; allowed: 1, 3"),
     (["data.resolution=2"], "data.resolution=2 is out of range: allowed ≥ 4"),

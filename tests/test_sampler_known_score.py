@@ -11,8 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
 from lab import diffusion
+from lab.samplers import build_sampler, sampler_of
 from lab.seeding import generator
 
 MEANS = torch.tensor([-0.3, 0.3])  # per class; a 2-class conditional model
@@ -60,14 +62,14 @@ def sample_images(make_cfg, sampler: str, prediction_type, steps, schedule="squa
     labels = torch.arange(1000) % 2
     images = diffusion.sample(
         model,
-        diffusion.build_sampler(cfg.sampler, train_scheduler),
+        build_sampler(cfg.sampler, train_scheduler),
         labels,
         steps,
         0.0,
         1000,
         generator(0, 0, "known-score"),
         torch.device("cpu"),
-        eta=cfg.sampler.eta or 0.0,
+        **sampler_of(cfg.sampler).step_kwargs(cfg.sampler),
         progress=False,
         bf16=bf16,
     )
@@ -107,13 +109,13 @@ def test_few_steps_shrink_the_spread_and_more_steps_undo_it(make_cfg, sampler):
 
 def test_a_broken_sampler_fails_the_check(make_cfg, monkeypatch):
     """The check has teeth: a sampler that skips the last step's update leaves noise in the samples."""
-    original = diffusion.DDIMScheduler.set_timesteps
+    original = DDIMScheduler.set_timesteps
 
     def drop_last_step(self, steps, device=None):
         original(self, steps, device)
         self.timesteps = self.timesteps[:-1]
 
-    monkeypatch.setattr(diffusion.DDIMScheduler, "set_timesteps", drop_last_step)
+    monkeypatch.setattr(DDIMScheduler, "set_timesteps", drop_last_step)
     (_, std), _ = sample_moments(make_cfg, "ddim", "v_prediction", steps=5)
     assert std > 1.1 * STD
 
@@ -137,12 +139,12 @@ def test_the_solver_gets_the_prediction_in_fp32_under_bf16(make_cfg, monkeypatch
     """The solver's update (x_t → x_{t-1}, its multistep history) stays fp32: bf16 there would round the image
     itself at every step."""
     seen = []
-    original = diffusion.DPMSolverMultistepScheduler.step
+    original = DPMSolverMultistepScheduler.step
 
     def recording_step(self, model_output, timestep, sample, *args, **kwargs):
         seen.append((model_output.dtype, sample.dtype))
         return original(self, model_output, timestep, sample, *args, **kwargs)
 
-    monkeypatch.setattr(diffusion.DPMSolverMultistepScheduler, "step", recording_step)
+    monkeypatch.setattr(DPMSolverMultistepScheduler, "step", recording_step)
     sample_images(make_cfg, "dpm_solver_sde", "epsilon", 5, model_type=ExactModelThroughAConvolution, bf16=True)
     assert seen and set(seen) == {(torch.float32, torch.float32)}

@@ -13,6 +13,7 @@ from lab.errors import require
 from lab.generators.base import Fit, Generator, ModelConfig
 from lab.labels import draw_labels, label_distribution
 from lab.loops import Samples, TrainingSet
+from lab.samplers import build_sampler, sampler_of
 from lab.seeding import derive_seed, draw_purpose, generator
 from lab.train import compiled, train_generation, use_bf16, use_compile, use_device_draws
 
@@ -58,7 +59,7 @@ class DiffusionGenerator(Generator):
         self.pool_distribution = real.class_distribution
         self.training_labels: torch.Tensor | None = None  # what the last fit trained on: sampler.labels=training_set
         self.train_scheduler = diffusion.build_train_scheduler(cfg.train)
-        self.sampler = diffusion.build_sampler(cfg.sampler, self.train_scheduler)
+        self.sampler = build_sampler(cfg.sampler, self.train_scheduler)
         self.model: UNet2DModel | None = None  # the weights that keep training (a warm start continues them)
         self.ema_model: UNet2DModel | None = None  # the weights that sample
         # Both modules are kept for the whole chain (re-initialised and overwritten in place), so that the code
@@ -120,7 +121,7 @@ class DiffusionGenerator(Generator):
             int(cfg.sampler.batch_size),
             noise,
             self.device,
-            eta=float(cfg.sampler.eta or 0.0),
+            **sampler_of(cfg.sampler).step_kwargs(cfg.sampler),
             progress=self.progress,
             forward=self._sample_forward,
             bf16=use_bf16(cfg.sampler.bf16, self.device),

@@ -1,0 +1,32 @@
+"""Samplers, one module each (a Sampler subclass; lab/samplers/base.py says what they share). The package imports
+every module in it, so a new sampler is one file here and its conf/sampler/<name>.yaml."""
+
+import importlib
+import pkgutil
+
+from lab.errors import one_of
+from lab.samplers.base import Sampler, SamplerConfig
+
+__all__ = ["SAMPLERS", "Sampler", "SamplerConfig", "build_sampler", "sampler_of"]
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+REGISTRY: dict[str, type[Sampler]] = {c.name: c for c in _subclasses(Sampler) if "name" in vars(c)}
+SAMPLERS = tuple(sorted(REGISTRY))
+
+
+def sampler_of(sampler_cfg) -> type[Sampler]:
+    one_of("sampler.name", sampler_cfg.name, SAMPLERS)
+    return REGISTRY[sampler_cfg.name]
+
+
+def build_sampler(sampler_cfg, train_scheduler):
+    """A few-step scheduler sharing the training schedule's betas and prediction type."""
+    return sampler_of(sampler_cfg).scheduler(sampler_cfg, train_scheduler)
