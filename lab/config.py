@@ -74,9 +74,6 @@ def check_settings(cfg: DictConfig) -> None:
             if on_points
             else f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
         )
-    # A data setting of the other kind of data would be silently ignored: it must stay null.
-    for key in ("resolution", "channels") if on_points else ("dim", "pool_size"):
-        require(data[key] is None, f"data.{key}={data[key]} is not a setting of data={data.name}; allowed: data.{key}=null")
     if on_points:
         _check_points(data, metrics)
     else:

@@ -20,19 +20,9 @@ from lab.samplers.base import SamplerConfig
 
 @dataclass
 class DataConfig:
+    """The settings every data set has; image and toy data sets add their own (below)."""
+
     name: str = MISSING
-    # Where the files are (null: data that ships inside a package). Every data set's file says it, since a
-    # required value (imagefolder's ???) cannot be merged over a default.
-    root: str | None = MISSING
-    # torchvision data sets only, and only with a network.
-    download: bool = False
-    # Images are resized to resolution×resolution (image data sets; null for the toy data sets).
-    resolution: int | None = MISSING
-    channels: int | None = MISSING
-    # Toy data sets (gaussian, gmm25) only: dimensions of a point (gmm25: always 2) and real points drawn
-    # into the training pool (the held-out set is another heldout_size draw).
-    dim: int | None = None
-    pool_size: int | None = None
     # Held-out real reference set (stratified by class) that no generation ever trains on.
     heldout_size: int = MISSING
     split_seed: int = 0
@@ -40,6 +30,30 @@ class DataConfig:
     # seeded random subset of its pool images in these proportions (as many as the pool allows). The
     # held-out set keeps the data set's own shares. null: the pool as it is.
     class_shares: list[float] | None = None
+
+
+@dataclass
+class ImageDataConfig(DataConfig):
+    """An image data set (data/schema_images): conf/data/<name>.yaml names it first in its defaults."""
+
+    # Where the files are (null: data that ships inside a package). Every data set's file says it, since a
+    # required value (imagefolder's ???) cannot be merged over a default.
+    root: str | None = MISSING
+    # torchvision data sets only, and only with a network.
+    download: bool = False
+    # Images are resized to resolution×resolution.
+    resolution: int = MISSING
+    channels: int = MISSING
+
+
+@dataclass
+class PointDataConfig(DataConfig):
+    """A toy data set of points with a known distribution (data/schema_points; lab/toy_data.py)."""
+
+    # Dimensions of a point (gmm25: always 2) and real points drawn into the training pool (the held-out set is
+    # another heldout_size draw).
+    dim: int = MISSING
+    pool_size: int = MISSING
 
 
 @dataclass
@@ -168,7 +182,10 @@ class LabConfig:
 
 
 def register() -> None:
-    ConfigStore.instance().store(name="lab_schema", node=LabConfig)
+    store = ConfigStore.instance()
+    store.store(name="lab_schema", node=LabConfig)
+    store.store(group="data", name="schema_images", node=ImageDataConfig)
+    store.store(group="data", name="schema_points", node=PointDataConfig)
 
 
 def check_known_keys(cfg: DictConfig) -> None:
