@@ -4,7 +4,10 @@ Registered in Hydra's ConfigStore as `lab_schema` and named first in `conf/confi
 that Hydra itself rejects a wrong type (`loop.generations=2.5`); `check_known_keys` rejects keys the
 schema does not know, which Hydra's `+key=value` would otherwise add (`+loop.real_fracton=0.5`).
 Values that differ between a group's options live in its YAML files (`conf/<group>/<option>.yaml`);
-a value that every option shares is written here once. Range checks: `lab/config.py`.
+a value that every option shares is written here once. Where a group's options differ in their settings,
+each kind has its own dataclass stored as `<group>/schema_<kind>` and named first in the option's YAML:
+the data sets' here, the generators', samplers' and mitigations' beside their code (lab/generators/,
+lab/samplers/, lab/curate/). Range checks: next to each option, and `lab/config.py` for the rest.
 """
 
 from dataclasses import dataclass, field, fields, is_dataclass
