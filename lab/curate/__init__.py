@@ -4,24 +4,13 @@ Each mitigation is one module of this package (a Mitigation subclass) with its c
 the package imports every module in it. What they share: lab/curate/base.py.
 """
 
-import importlib
-import pkgutil
-
 from lab.curate.base import CurateConfig, Curated, Mitigation
 from lab.errors import at_least, one_of
+from lab.registry import options
 
 __all__ = ["CURATORS", "Curated", "CurateConfig", "Mitigation", "build_curator", "check_curate"]
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
-
-
-def _subclasses(cls: type) -> list[type]:
-    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
-
-
-REGISTRY: dict[str, type[Mitigation]] = {c.name: c for c in _subclasses(Mitigation) if "name" in vars(c)}
+REGISTRY: dict[str, type[Mitigation]] = options(__name__, __path__, Mitigation)
 CURATORS = tuple(sorted(REGISTRY))
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from lab.loops import Samples
+from lab.registry import Option
 
 
 @dataclass
@@ -40,18 +40,14 @@ class Curated:
         return out | ({"curate/shortfall": n - len(self.samples.labels)} if len(self.samples.labels) < n else {})
 
 
-class Mitigation:
+class Mitigation(Option):
     """Subclass with `name` (curate=<name>), `Config` (a CurateConfig subclass with the option's own settings,
     stored in Hydra's ConfigStore as curate/schema_<name>: conf/curate/<name>.yaml names it first in its
     defaults, so Hydra rejects a key the option does not have), `check` and `__call__`."""
 
+    group = "curate"
     name: ClassVar[str]
-    Config: ClassVar[type] = CurateConfig
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "name" in vars(cls):
-            ConfigStore.instance().store(group="curate", name=f"schema_{cls.name}", node=cls.Config)
+    Config = CurateConfig
 
     def __init__(self, cfg, real, evaluator, seed: int):
         self.cfg, self.real, self.evaluator, self.seed = cfg, real, evaluator, seed

@@ -9,23 +9,12 @@ true distribution, so that collapse has a closed form to check the loop machiner
 imports every module in it, so a new family is one file here and its conf/model/<name>.yaml.
 """
 
-import importlib
-import pkgutil
-
 from lab.generators.base import Fit, Generator, ModelConfig
+from lab.registry import options
 
 __all__ = ["FAMILIES", "Fit", "Generator", "ModelConfig", "build", "family_of"]
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
-
-
-def _subclasses(cls: type) -> list[type]:
-    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
-
-
-REGISTRY: dict[str, type[Generator]] = {c.family: c for c in _subclasses(Generator) if "family" in vars(c)}
+REGISTRY: dict[str, type[Generator]] = options(__name__, __path__, Generator)
 FAMILIES = tuple(sorted(REGISTRY))
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from lab.loops import Samples, TrainingSet
+from lab.registry import Option
 
 
 @dataclass
@@ -39,15 +39,11 @@ class Fit:
     parameters: dict | None = None
 
 
-class Generator:
+class Generator(Option):
+    group, key = "model", "family"
     family: ClassVar[str]
-    Config: ClassVar[type] = ModelConfig
+    Config = ModelConfig
     on_points: ClassVar[bool] = False  # fits points (N, d) of a toy data set rather than images
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "family" in vars(cls):
-            ConfigStore.instance().store(group="model", name=f"schema_{cls.family}", node=cls.Config)
 
     @staticmethod
     def check(cfg) -> None:

@@ -5,29 +5,15 @@ imports every module in it, so a new regime is one new file here and one there. 
 trains on train_size real images; a loop decides generations t ≥ 1.
 """
 
-import importlib
-import pkgutil
-
 import torch
 
 from lab.loops.base import REAL, Loop, Null, Samples, Step, TrainingSet, real_draw
+from lab.registry import options
 
 __all__ = ["LOOPS", "REAL", "Loop", "Null", "Samples", "Step", "TrainingSet", "compose", "effective_real_fraction", "split_counts"]
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
-
-
-def _subclasses(cls: type) -> list[type]:
-    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
-
-
-REGISTRY: dict[str, Loop] = {}
-for _cls in (c for c in _subclasses(Loop) if "name" in vars(c)):  # a subclass of a loop is a loop only with a name of its own
-    if _cls.name in REGISTRY:
-        raise TypeError(f"two loops are named {_cls.name!r}: {type(REGISTRY[_cls.name]).__module__} and {_cls.__module__}")
-    REGISTRY[_cls.name] = _cls()
+# One instance per loop: a loop holds no state.
+REGISTRY: dict[str, Loop] = {name: cls() for name, cls in options(__name__, __path__, Loop).items()}
 LOOPS = tuple(sorted(REGISTRY))
 
 

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import torch
 
+from lab.registry import Option
 from lab.seeding import generator
 
 REAL = -1  # `source` value of a real image; k ≥ 0 means "a sample of generation k"
@@ -56,7 +57,7 @@ class Null:
     real_share: float  # the training set's share of real images
 
 
-class Loop:
+class Loop(Option):
     """A regime: which images generation t ≥ 1 trains on. Subclass it in a new module of lab/loops/ with
     `name` (the value of loop=…, also conf/loop/<name>.yaml) and `compose`; the package finds it.
 
@@ -64,6 +65,7 @@ class Loop:
     is then ignored); None means the loop uses loop.real_fraction.
     """
 
+    group = "loop"
     name: ClassVar[str]
     real_fraction: ClassVar[float | None] = None
 

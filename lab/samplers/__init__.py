@@ -1,24 +1,13 @@
 """Samplers, one module each (a Sampler subclass; lab/samplers/base.py says what they share). The package imports
 every module in it, so a new sampler is one file here and its conf/sampler/<name>.yaml."""
 
-import importlib
-import pkgutil
-
 from lab.errors import one_of
+from lab.registry import options
 from lab.samplers.base import Sampler, SamplerConfig
 
 __all__ = ["SAMPLERS", "Sampler", "SamplerConfig", "build_sampler", "sampler_of"]
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
-
-
-def _subclasses(cls: type) -> list[type]:
-    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
-
-
-REGISTRY: dict[str, type[Sampler]] = {c.name: c for c in _subclasses(Sampler) if "name" in vars(c)}
+REGISTRY: dict[str, type[Sampler]] = options(__name__, __path__, Sampler)
 SAMPLERS = tuple(sorted(REGISTRY))
 
 

@@ -8,8 +8,9 @@ lab.diffusion.sample with classifier-free guidance.
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from lab.registry import Option
 
 
 @dataclass
@@ -39,17 +40,13 @@ class SamplerConfig:
     labels: str = "real_pool"
 
 
-class Sampler:
+class Sampler(Option):
     """Subclass with `name` (sampler=<name>), `Config` (a SamplerConfig subclass with its own settings, stored in
     Hydra's ConfigStore as sampler/schema_<name>), `check` and `scheduler`."""
 
+    group = "sampler"
     name: ClassVar[str]
-    Config: ClassVar[type] = SamplerConfig
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "name" in vars(cls):
-            ConfigStore.instance().store(group="sampler", name=f"schema_{cls.name}", node=cls.Config)
+    Config = SamplerConfig
 
     @staticmethod
     def check(cfg) -> None:
