@@ -40,10 +40,7 @@ class GaussianGenerator(Generator):
     def check(cfg) -> None:
         model = cfg.model
         one_of("model.estimator", model.estimator, ESTIMATORS)
-        require(
-            isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
-            f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
-        )
+        check_sampling_bias(model.sampling_bias)
         # A covariance needs two points.
         require(cfg.loop.train_size >= 2, f"loop.train_size={cfg.loop.train_size} is too small for model={model.name}: allowed ≥ 2")
 
@@ -74,6 +71,11 @@ class GaussianGenerator(Generator):
     def load(self, directory: Path) -> None:
         saved = torch.load(directory / "parameters.pt", weights_only=True)
         self.mean, self.cov = saved["mean"], saved["cov"]
+
+
+def check_sampling_bias(value) -> None:
+    """MAD's sampling bias λ of the toy generators: their covariance is scaled by λ when sampling."""
+    require(isinstance(value, (int, float)) and 0 < value <= 1, f"model.sampling_bias={value} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)")
 
 
 def sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from omegaconf import MISSING
 
 from lab.errors import at_least, require
 from lab.generators.base import Fit, Generator, ModelConfig
-from lab.generators.gaussian import sqrt_psd
+from lab.generators.gaussian import check_sampling_bias, sqrt_psd
 from lab.loops import Samples, TrainingSet
 from lab.seeding import derive_seed, draw_purpose, generator
 
@@ -39,10 +39,7 @@ class MixtureGenerator(Generator):
     def check(cfg) -> None:
         model = cfg.model
         at_least("model.components", model.components, 1)
-        require(
-            isinstance(model.sampling_bias, (int, float)) and 0 < model.sampling_bias <= 1,
-            f"model.sampling_bias={model.sampling_bias} is out of range: allowed 0 < λ ≤ 1 (1: unbiased)",
-        )
+        check_sampling_bias(model.sampling_bias)
         # At least one point per component.
         smallest = max(2, int(model.components))
         require(cfg.loop.train_size >= smallest, f"loop.train_size={cfg.loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
