@@ -30,7 +30,7 @@ from lab import diffusion
 from lab.config import CONF_DIR, resolve_device
 from lab.generators.diffusion_model import sampling_forward
 from lab.loops import REAL, TrainingSet
-from lab.samplers import build_sampler
+from lab.samplers import build_sampler, sampler_of
 from lab.seeding import generator
 from lab.train import cpu_bf16_units, train_generation, use_bf16, use_compile
 
@@ -75,7 +75,7 @@ def measure_sampling(cfg, resolution: int, seconds: float, device, compiled: boo
             len(labels),
             generator(0, seed, "s"),
             device,
-            eta=float(cfg.sampler.eta or 0.0),
+            **sampler_of(cfg.sampler).step_kwargs(cfg.sampler),
             progress=False,
             forward=forward,
             bf16=bf16,

@@ -100,7 +100,10 @@ def _not_an_option_setting(exc: Exception, overrides: list[str]) -> str | None:
         cfg = _compose([o for o in overrides if not o.lstrip("+~").startswith(f"{group}.")])
     except (HydraException, OmegaConfBaseException):
         return None
-    return f"{key} is not a setting of {group}={cfg[group].name}; its settings: {', '.join(cfg[group].keys())}"
+    parent = OmegaConf.select(cfg, str(key).rpartition(".")[0])
+    if "name" not in cfg[group] or not OmegaConf.is_dict(parent):
+        return None  # a group whose options all have the same settings: the plain "is not a setting" line
+    return f"{key} is not a setting of {group}={cfg[group].name}; its settings: {', '.join(parent.keys())}"
 
 
 _loaded: dict = {}

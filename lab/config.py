@@ -16,7 +16,7 @@ from lab.curate import check_curate
 from lab.data import DATASETS, RealData
 from lab.draws import TIMESTEP_KINDS
 from lab.errors import LabError, at_least, one_of, require
-from lab.generators import FAMILIES, family_of
+from lab.generators import FAMILIES, REGISTRY, ModelConfig, family_of
 from lab.labels import LABEL_SOURCES
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES, reference_pick
@@ -51,6 +51,12 @@ def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
+def _point_models() -> list[str]:
+    """The model options whose generator family fits points (the toy generators)."""
+    families = {o: OmegaConf.load(CONF_DIR / "model" / f"{o}.yaml").get("family", ModelConfig.family) for o in group_options("model")}
+    return [o for o, family in families.items() if REGISTRY[family].on_points]
+
+
 def check_settings(cfg: DictConfig) -> None:
     check_known_keys(cfg)
     try:
@@ -72,7 +78,7 @@ def check_settings(cfg: DictConfig) -> None:
         raise LabError(
             f"model={model.name} fits points of a toy data set; allowed with it: data={'|'.join(TOY_DATASETS)}"
             if on_points
-            else f"data={data.name} holds points, not images; allowed with it: the toy generators, model=gaussian|gmm"
+            else f"data={data.name} holds points, not images; allowed with it: the toy generators, model={'|'.join(_point_models())}"
         )
     if on_points:
         _check_points(data, metrics)

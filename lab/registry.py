@@ -1,7 +1,9 @@
 """How an option kind (loop, mitigation, generator family, sampler) finds its options: every module of its
 package is imported, and each subclass of the kind's base class that names itself is one option. An option
 with settings of its own stores its Config in Hydra's ConfigStore as <group>/schema_<name>, which the
-option's YAML names first in its defaults, so Hydra rejects a key the option does not have."""
+option's YAML names first in its defaults, so Hydra rejects a key the option does not have. An option's module
+imports what it needs from its package's base module (lab.curate.base, …), never from the package itself,
+which is still loading while it imports the options."""
 
 import importlib
 import pkgutil
@@ -31,11 +33,11 @@ def options(package: str, path, base: type) -> dict[str, type]:
     for cls in _subclasses(base):
         if base.key in vars(cls):
             name = vars(cls)[base.key]
-            if name in found:
+            if found.setdefault(name, cls) is not cls:
                 raise TypeError(f"two options are named {name!r}: {found[name].__module__} and {cls.__module__}")
-            found[name] = cls
     return found
 
 
 def _subclasses(cls: type) -> list[type]:
-    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+    """Every subclass below `cls`, each once (a class reached along two lines of inheritance included)."""
+    return list(dict.fromkeys(c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))))

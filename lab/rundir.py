@@ -34,6 +34,9 @@ ADDED_LATER = {
     "metrics.class_min_share": 0.0,
     "loop.heldback_samples": 0,
 }
+# Settings a kind of option no longer has, with the value older runs recorded for them: data=gaussian|gmm25 runs
+# from before the typed data schemas hold data.download (an image setting) at its default.
+REMOVED_LATER = {"data.download": False}
 _ABSENT = object()
 
 LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)
@@ -92,6 +95,8 @@ def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
     """A run directory may be resumed only by the same settings (up to those that do not change the science)."""
     saved = _comparable(OmegaConf.load(run_dir / "config.yaml"))
     now = _comparable(cfg)
+    # A setting the option no longer has, recorded at the value it always had, is no difference either.
+    saved = {k: v for k, v in saved.items() if k in now or REMOVED_LATER.get(k, _ABSENT) != v}
     # A setting added after the run began, at the value that does what the code did before, is no difference.
     now = {k: v for k, v in now.items() if k in saved or ADDED_LATER.get(k, _ABSENT) != v}
     if saved != now:
@@ -108,8 +113,8 @@ def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
 
 def _comparable(cfg) -> dict:
     flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
-    # A null setting equals an absent one: a key the schema added later with a null default (e.g.
-    # sampler.eta for the DPM samplers) does not make an older run's directory foreign.
+    # A null setting equals an absent one: runs from before the options' own schemas recorded every option's
+    # settings in one node, null where another option's (e.g. sampler.eta under a DPM sampler).
     return {k: v for k, v in flat.items() if changes_the_science(k) and v is not None}
 
 

@@ -11,6 +11,7 @@ import logging
 import netrc
 import os
 import socket
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -48,7 +49,8 @@ def resolve_mode(mode: str) -> str:
 
 def check_online(mode: str, timeout_s: float = 5.0) -> None:
     """Online tracking's key and server, before anything is written: W&B would otherwise stop the run with a
-    traceback after its directory exists. Reachability is a TCP connection to the server, not a login."""
+    traceback after its directory exists. Reachability is a TCP connection to the server, not a login, and is
+    not probed where a proxy is set for the server's scheme."""
     if resolve_mode(mode) != "online":
         return
     if not _has_api_key():
@@ -57,12 +59,15 @@ def check_online(mode: str, timeout_s: float = 5.0) -> None:
             "allowed without one: tracking=offline (sync later with `wandb sync`) or tracking=disabled"
         )
     url = urlparse(_base_url())
+    if urllib.request.getproxies().get(url.scheme):
+        return  # reached through a proxy: a direct connection says nothing, and W&B itself goes through the proxy
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         socket.create_connection((url.hostname, port), timeout=timeout_s).close()
     except OSError as exc:
+        said = "online" if mode == "online" else f"{mode} (an API key was found, so online)"
         raise LabError(
-            f"tracking.mode=online: the W&B server {url.scheme}://{url.netloc} cannot be reached within {timeout_s:g} s "
+            f"tracking.mode={said}: the W&B server {url.scheme}://{url.netloc} cannot be reached within {timeout_s:g} s "
             f"({exc.strerror or type(exc).__name__}); allowed here: tracking=offline (sync later) or tracking=disabled"
         ) from None
 
@@ -82,9 +87,10 @@ def _has_api_key() -> bool:
 
 
 def condition_keys(loop: str, real_fraction: float, overrides) -> dict:
-    """Flat W&B config keys naming the run's condition as lab.report does (the loop, its real fraction and the
-    command-line settings that change the science, the seed aside), so runs group by them in the W&B UI:
-    `condition` as one label, and `condition/<setting>` one column each."""
+    """Flat W&B config keys naming the run's condition: its loop, its real fraction and the command-line settings
+    that change the science, the seed aside (read as lab.report reads them), so runs group by them in the W&B UI:
+    `condition` as one label, and `condition/<setting>` one column each. lab.report's own labels name only what
+    varies across the runs it is given; these name everything the run's command line set."""
     flat = {"loop": loop, "real_fraction": real_fraction}
     flat |= {k: v for k, v in science_overrides(overrides).items() if k not in ("loop", "loop.real_fraction")}
     return {"condition": ", ".join(f"{k}={v}" for k, v in flat.items())} | {f"condition/{k}": v for k, v in flat.items()}

@@ -50,6 +50,9 @@ CASES = [
     (["device=tpu"], "device=tpu is not a device"),
     # Types and keys, checked against the schema (lab/schema.py): Hydra's `+` would otherwise add a typo.
     (["+foo=1"], "foo is not a setting"),
+    (["tracking.projct=x"], "tracking.projct is not a setting (check the spelling"),  # a group whose options share their settings
+    (["metrics.foo=1"], "metrics.foo is not a setting (check the spelling"),
+    (["train.speed.foo=1"], "train.speed.foo is not a setting of train=cpu; its settings: fused, bf16, compile, compile_mode, device_draws"),
     (["+loop.real_fracton=0.5"], "loop.real_fracton is not a setting"),
     (["++loop.real_fracton=0.5"], "loop.real_fracton is not a setting"),
     (["loop.generations=2.5"], "loop.generations=2.5 has the wrong type for this setting: Value '2.5' of type 'float' could not be converted to Integer"),

@@ -123,12 +123,12 @@ def test_a_generation_trained_on_real_data_only_scores_like_generation_0(make_cf
     assert max(fd[1:]) < 1.5 * fd[0] and min(fd[1:]) > fd[0] / 1.5, fd
 
 
-def test_a_setting_added_later_with_a_null_default_does_not_make_a_run_foreign(make_cfg, tmp_path):
+def test_another_options_null_setting_does_not_make_a_run_foreign(make_cfg, tmp_path):
     from lab import rundir
 
     cfg = make_cfg(*SMOKE)
     older = OmegaConf.to_container(cfg, resolve=True)
-    del older["sampler"]["eta"]  # written before the schema gave every sampler an `eta` (null for DPM)
+    older["sampler"]["eta"] = None  # the flat union of every sampler's settings, before the samplers' own schemas
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     rundir.check_resumable(tmp_path, cfg)
     older["sampler"]["steps"] = 99
@@ -194,3 +194,18 @@ def test_what_does_not_change_the_science_never_blocks_a_resume(make_cfg, tmp_pa
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     with pytest.raises(LabError, match=r"other settings \(curate.threshold: 0.9 there, None now\)"):
         rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+
+
+def test_a_toy_run_from_before_the_data_schemas_resumes(make_cfg, tmp_path):
+    """Toy runs recorded data.download (an image setting) at its default before data sets had typed schemas."""
+    from lab import rundir
+
+    toy = ("model=gaussian", "data=gaussian", "tracking=disabled", "progress=false")
+    older = OmegaConf.to_container(make_cfg(*toy), resolve=True)
+    older["data"] |= {"download": False, "root": None, "resolution": None, "channels": None}
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    rundir.check_resumable(tmp_path, make_cfg(*toy))
+    older["data"]["download"] = True  # never a toy run's value: another run
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    with pytest.raises(LabError, match=r"other settings \(data.download: True there, None now\)"):
+        rundir.check_resumable(tmp_path, make_cfg(*toy))

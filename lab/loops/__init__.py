@@ -18,7 +18,8 @@ LOOPS = tuple(sorted(REGISTRY))
 
 
 def effective_real_fraction(loop: str, real_fraction: float) -> float:
-    fixed = REGISTRY[loop].real_fraction
+    """The share of real data the loop trains on; a loop this code does not know (an old run's) keeps its setting."""
+    fixed = getattr(REGISTRY.get(loop), "real_fraction", None)
     return float(real_fraction) if fixed is None else fixed
 
 

@@ -14,7 +14,6 @@ from lab.registry import Option
 
 
 @dataclass
-@dataclass
 class SamplerConfig:
     """The settings every sampler has; each one's own settings are in its Config subclass."""
 
