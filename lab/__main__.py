@@ -63,8 +63,7 @@ def job_overrides(argv: list[str]) -> list[list[str]]:
 def _config_sweep_params(overrides: list[str]) -> list[str]:
     """`hydra.sweeper.params` of the composed config (sweep presets set them), as override strings."""
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        cfg = _compose(overrides, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException):
         return []  # check_job reports the problem with the job's own overrides
     params = cfg.hydra.sweeper.get("params") or {}
@@ -84,9 +83,9 @@ def check_job(overrides: list[str]) -> None:
     prepare(cfg, load=_load_once)
 
 
-def _compose(overrides: list[str]) -> DictConfig:
+def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+        return compose(config_name="config", overrides=overrides, return_hydra_config=return_hydra_config)
 
 
 def _not_an_option_setting(exc: Exception, overrides: list[str]) -> str | None:
