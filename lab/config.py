@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from lab import schedule
 from lab.conf import CONF_DIR
 from lab.curate import check_curate
 from lab.data import DATASETS, RealData
@@ -103,12 +104,13 @@ def check_settings(cfg: DictConfig) -> None:
         isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
         f"loop.real_fraction={loop.real_fraction} is out of range: allowed 0 ≤ value ≤ 1",
     )
-    _, n_synthetic = split_counts(loop.name, loop.train_size, loop.real_fraction)
-    require(
-        loop.generations == 1 or loop.num_samples >= n_synthetic,
-        f"loop.num_samples={loop.num_samples} is too small: loop={loop.name} with train_size={loop.train_size} and "
-        f"real_fraction={loop.real_fraction} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
-    )
+    for regime in schedule.regimes(loop)[1:]:  # one line for a bad schedule (lab/schedule.py)
+        _, n_synthetic = split_counts(regime.loop, loop.train_size, regime.real_fraction)
+        require(
+            loop.num_samples >= n_synthetic,
+            f"loop.num_samples={loop.num_samples} is too small: loop={regime.loop} with train_size={loop.train_size} and "
+            f"real_fraction={regime.real_fraction:g} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
+        )
 
     require(
         metrics.num_samples <= loop.num_samples,
@@ -136,6 +138,8 @@ def _check_images(cfg: DictConfig) -> None:
         require(root.is_dir(), f"data.root={data.root} is not a directory: data=imagefolder needs a folder with one sub-folder per class")
 
     at_least("train.images", train.images, 1)
+    if train.finetune_images is not None:
+        at_least("train.finetune_images", train.finetune_images, 1)
     at_least("train.batch_size", train.batch_size, 1)
     require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
     one_of("train.prediction_type", train.prediction_type, ("epsilon", "v_prediction", "sample"))

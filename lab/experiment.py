@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import faults, generators, integrity, loops, rundir
+from lab import faults, generators, integrity, loops, rundir, schedule
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
@@ -222,7 +222,9 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir:
 def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator, tracker):
     """Train, sample, evaluate and save generation `gen`; state.json moves past it last (the commit)."""
     loop = cfg.loop
-    log.info("generation %d/%d", gen, int(loop.generations) - 1)
+    regime = schedule.regimes(loop)[gen]
+    switch = f": loop={regime.loop}, real_fraction={regime.real_fraction:g}" if loop.schedule and gen else ""
+    log.info("generation %d/%d%s", gen, int(loop.generations) - 1, switch)
     made = produce(cfg, real, history, model, gen, curator)
     data, fit, samples = made.data, made.fit, made.samples
     # The memorisation null: fresh images of the sources this training set drew from, in its proportions — held-out
@@ -234,6 +236,8 @@ def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curat
     if fit.parameters is not None:
         metrics |= evaluator.of_fit(fit.parameters)
     scalars = _scalars(metrics, data, fit, real.num_classes) | made.curated.scalars(int(loop.num_samples))
+    if loop.schedule:  # the provenance shows where a schedule switches (the metric keys of a chain without one stay as they were)
+        scalars |= {"regime": regime.loop, "regime/real_fraction": regime.real_fraction}
     histogram = scalars.pop("metrics/class_histogram")
     timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
     row = tracker.write_row(gen, scalars, histogram, picture := _picture(cfg, samples, real, evaluator), timing)
@@ -260,7 +264,9 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     Nothing here touches the disk or the metrics: the closed-form tests run chains of this in memory.
     `history[k]` holds what generation k fed to the loop (its curated samples)."""
     loop = cfg.loop
-    data = loops.compose(loop.name, gen, real.train_images, real.train_labels, history, int(loop.train_size), float(loop.real_fraction), int(cfg.seed))
+    plan = schedule.regimes(loop)
+    regime, taken = plan[gen], schedule.synthetic_taken(loop, plan, gen)
+    data = loops.compose(regime.loop, gen, real.train_images, real.train_labels, history, int(loop.train_size), regime.real_fraction, int(cfg.seed), taken)
     fit = model.fit(data, gen)
     start = time.perf_counter()
     n = int(loop.num_samples)

@@ -130,6 +130,8 @@ def _one_run_per_seed(table: pd.DataFrame) -> None:
 def _setting(cfg, key: str) -> str:
     """A run's value of a setting as a command line would name it: a group (`model`, `loop`) by its option's name."""
     value = OmegaConf.select(cfg, key, default=None)
+    if OmegaConf.is_list(value):  # as Hydra's command line writes a list: loop.schedule=[fully_synthetic@1-3]
+        return f"[{','.join(map(str, value))}]"
     return str(value.get("name") if OmegaConf.is_dict(value) else value)
 
 

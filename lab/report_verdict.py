@@ -76,13 +76,15 @@ def floors_by_condition(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def control_condition(table: pd.DataFrame, named: str | None = None) -> str | None:
-    """The condition effects are measured against: the one named, else the table's one real_only condition."""
+    """The condition effects are measured against: the one named, else the table's one real_only condition that no
+    schedule changes (loop.schedule, lab/schedule.py)."""
     conditions = sorted(table.condition.unique())
     if named is not None:
         if named not in conditions:
             raise SystemExit(f"error: --control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
         return named
-    controls = sorted(table[table.loop == "real_only"].condition.unique())
+    unscheduled = table["loop.schedule"].isin(["[]", "None"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
+    controls = sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
     return controls[0] if len(controls) == 1 else None
 
 

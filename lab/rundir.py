@@ -33,6 +33,7 @@ ADDED_LATER = {
     "sampler.labels": "real_pool",
     "metrics.class_min_share": 0.0,
     "loop.heldback_samples": 0,
+    "loop.schedule": [],
 }
 # Settings a kind of option no longer has, with the value older runs recorded for them: data=gaussian|gmm25 runs
 # from before the typed data schemas hold data.download (an image setting) at its default.

@@ -85,6 +85,8 @@ class TrainConfig:
     weight_decay: float = MISSING
     grad_clip: float = MISSING
     warm_start: bool = MISSING
+    # Images seen by a warm-started generation t ≥ 1 (its fine-tuning budget); null: train.images, as generation 0.
+    finetune_images: int | None = None
     label_dropout: float = MISSING
     num_train_timesteps: int = MISSING
     beta_schedule: str = MISSING
@@ -117,6 +119,10 @@ class LoopConfig:
     heldback_samples: int = "${metrics.num_samples}"  # type: ignore[assignment]  # an interpolation, resolved to int
     # Checkpoints kept on disk: last (only the newest generation's model) or all.
     keep: str = "last"
+    # The regime may change at given generations: spans LOOP[:P[..Q]]@FIRST[-LAST] (lab/schedule.py), e.g.
+    # [fully_synthetic@1-3] self-consumes for 3 generations and then runs loop= again; [0.9..0.1@1-5] moves the
+    # real fraction of loop= from 0.9 to 0.1. Generations no span names run loop= at real_fraction.
+    schedule: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -48,12 +48,13 @@ def train_generation(
     progress: bool = True,
     forward=None,
     sampling_model: UNet2DModel | None = None,
+    images: int | None = None,
 ) -> TrainResult:
     """`forward`: `unet` as compiled once by the caller (`compiled`), so that a chain's generations reuse the compiled
     code and its CUDA graphs; `sampling_model`: a module of the same shape that receives the EMA weights in place
-    (a sampler compiled on it stays valid). Without them, both are made here."""
+    (a sampler compiled on it stays valid). Without them, both are made here. `images`: the budget (default train.images)."""
     batch_size = int(train_cfg.batch_size)
-    steps = max(1, math.ceil(int(train_cfg.images) / batch_size))
+    steps = max(1, math.ceil(int(train_cfg.images if images is None else images) / batch_size))
     unet.to(device).train()
     speed = train_cfg.speed
     # fused: one AdamW kernel over all weights instead of a Python loop over ~100 tensors (CPU and CUDA).

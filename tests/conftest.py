@@ -37,5 +37,17 @@ def make_cfg():
 SMOKE = ("experiment=smoke", "data=digits", "data.heldout_size=200", "tracking=disabled", "progress=false")
 
 
+@pytest.fixture
+def real():
+    """A real pool of 1,000 4×4 images in which every image carries its own index in its pixels (tests.test_loops'
+    identity), so that which pool image a training set took can be checked after any reshuffle."""
+    from lab.data import split_real
+
+    n = 1000
+    index = torch.arange(n)
+    images = torch.stack([index % 256, index // 256], 1).to(torch.uint8)[:, :, None, None].expand(-1, -1, 4, 4)
+    return split_real("indexed", images.contiguous(), index % 10, heldout_size=200, split_seed=0)
+
+
 def repo_root() -> Path:
     return CONF_DIR.parent

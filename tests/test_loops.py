@@ -3,19 +3,9 @@
 import pytest
 import torch
 
-from lab.data import split_real
 from lab.loops import LOOPS, REAL, Samples, compose, split_counts
 
 TRAIN_SIZE, NUM_SAMPLES = 100, 120
-
-
-@pytest.fixture
-def real():
-    # Every image carries its own index in its pixels, so identity can be checked after any reshuffle.
-    n = 1000
-    index = torch.arange(n)
-    images = torch.stack([index % 256, index // 256], 1).to(torch.uint8)[:, :, None, None].expand(-1, -1, 4, 4)
-    return split_real("indexed", images.contiguous(), index % 10, heldout_size=200, split_seed=0)
 
 
 def identity(images):

@@ -14,7 +14,7 @@ from PIL import Image
 
 from lab.report import load_runs, summarise, write_report
 from lab.report_stats import adjust, band
-from lab.report_verdict import against_control, class_effects, contrasts, floors
+from lab.report_verdict import against_control, class_effects, contrasts, control_condition, floors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -466,3 +466,14 @@ def test_runs_from_two_classifiers_are_refused_or_split(tmp_path):
     pages = write_report([root], tmp_path / "report", split=True)
     assert [p.parent.name for p in pages] == ["group_0", "group_1"]
     assert len(pd.read_csv(pages[1].parent / "runs.csv").run.unique()) == 2
+
+
+def test_the_control_is_the_real_only_chain_that_no_schedule_changes(tmp_path):
+    """Healing chains run real_only after their scheduled self-consumption: only the unscheduled one is the control."""
+    for seed in range(2):
+        for name, schedule in (("heal", "[fully_synthetic@1-2]"), ("control", "[]")):
+            run = fake_run(tmp_path, f"{name}{seed}", "real_only", 1.0, seed, [10.0, 12.0 + seed, 11.0])
+            OmegaConf.save(OmegaConf.load(run / "overrides.yaml") + [f"loop.schedule={schedule}"], run / "overrides.yaml")
+    table = load_runs([tmp_path])
+    assert sorted(table.condition.unique()) == ["loop=real_only, loop.schedule=[]", "loop=real_only, loop.schedule=[fully_synthetic@1-2]"]
+    assert control_condition(table) == "loop=real_only, loop.schedule=[]"

@@ -70,7 +70,8 @@ class DiffusionGenerator(Generator):
     def fit(self, data: TrainingSet, generation: int) -> Fit:
         cfg = self.cfg
         self.training_labels = data.labels
-        if self.model is None or not cfg.train.warm_start:
+        warm = self.model is not None and bool(cfg.train.warm_start)  # fine-tunes the previous generation
+        if not warm:
             torch.manual_seed(derive_seed(cfg.seed, generation, "init"))
             fresh = diffusion.build_unet(cfg.model, int(cfg.data.resolution), int(cfg.data.channels), self.num_classes)
             if self.model is None:
@@ -89,6 +90,7 @@ class DiffusionGenerator(Generator):
             self.progress,
             forward=self._train_forward,
             sampling_model=self.ema_model,
+            images=cfg.train.finetune_images if warm else None,
         )
         self.ema_model = trained.ema_model
         return Fit(

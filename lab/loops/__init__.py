@@ -38,12 +38,16 @@ def compose(
     train_size: int,
     real_fraction: float,
     seed: int,
+    taken: list[int] | None = None,
 ) -> TrainingSet:
-    """The training set of `generation`. `history[k]` holds the samples of generation k (k < generation)."""
+    """The training set of `generation`. `history[k]` holds the samples of generation k (k < generation); `taken[k]`
+    how many of them entered a training set when they were new (a schedule's; default: this generation's n_synthetic)."""
     if loop not in REGISTRY:
         raise ValueError(f"unknown loop {loop!r}; allowed: {', '.join(LOOPS)}")
     first_real = real_draw(len(pool_labels), train_size, seed, generation=0, purpose="real")
-    step = Step(generation, pool_images, pool_labels, history, train_size, *split_counts(loop, train_size, real_fraction), seed, first_real)
+    n_real, n_synthetic = split_counts(loop, train_size, real_fraction)
+    taken = [n_synthetic] * generation if taken is None else taken
+    step = Step(generation, pool_images, pool_labels, history, train_size, n_real, n_synthetic, seed, first_real, taken)
     if generation == 0:
         return step.real(first_real)
     return REGISTRY[loop].compose(step)

@@ -86,6 +86,7 @@ class Step:
     n_synthetic: int
     seed: int
     first_real: torch.Tensor  # generation 0's real draw (indices into the pool)
+    taken: list[int]  # taken[k]: samples of generation k that entered a training set when new (at generation k + 1)
 
     def fixed_real(self) -> TrainingSet:
         """The same n_real real images every generation: the first n_real of generation 0's."""
