@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # The stamp is rebuilt whenever pyproject.toml changes, so `make` re-installs only when needed.
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow test-all dashboard report
+.PHONY: run test test-slow test-all dashboard workspace report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test-all: $(STAMP)
 # Terminal dashboard of a local W&B run: make dashboard DIR=outputs/<run> (default: the newest run).
 dashboard: $(STAMP)
 	$(VENV)/bin/wandb leet $(or $(DIR),$(shell ls -td outputs/*/wandb multirun/*/*/*/wandb 2>/dev/null | head -n 1))
+
+# A W&B workspace for synced runs: make workspace ENTITY=<entity> PROJECT=<project> DIR=multirun/<date>/<time>
+# (default: the newest sweep); OUT=<file.json> writes its specification instead of saving it (no network).
+workspace: $(STAMP)
+	$(PY) -m lab.dashboard --entity $(ENTITY) $(if $(PROJECT),--project $(PROJECT)) $(if $(OUT),--out $(OUT)) $(DIR)
 
 # Comparison report of a sweep: make report DIR=multirun/<date>/<time> (default: the newest sweep).
 report: $(STAMP)

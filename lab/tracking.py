@@ -49,27 +49,34 @@ def resolve_mode(mode: str) -> str:
 
 def check_online(mode: str, timeout_s: float = 5.0) -> None:
     """Online tracking's key and server, before anything is written: W&B would otherwise stop the run with a
-    traceback after its directory exists. Reachability is a TCP connection to the server, not a login, and is
-    not probed where a proxy is set for the server's scheme."""
+    traceback after its directory exists."""
     if resolve_mode(mode) != "online":
         return
-    if not _has_api_key():
+    problem = online_problem(timeout_s)
+    if problem == "no key":
         raise LabError(
             "tracking.mode=online needs a W&B API key: set WANDB_API_KEY or run `wandb login`; "
             "allowed without one: tracking=offline (sync later with `wandb sync`) or tracking=disabled"
         )
+    if problem:
+        said = "online" if mode == "online" else f"{mode} (an API key was found, so online)"
+        raise LabError(f"tracking.mode={said}: {problem}; allowed here: tracking=offline (sync later) or tracking=disabled")
+
+
+def online_problem(timeout_s: float = 5.0) -> str | None:
+    """Why W&B cannot be reached from here ("no key", or the server's address and the error), or None. Reachability
+    is a TCP connection to the server, not a login, and is not probed where a proxy is set for the server's scheme."""
+    if not _has_api_key():
+        return "no key"
     url = urlparse(_base_url())
     if urllib.request.getproxies().get(url.scheme):
-        return  # reached through a proxy: a direct connection says nothing, and W&B itself goes through the proxy
+        return None  # reached through a proxy: a direct connection says nothing, and W&B itself goes through the proxy
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         socket.create_connection((url.hostname, port), timeout=timeout_s).close()
     except OSError as exc:
-        said = "online" if mode == "online" else f"{mode} (an API key was found, so online)"
-        raise LabError(
-            f"tracking.mode={said}: the W&B server {url.scheme}://{url.netloc} cannot be reached within {timeout_s:g} s "
-            f"({exc.strerror or type(exc).__name__}); allowed here: tracking=offline (sync later) or tracking=disabled"
-        ) from None
+        return f"the W&B server {url.scheme}://{url.netloc} cannot be reached within {timeout_s:g} s ({exc.strerror or type(exc).__name__})"
+    return None
 
 
 def _base_url() -> str:

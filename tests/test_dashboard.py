@@ -1,0 +1,71 @@
+"""The W&B workspace is built offline from real runs, and its panels plot exactly what those runs' W&B files hold."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lab.dashboard import HEADLINE, MEDIA, build_workspace, logged_keys, specification
+from lab.experiment import run_experiment
+from lab.report import find_runs
+from tests.conftest import SMOKE, compose_cfg, repo_root
+from tests.test_tracking import history_of, leet
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Two real chains with offline W&B runs: a tiny image chain (grids, classes) and a scheduled toy chain."""
+    root = tmp_path_factory.mktemp("sweep")
+    image = [*SMOKE[:-2], "loop=mixed", "tracking=offline", "progress=false"]
+    toy = ["model=gaussian", "data=gaussian", "loop=real_only", "loop.schedule=[fully_synthetic@1]", "loop.generations=3", "tracking=offline", "progress=false"]
+    for name, overrides in (("0", image), ("1", toy)):
+        run_experiment(compose_cfg(*overrides), root / name, overrides=overrides)
+    return root
+
+
+def panels(spec: dict) -> dict[str, list[dict]]:
+    return {s["name"]: s["panels"] for s in spec["spec"]["section"]["panelBankConfig"]["sections"]}
+
+
+def test_the_workspace_plots_what_the_runs_log_grouped_by_condition(sweep):
+    keys, floors = logged_keys(find_runs([sweep]))
+    spec = specification(build_workspace("someone", "lab", "self-consumption lab", keys, floors))
+    by_section = panels(spec)
+    plotted = [m for ps in by_section.values() for p in ps if p["viewType"] == "Run History Line Plot" for m in p["config"]["metrics"]]
+    # Every key the runs' W&B histories hold has one line panel (the grid has its media panel), against generation.
+    wandb_runs = [next((sweep / name / "wandb").glob("offline-run-*")) for name in ("0", "1")]
+    # (leet spells a media value's fields as samples.path, class_histogram.bins, …: the key is what precedes the dot)
+    history = {k.split(".")[0] for run in wandb_runs for row in history_of(run) for k in row if not k.startswith("_")} - {"generation", "regime"}
+    assert sorted(plotted + ["samples"]) == sorted(history)
+    assert all(p["config"]["xAxis"] == "generation" for ps in by_section.values() for p in ps if p["viewType"] == "Run History Line Plot")
+    # The headline first, in the report's order; the grid next to it; the regime of the scheduled chain with the provenance.
+    assert list(by_section)[:3] == ["Fidelity and diversity", "Samples", "Tails by density"]
+    headline = [p["config"]["metrics"][0] for p in by_section["Fidelity and diversity"] if p["viewType"] == "Run History Line Plot"]
+    assert headline == [k for k in HEADLINE if k in history]
+    assert "regime/real_fraction" in [p["config"]["metrics"][0] for p in by_section["Training set: provenance and regime"]]
+    assert by_section["Samples"][0]["viewType"] == "Media Browser" and "samples" in json.dumps(by_section["Samples"][0]["config"])
+    # The real floor: the summary keys the runs hold.
+    summaries = {k for run in wandb_runs for k in json.loads(leet(run, "--summary"))["summary"]}
+    bars = [p for p in by_section["Fidelity and diversity"] if p["viewType"] == "Bar Chart"]
+    floor_keys = json.dumps(bars[0]["config"])
+    assert "reference/real_fd_classifier" in floor_keys and "reference/real_fd_classifier" in summaries
+    # One line per condition, seeds pooled: the runs' W&B configs carry `condition`.
+    assert spec["spec"]["section"]["runSets"][0]["grouping"] == [{"section": "config", "name": "condition.value"}]
+    assert all(json.loads(leet(run, "--summary"))["config"]["condition"] for run in wandb_runs)
+    assert set(MEDIA) <= set(keys)
+
+
+def test_the_cli_writes_the_specification_offline_and_stops_in_one_line_without_a_key(sweep, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"} | {"PYTHONPATH": str(repo_root()), "WANDB_CONFIG_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "lab.dashboard", "--entity", "someone", "--project", "lab", str(sweep)]
+    out = tmp_path / "workspace.json"
+    written = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert written.returncode == 0, written.stderr
+    assert json.loads(out.read_text())["spec"]["section"]["panelBankConfig"]["sections"]
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().startswith("error: python -m lab.dashboard needs a W&B API key")
+    empty = subprocess.run([*command[:-1], str(tmp_path / "nothing")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert empty.returncode == 2 and empty.stderr.count("\n") == 1 and "nothing to plot" in empty.stderr
