@@ -34,6 +34,7 @@ dashboard: $(STAMP)
 # A W&B workspace for synced runs: make workspace ENTITY=<entity> PROJECT=<project> DIR=multirun/<date>/<time>
 # (default: the newest sweep); OUT=<file.json> writes its specification instead of saving it (no network).
 workspace: $(STAMP)
+	$(if $(ENTITY),,$(error make workspace needs ENTITY=<your W&B user or team>))
 	$(PY) -m lab.dashboard --entity $(ENTITY) $(if $(PROJECT),--project $(PROJECT)) $(if $(OUT),--out $(OUT)) $(DIR)
 
 # Comparison report of a sweep: make report DIR=multirun/<date>/<time> (default: the newest sweep).

@@ -5,6 +5,7 @@ resume and the report read the same list from there. A key is free if it or a gr
 `tracking` frees every tracking.* setting.
 """
 
+import re
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -24,5 +25,7 @@ def science_overrides(items) -> dict[str, str]:
         key, _, value = str(item).partition("=")
         key = key.lstrip("+~")
         if key != "seed" and changes_the_science(key) and not key.startswith("hydra"):
-            out[key] = value
+            # A multirun's job overrides escape Hydra's special characters (loop.schedule=[fresh\\:0.9..0.1@1-5]);
+            # the value is the same as a single run's, and so is its label.
+            out[key] = re.sub(r"\\(.)", r"\1", value)
     return out

@@ -104,11 +104,12 @@ def check_settings(cfg: DictConfig) -> None:
         isinstance(loop.real_fraction, (int, float)) and 0 <= loop.real_fraction <= 1,
         f"loop.real_fraction={loop.real_fraction} is out of range: allowed 0 ≤ value ≤ 1",
     )
-    for regime in schedule.regimes(loop)[1:]:  # one line for a bad schedule (lab/schedule.py)
+    for gen, regime in enumerate(schedule.regimes(loop)[1:], start=1):  # one line for a bad schedule (lab/schedule.py)
         _, n_synthetic = split_counts(regime.loop, loop.train_size, regime.real_fraction)
+        where = f" (loop.schedule at generation {gen})" if regime.scheduled else ""
         require(
             loop.num_samples >= n_synthetic,
-            f"loop.num_samples={loop.num_samples} is too small: loop={regime.loop} with train_size={loop.train_size} and "
+            f"loop.num_samples={loop.num_samples} is too small: loop={regime.loop}{where} with train_size={loop.train_size} and "
             f"real_fraction={regime.real_fraction:g} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
         )
 

@@ -123,7 +123,7 @@ def main(argv=None) -> None:
         runs = find_runs(args.paths or _newest_sweep())
         keys, floors = logged_keys(runs)
         if not keys:
-            raise LabError(f"no run directory under {', '.join(map(str, args.paths))} has logged a generation: nothing to plot")
+            raise LabError(f"no run directory under {', '.join(map(str, args.paths or _newest_sweep()))} has logged a generation: nothing to plot")
         workspace = build_workspace(args.entity, args.project, args.name, keys, floors)
         if args.out:
             args.out.write_text(json.dumps(specification(workspace), indent=2))

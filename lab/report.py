@@ -6,7 +6,7 @@ per group). Writes into OUT (default DIR/report for one DIR, ./report otherwise)
     runs.csv            one row per run × generation × metric, the run's overrides as columns
     floors.csv          per condition and metric: the real-vs-real floor from its runs' reference.json
     last_generation.csv per condition and metric at the last generation: mean [95% interval over seeds]
-    effects.csv         per condition, metric and quantity: the difference from the control (real_only, or --control)
+    effects.csv         per condition, metric and quantity: the difference from the control (the unscheduled real_only, or --control)
                         paired by seed — at each generation, the 0→1 jump, the drift over generations ≥ 1, the late
                         slope — with its 95% interval, p and p adjusted within the table (Holm, or --adjust bh)
     verdicts.csv        per condition and metric: jump, drift, first departure from the control, and whether the
@@ -66,6 +66,7 @@ from lab.report_verdict import (
 )
 
 # The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
+SCHEDULE = "loop.schedule"  # lab/schedule.py
 HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage", "knn_coverage_tail"))
 # The family the verdict tables test against the control (and adjust together): the headline metrics plus the
 # early-then-late question — the core's coverage, tail − core, and the spread. --metrics names another family.
@@ -88,8 +89,11 @@ def load_runs(paths) -> pd.DataFrame:
     # A setting given on one sweep's command line and left to a preset in another is still a setting of both runs:
     # each run's own config.yaml supplies the value it did not name (else one condition would read "key=nan").
     named = {key for run in runs for key in _overrides(run)}
+    configs = {run: OmegaConf.load(run / "config.yaml") for run in runs}
+    if any(OmegaConf.select(cfg, SCHEDULE, default=None) for cfg in configs.values()):
+        named.add(SCHEDULE)  # a schedule a preset set is a setting too: a scheduled chain is never taken for the control
     for run in runs:
-        cfg = OmegaConf.load(run / "config.yaml")
+        cfg = configs[run]
         overrides = {key: _setting(cfg, key) for key in named} | _overrides(run)
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
         records = []
@@ -129,8 +133,8 @@ def _one_run_per_seed(table: pd.DataFrame) -> None:
 
 def _setting(cfg, key: str) -> str:
     """A run's value of a setting as a command line would name it: a group (`model`, `loop`) by its option's name."""
-    value = OmegaConf.select(cfg, key, default=None)
-    if OmegaConf.is_list(value):  # as Hydra's command line writes a list: loop.schedule=[fully_synthetic@1-3]
+    value = OmegaConf.select(cfg, key, default=[] if key == SCHEDULE else None)  # runs from before schedules had none
+    if OmegaConf.is_list(value) or isinstance(value, list):  # as Hydra's command line writes a list: loop.schedule=[fully_synthetic@1-3]
         return f"[{','.join(map(str, value))}]"
     return str(value.get("name") if OmegaConf.is_dict(value) else value)
 
@@ -271,7 +275,7 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
                     )
                 )
     elif baseline is None:
-        tables.append(("No control: the runs hold no single real_only condition; name one with --control", pd.DataFrame()))
+        tables.append(("No control: the runs hold no single real_only condition without a schedule; name one with --control", pd.DataFrame()))
     paired = contrasts(table, family, adjust) if family else pd.DataFrame()
     if len(paired):
         paired.to_csv(out / "contrasts.csv", index=False)
@@ -336,7 +340,7 @@ def main(argv=None) -> None:
         "--control",
         default=None,
         metavar="CONDITION",
-        help="the condition effects are measured against, as the report names it (default: the one real_only condition)",
+        help="the condition effects are measured against, as the report names it (default: the one real_only condition without a loop.schedule)",
     )
     parser.add_argument(
         "--adjust",

@@ -3,7 +3,7 @@
 - floors: each run's reference.json holds every metric of N real training images against the held-out set at the
   same N; a condition's floor is the mean over its runs (`floors_by_condition`), and the plots draw the mean over
   the table, which `comparable` has made one basis (same data, resolution, N, classifier, k).
-- effects: for each condition and metric, the difference from a control condition (real_only unless named),
+- effects: for each condition and metric, the difference from a control condition (the real_only one without a schedule, unless named),
   paired by seed — every loop of a seed starts from the same generation-0 model, held-out set and noise streams,
   so the seed's luck cancels — at every generation; the generation-0→1 jump; the drift per generation fitted over
   generations ≥ 1 (apart from the jump); the slope over the last generations. One t-test over seeds each; the
@@ -83,7 +83,7 @@ def control_condition(table: pd.DataFrame, named: str | None = None) -> str | No
         if named not in conditions:
             raise SystemExit(f"error: --control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
         return named
-    unscheduled = table["loop.schedule"].isin(["[]", "None"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
+    unscheduled = table["loop.schedule"].isin(["[]"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
     controls = sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
     return controls[0] if len(controls) == 1 else None
 

@@ -3,7 +3,8 @@
 `loop.schedule` lists spans; generations no span names run `loop=` at `loop.real_fraction`, and generation 0
 always trains on real data. A span is
 
-    LOOP@FIRST[-LAST]          generations FIRST…LAST run LOOP at loop.real_fraction
+    LOOP@FIRST[-LAST]          generations FIRST…LAST run LOOP at loop.real_fraction (where loop= fixes its own share,
+                               real_only or fully_synthetic, a LOOP that takes a share needs P)
     LOOP:P@FIRST[-LAST]        … at real fraction P
     LOOP:P..Q@FIRST-LAST       … at a real fraction moving linearly from P (at FIRST) to Q (at LAST)
     P[..Q]@FIRST[-LAST]        loop= itself at that real fraction
@@ -72,19 +73,21 @@ def _parse(index: int, text: str, loop_cfg, generations: int) -> _Span:
     if not at or not head or not gens:
         raise LabError(f"{setting} is not a span: write {FORM}")
     loop, colon, fractions = head.partition(":")
-    if not colon and (head[0].isdigit() or head[0] == "."):  # P[..Q]: loop= itself
+    if not colon and (head[0].isdigit() or head[0] in ".-"):  # P[..Q]: loop= itself
         loop, fractions = str(loop_cfg.name), head
     if loop not in REGISTRY:
         raise LabError(f"{setting} names loop={loop}; allowed: {', '.join(LOOPS)}")
     try:
         first, _, last = gens.partition("-")
         first, last = int(first), int(last or first)
-        start, _, end = fractions.partition("..")
+        start, ramp, end = fractions.partition("..")
         start, end = (float(start) if start else None), (float(end) if end else None)
     except ValueError:
         raise LabError(f"{setting} is not a span: write {FORM}") from None
-    if colon and start is None:
+    if (colon and start is None) or (ramp and end is None):
         raise LabError(f"{setting} is not a span: write {FORM}")
+    if generations < 2:
+        raise LabError(f"{setting}: loop.generations={generations} has no generation after 0 to schedule: allowed ≥ 2 with a schedule")
     if not 1 <= first <= last <= generations - 1:
         raise LabError(
             f"{setting}: generations {first}–{last} are out of range: allowed 1 ≤ FIRST ≤ LAST ≤ {generations - 1} "
@@ -96,6 +99,12 @@ def _parse(index: int, text: str, loop_cfg, generations: int) -> _Span:
     fixed = REGISTRY[loop].real_fraction
     if fixed is not None and start is not None:
         raise LabError(f"{setting}: loop={loop} has real fraction {fixed:g} by definition: write {loop}@{gens}")
+    base_fixed = REGISTRY[str(loop_cfg.name)].real_fraction if str(loop_cfg.name) in REGISTRY else None
+    if fixed is None and start is None and base_fixed is not None:
+        # loop.real_fraction belongs to loop=, which fixes it (real_only: 1, fully_synthetic: 0): not a share meant here.
+        raise LabError(
+            f"{setting} needs its real fraction: loop={loop_cfg.name} fixes its own at {base_fixed:g}, so write {loop}:P@{gens} (e.g. {loop}:0.5@{gens})"
+        )
     if end is not None and first == last and end != start:
         raise LabError(f"{setting}: a real fraction moving from {start:g} to {end:g} needs a span of two generations or more")
     return _Span(setting, loop, start, end, first, last)

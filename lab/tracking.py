@@ -27,7 +27,7 @@ log = logging.getLogger("lab")
 
 # Every key under these prefixes is plotted against `generation`. Media stay outside them: a glob
 # summary would swallow them.
-SCALAR_PREFIXES = ("metrics", "classes", "tails", "train", "fit", "curate", "data", "provenance", "timing")
+SCALAR_PREFIXES = ("metrics", "classes", "tails", "train", "fit", "curate", "data", "provenance", "regime", "timing")
 MEDIA_KEYS = ("samples", "class_histogram")
 
 

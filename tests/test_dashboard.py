@@ -58,7 +58,9 @@ def test_the_workspace_plots_what_the_runs_log_grouped_by_condition(sweep):
 
 
 def test_the_cli_writes_the_specification_offline_and_stops_in_one_line_without_a_key(sweep, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"} | {"PYTHONPATH": str(repo_root()), "WANDB_CONFIG_DIR": str(tmp_path)}
+    # No key anywhere W&B looks (environment, netrc, its settings): as on a machine that never ran `wandb login`.
+    isolated = {"PYTHONPATH": str(repo_root()), "WANDB_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc")}
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_BASE_URL")} | isolated
     command = [sys.executable, "-m", "lab.dashboard", "--entity", "someone", "--project", "lab", str(sweep)]
     out = tmp_path / "workspace.json"
     written = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)

@@ -477,3 +477,12 @@ def test_the_control_is_the_real_only_chain_that_no_schedule_changes(tmp_path):
     table = load_runs([tmp_path])
     assert sorted(table.condition.unique()) == ["loop=real_only, loop.schedule=[]", "loop=real_only, loop.schedule=[fully_synthetic@1-2]"]
     assert control_condition(table) == "loop=real_only, loop.schedule=[]"
+    # A schedule set by a preset (in config.yaml, not on the command line) still names the condition.
+    for seed in range(2):
+        for name, schedule in (("heal", ["fully_synthetic@1-2"]), ("control", [])):
+            run = tmp_path / f"{name}{seed}"
+            OmegaConf.save(OmegaConf.create(["loop=real_only", f"seed={seed}"]), run / "overrides.yaml")
+            saved = {"seed": seed, "loop": {"name": "real_only", "real_fraction": 1.0, "schedule": schedule}}
+            OmegaConf.save(OmegaConf.create(saved), run / "config.yaml")
+    table = load_runs([tmp_path])
+    assert control_condition(table) == "loop=real_only, loop.schedule=[]"

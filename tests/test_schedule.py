@@ -7,6 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lab.__main__ import check_job
+from lab.conf import science_overrides
 from lab.errors import LabError
 from lab.experiment import run_experiment
 from lab.loops import compose
@@ -82,10 +83,15 @@ BAD = [
     (["loop.schedule=[mixed:a@1]"], "loop.schedule[0]=mixed:a@1 is not a span"),
     (["loop.schedule=[mixed:1.5@1]"], "loop.schedule[0]=mixed:1.5@1: real fraction 1.5 is out of range: allowed 0 ≤ value ≤ 1"),
     (["loop.schedule=[real_only:0.5@1]"], "loop.schedule[0]=real_only:0.5@1: loop=real_only has real fraction 1 by definition: write real_only@1"),
+    (["loop.schedule=[mixed@2]"], "loop.schedule[0]=mixed@2 needs its real fraction: loop=fully_synthetic fixes its own at 0, so write mixed:P@2"),
+    (["loop=real_only", "loop.schedule=[fresh@1-3]"], "loop.schedule[0]=fresh@1-3 needs its real fraction: loop=real_only fixes its own at 1"),
+    (["loop=mixed", "loop.schedule=[-0.1@1]"], "loop.schedule[0]=-0.1@1: real fraction -0.1 is out of range: allowed 0 ≤ value ≤ 1"),
+    (["loop=mixed", "loop.schedule=[0.9..@1-3]"], "loop.schedule[0]=0.9..@1-3 is not a span"),
+    (["loop.generations=1", "loop.schedule=[fully_synthetic@1]"], "loop.schedule[0]=fully_synthetic@1: loop.generations=1 has no generation after 0"),
     (["loop=mixed", "loop.schedule=[0.9..0.1@2]"], "loop.schedule[0]=0.9..0.1@2: a real fraction moving from 0.9 to 0.1 needs a span of two generations"),
     (
         ["loop=real_only", "loop.num_samples=1000", "loop.schedule=[fully_synthetic@1]"],
-        "loop.num_samples=1000 is too small: loop=fully_synthetic with train_size=2000",
+        "loop.num_samples=1000 is too small: loop=fully_synthetic (loop.schedule at generation 1) with train_size=2000",
     ),
 ]
 
@@ -105,9 +111,12 @@ def test_a_sweep_with_one_bad_schedule_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_report_names_a_schedule_as_the_command_line_does():
+def test_the_report_and_wandb_name_a_schedule_as_the_command_line_does():
     cfg = OmegaConf.create({"loop": {"schedule": ["fully_synthetic@1-3", "mixed:0.2@4"]}})
     assert _setting(cfg, "loop.schedule") == "[fully_synthetic@1-3,mixed:0.2@4]"
+    assert _setting(OmegaConf.create({"loop": {"name": "mixed"}}), "loop.schedule") == "[]"  # a run from before schedules
+    # A multirun job's overrides escape Hydra's special characters; the condition is the single run's.
+    assert science_overrides(["loop.schedule=[fresh\\:0.9..0.1@1-5]", "seed=2"]) == {"loop.schedule": "[fresh:0.9..0.1@1-5]"}
 
 
 def test_a_resumed_scheduled_warm_chain_equals_an_uninterrupted_one(make_cfg, tmp_path):
