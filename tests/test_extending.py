@@ -1,6 +1,6 @@
 """The promise to a researcher adding a regime, a mitigation or a generator: one new Python file (lab/loops/,
 lab/curate/, lab/generators/) and one YAML file (conf/loop/, conf/curate/, conf/model/), nothing else edited,
-and the whole lab (checks, CLI, run directory, metrics) takes it."""
+and the whole lab (checks, CLI, run directory, metrics) takes it; a metric: one Python file (lab/metrics/plugins/)."""
 
 import json
 import shutil
@@ -162,3 +162,34 @@ def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
     # The one-line checks know it too: the loop list they print comes from the package, not from a list to edit.
     bad = lab("loop=previous_three")
     assert bad.returncode == 2 and "previous_two" in bad.stderr
+
+
+NEW_METRIC = '''"""mean_brightness: the samples' mean pixel value, 0 (black) … 1 (white)."""
+
+from lab.metrics.plugins.base import Metric
+
+
+class MeanBrightness(Metric):
+    name = "mean_brightness"
+
+    def __call__(self, generated) -> dict[str, float]:
+        return {"mean_brightness": float(generated.images.double().mean() / 255)}
+'''
+
+
+def test_a_new_metric_is_one_python_file(tmp_path):
+    """A metric has no option to choose (every metric runs), so it needs no YAML file: one module is the whole of it."""
+    import torch
+
+    lab = lab_copy(tmp_path, {"lab/metrics/plugins/mean_brightness.py": NEW_METRIC})
+    smoke = ["experiment=smoke", "data=digits", "data.heldout_size=200", "tracking=disabled", "progress=false", "run_dir=run"]
+    result = lab(*smoke)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = tmp_path / "run"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    n = int(json.loads((run / "reference.json").read_text())["num_samples"])
+    for row in rows:  # the first N samples of each generation, as every metric sees them
+        images = torch.load(run / "generations" / f"gen_{row['generation']:03d}.pt", weights_only=True)["images"][:n]
+        assert row["metrics/mean_brightness"] == float(images.double().mean() / 255)
+    floor = json.loads((run / "reference.json").read_text())["real_baseline"]["mean_brightness"]
+    assert 0 < floor < 0.5  # the real floor gets it too: digits are dark strokes on a black background

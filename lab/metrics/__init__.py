@@ -1,7 +1,8 @@
 """Per-generation metrics against the held-out real set, with the same N for every generation.
 
 `Evaluator` is built once per run (classifier, reference features and statistics) and called once per
-generation. Each metric is a callable `Generated -> dict` in `Evaluator.metrics`, reusing
+generation. Each metric is a callable `Generated -> dict` in `Evaluator.metrics` (a new one is a Metric subclass
+in a module of lab/metrics/plugins/, found there), reusing
 `Generated.features` (the run's feature space: the classifier's, or Inception's with
 metrics.features=inception) and `Generated.probs` (the classifier's class probabilities).
 
@@ -48,6 +49,7 @@ from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
 from lab.metrics.manifold import KID, Manifold, compare, copy_share, vendi_score
 from lab.metrics.pixels import intensity_histogram, pixel_statistics
+from lab.metrics.plugins import PLUGINS
 from lab.metrics.tails import DensityDeciles, KnnDensity, tail_metrics
 from lab.seeding import generator
 
@@ -119,6 +121,7 @@ class Evaluator:
         self.kid = KID(reference_features, int(metrics_cfg.kid.subsets), int(subset_size))
         self.reference_histogram = intensity_histogram(reference)
         self.metrics = [self._frechet, self._manifold, self._kid, self._vendi, self._pixels, self._classes, self._memorisation]
+        self.metrics += [plugin(self) for _, plugin in sorted(PLUGINS.items())]  # metrics added as one file each
         self.baseline = self._real_baseline(real)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
