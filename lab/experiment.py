@@ -34,9 +34,10 @@ from lab.errors import LabError
 from lab.generators import Fit
 from lab.locks import exclusive
 from lab.metrics import METRICS_VERSION, Evaluator
+from lab.metrics.base import Evaluation
 from lab.metrics.points import PointEvaluator
 from lab.seeding import derive_seed
-from lab.tracking import Tracker, condition_keys, point_cloud, sample_grid, scalar_key
+from lab.tracking import Tracker, condition_keys, scalar_key
 
 HELD_BACK = -1  # the draw index of a generation's held-back samples (curators' redraws count up from 1)
 
@@ -167,7 +168,7 @@ def _new_run_id() -> str:
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
 
 
-def _run(cfg: DictConfig, real: RealData, evaluator: Evaluator, device, run_dir: Path, state: dict, group, name) -> list[dict]:
+def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir: Path, state: dict, group, name) -> list[dict]:
     # A reused worker (joblib launcher) must not carry global random state from an earlier job.
     torch.manual_seed(derive_seed(cfg.seed, -1, "global"))
     loop = cfg.loop
@@ -240,7 +241,7 @@ def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curat
         scalars |= {"regime": regime.loop, "regime/real_fraction": regime.real_fraction}
     histogram = scalars.pop("metrics/class_histogram")
     timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
-    row = tracker.write_row(gen, scalars, histogram, picture := _picture(cfg, samples, real, evaluator), timing)
+    row = tracker.write_row(gen, scalars, histogram, picture := evaluator.picture(samples.images, samples.labels, real.num_classes), timing)
     faults.point("metrics_write")
     log.info("generation %d: %s", gen, evaluator.headline(scalars))
     rundir.save_checkpoint(run_dir, gen, model)
@@ -278,14 +279,7 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     return Produced(data, fit, samples, curated, time.perf_counter() - start)
 
 
-def _picture(cfg, samples: loops.Samples, real: RealData, evaluator):
-    """A grid of images, one row per class; for toy data, the points over held-out true points."""
-    if generators.family_of(cfg.model).on_points:
-        return point_cloud(samples.images[: evaluator.num_samples], evaluator.reference)
-    return sample_grid(samples.images, samples.labels, real.num_classes)
-
-
-def _build_evaluator(cfg, real: RealData, device):
+def _build_evaluator(cfg, real: RealData, device) -> Evaluation:
     if generators.family_of(cfg.model).on_points:  # toy or image: the generator family says it (lab.config checks the data agrees)
         return PointEvaluator(real, cfg.metrics, cfg.data)
     return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))

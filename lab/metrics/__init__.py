@@ -44,6 +44,7 @@ from lab import faults
 from lab.data import RealData
 from lab.errors import LabError
 from lab.loops import Null
+from lab.metrics.base import Evaluation
 from lab.metrics.classifier import Classifier, load_or_train, predict
 from lab.metrics.coverage import class_coverage
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
@@ -52,6 +53,7 @@ from lab.metrics.pixels import intensity_histogram, pixel_statistics
 from lab.metrics.plugins import PLUGINS
 from lab.metrics.tails import DensityDeciles, KnnDensity, tail_metrics
 from lab.seeding import generator
+from lab.tracking import sample_grid
 
 log = logging.getLogger(__name__)
 FEATURES = ("classifier", "inception")
@@ -90,7 +92,7 @@ class Generated:
         return self.embed(self.images)
 
 
-class Evaluator:
+class Evaluator(Evaluation):
     def __init__(self, real: RealData, metrics_cfg, data_cfg, cache_dir, device, progress: bool = True):
         self.device = device
         self.num_samples = int(metrics_cfg.num_samples)
@@ -150,6 +152,10 @@ class Evaluator:
     def features_of(self, images: torch.Tensor) -> torch.Tensor:
         """Images in this run's feature space (curate=diversity spreads samples there)."""
         return self.embed(images)
+
+    def picture(self, samples: torch.Tensor, labels: torch.Tensor, num_classes: int):
+        """A grid of the samples, one row per class for a conditional model."""
+        return sample_grid(samples, labels, num_classes)
 
     def headline(self, scalars: dict) -> str:
         """The log line of a generation."""

@@ -20,12 +20,14 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from lab.generators.gaussian import sqrt_psd
+from lab.metrics.base import Evaluation
 from lab.metrics.manifold import Manifold, compare
 from lab.metrics.tails import DensityDeciles, tail_metrics
 from lab.seeding import generator
+from lab.tracking import point_cloud
 
 
-class PointEvaluator:
+class PointEvaluator(Evaluation):
     fd_name = "w2"  # the headline distance, as fd_classifier is for images
 
     def __init__(self, real, metrics_cfg, data_cfg):
@@ -33,10 +35,10 @@ class PointEvaluator:
         self.num_samples = int(metrics_cfg.num_samples)
         self.min_share = float(metrics_cfg.mode_min_share)
         pick = torch.randperm(len(real.heldout_labels), generator=generator(int(data_cfg.split_seed), 0, "reference"))
-        self.reference = real.heldout_images[pick[: self.num_samples]].double()
+        self.reference_points = real.heldout_images[pick[: self.num_samples]].double()
         self.k = int(metrics_cfg.nearest_k)
-        self.reference_manifold = Manifold.of(self.reference, self.k)
-        self.deciles = DensityDeciles.of(self.truth.log_density(self.reference))
+        self.reference_manifold = Manifold.of(self.reference_points, self.k)
+        self.deciles = DensityDeciles.of(self.truth.log_density(self.reference_points))
         self.classifier_info = None
         floor = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
         self.baseline = self(real.train_images[floor])
@@ -46,7 +48,7 @@ class PointEvaluator:
             raise ValueError(f"{len(points)} points given, the metrics need {self.num_samples}")
         x = points[: self.num_samples].double()
         mean, cov = x.mean(0), torch.cov(x.T, correction=0).reshape(x.shape[1], x.shape[1])
-        out = {"w2": empirical_w2(x, self.reference)} | self._moments("", mean, cov) | self._coverage(x)
+        out = {"w2": empirical_w2(x, self.reference_points)} | self._moments("", mean, cov) | self._coverage(x)
         if self.truth.modes is not None:
             out |= self._modes(x)
         else:
@@ -59,6 +61,10 @@ class PointEvaluator:
     def features_of(self, points: torch.Tensor) -> torch.Tensor:
         """Points are their own features (curate=diversity)."""
         return points.double()
+
+    def picture(self, samples: torch.Tensor, labels: torch.Tensor, num_classes: int):
+        """The scored points over the held-out true points."""
+        return point_cloud(samples[: self.num_samples], self.reference_points)
 
     def headline(self, scalars: dict) -> str:
         line = f"w2 {scalars['metrics/w2']:.3f}, variance ratio {scalars['metrics/variance_ratio']:.3f}"
