@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from lab import layout
 from lab.errors import LabError
 
 # Sections in order: (title, open, prefixes of the logged keys it plots; the headline's are exact keys). A key goes
@@ -39,13 +40,13 @@ def logged_keys(runs: list[Path]) -> tuple[list[str], list[str]]:
     history: dict[str, None] = {}
     floors: dict[str, None] = {}
     for run in runs:
-        for name in ("metrics.jsonl", "timing.jsonl"):
+        for name in (layout.METRICS, layout.TIMING):
             path = run / name
             for line in path.read_text().splitlines() if path.exists() else []:
                 if line.strip():
                     row = json.loads(line)
                     history |= dict.fromkeys(k for k, v in row.items() if k != "generation" and (k in MEDIA or isinstance(v, (int, float))))
-        reference = run / "reference.json"
+        reference = run / layout.REFERENCE
         if reference.exists():
             baseline = json.loads(reference.read_text()).get("real_baseline", {})
             floors |= dict.fromkeys(f"reference/real_{k}" for k, v in baseline.items() if isinstance(v, (int, float)))

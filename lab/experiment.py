@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import faults, generators, integrity, loops, rundir, schedule
+from lab import faults, generators, integrity, layout, loops, rundir, schedule
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
@@ -91,7 +91,7 @@ def _disk_full(run_dir: Path, exc: OSError) -> LabError:
 
 
 def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group, name) -> list[dict]:
-    if (run_dir / "config.yaml").exists():
+    if (run_dir / layout.CONFIG).exists():
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         rundir.check_resumable(run_dir, cfg)
     state = rundir.read_state(run_dir)
@@ -108,11 +108,11 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
     # The classifier it trains goes to the shared cache, not the run directory.
     evaluator = _build_evaluator(cfg, real, device)
     if state is None:
-        rundir.atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
-        rundir.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        rundir.atomic_write_text(run_dir / layout.OVERRIDES, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
+        rundir.atomic_write_text(run_dir / layout.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
         state = {"completed_generations": 0, "wandb_run_id": _new_run_id(), "code": [{"from_generation": 0, **integrity.code_identity()}]}
         rundir.write_state(run_dir, state)
-    handler = logging.FileHandler(run_dir / "lab.log")
+    handler = logging.FileHandler(run_dir / layout.LOG)
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     logging.getLogger().addHandler(handler)
     try:
@@ -149,7 +149,7 @@ def _trust(cfg: DictConfig, run_dir: Path, state: dict, damaged: tuple[int, str]
         if cfg.train.warm_start and gen > 0 and not (run_dir / integrity.generation_files(gen - 1)[1]).exists():
             raise LabError(
                 f"run_dir={run_dir}: {name} does not match its checksum in state.json, and generation {gen} cannot be "
-                f"redone: its warm start needs checkpoints/gen_{gen - 1:03d}, which loop.keep=last removed; restore "
+                f"redone: its warm start needs {layout.checkpoint(gen - 1)}, which loop.keep=last removed; restore "
                 f"{name}, or start a new run"
             )
         log.warning(
@@ -193,9 +193,9 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir
         "num_samples": evaluator.num_samples,
         "metrics_version": METRICS_VERSION,
     }
-    rundir.atomic_write_text(run_dir / "reference.json", json.dumps(reference, indent=2))
+    rundir.atomic_write_text(run_dir / layout.REFERENCE, json.dumps(reference, indent=2))
     # The overrides the run was started with (a resume's command line may add settings that do not change the science).
-    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), OmegaConf.load(run_dir / "overrides.yaml"))
+    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), OmegaConf.load(run_dir / layout.OVERRIDES))
     tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True) | condition, name, group, loop.name, run_id=state["wandb_run_id"])
     accuracy = {"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]} if evaluator.classifier_info else {}
     tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import lab
+from lab import layout
 
 PACKAGE_DIR = Path(lab.__file__).resolve().parent
 # Code that runs inside a chain: the report and its page are read-only views of finished runs.
@@ -32,7 +33,7 @@ def sha256_of(path: Path) -> str:
 
 def generation_files(gen: int) -> tuple[str, str]:
     """The files of a generation that a resume relies on, relative to the run directory."""
-    return f"generations/gen_{gen:03d}.pt", f"checkpoints/gen_{gen:03d}"
+    return layout.samples(gen), layout.checkpoint(gen)
 
 
 def generation_of(name: str) -> int:

@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from omegaconf import OmegaConf
 
+from lab import layout
 from lab.conf import science_overrides
 from lab.loops import effective_real_fraction
 from lab.report_html import write_html
@@ -77,8 +78,8 @@ def find_runs(paths) -> list[Path]:
     """Every run directory (one with config.yaml and metrics.jsonl) at or below the given paths."""
     runs = set()
     for path in map(Path, paths):
-        candidates = [path] if (path / "metrics.jsonl").exists() else [p.parent for p in path.rglob("metrics.jsonl")]
-        runs.update(c for c in candidates if (c / "config.yaml").exists())
+        candidates = [path] if (path / layout.METRICS).exists() else [p.parent for p in path.rglob(layout.METRICS)]
+        runs.update(c for c in candidates if (c / layout.CONFIG).exists())
     return sorted(runs)
 
 
@@ -89,13 +90,13 @@ def load_runs(paths) -> pd.DataFrame:
     # A setting given on one sweep's command line and left to a preset in another is still a setting of both runs:
     # each run's own config.yaml supplies the value it did not name (else one condition would read "key=nan").
     named = {key for run in runs for key in _overrides(run)}
-    configs = {run: OmegaConf.load(run / "config.yaml") for run in runs}
+    configs = {run: OmegaConf.load(run / layout.CONFIG) for run in runs}
     if any(OmegaConf.select(cfg, SCHEDULE, default=None) for cfg in configs.values()):
         named.add(SCHEDULE)  # a schedule a preset set is a setting too: a scheduled chain is never taken for the control
     for run in runs:
         cfg = configs[run]
         overrides = {key: _setting(cfg, key) for key in named} | _overrides(run)
-        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        rows = [json.loads(line) for line in (run / layout.METRICS).read_text().splitlines() if line.strip()]
         records = []
         for row in rows:
             for key, value in row.items():
@@ -141,7 +142,7 @@ def _setting(cfg, key: str) -> str:
 
 def _basis(run: Path, cfg) -> dict:
     """What a run's metrics are measured against: runs that differ in any of these cannot share a floor or a table."""
-    path = run / "reference.json"
+    path = run / layout.REFERENCE
     reference = json.loads(path.read_text()) if path.exists() else {}
     classifier = (reference.get("classifier") or {}).get("path")
     basis = {
@@ -162,7 +163,7 @@ def _basis(run: Path, cfg) -> dict:
 
 
 def _overrides(run: Path) -> dict:
-    path = run / "overrides.yaml"
+    path = run / layout.OVERRIDES
     return science_overrides(OmegaConf.load(path) if path.exists() else [])
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from lab import layout
 from lab.metrics.tails import DECILES
 from lab.report_stats import band, scale_of
 from lab.report_verdict import SHARE_RATIO, share_ratio_metrics
@@ -127,8 +128,8 @@ def sample_strips(table: pd.DataFrame) -> list[tuple[str, list[Path]]]:
     out = []
     for condition, part in table.groupby("condition", sort=True):
         run = Path(part.sort_values([SEED, "run"])["run"].iloc[0])
-        generations = sorted(json.loads(line)["generation"] for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip())
-        paths = [run / "samples" / f"gen_{g:03d}.png" for g in generations]
+        generations = sorted(json.loads(line)["generation"] for line in (run / layout.METRICS).read_text().splitlines() if line.strip())
+        paths = [run / layout.grid(g) for g in generations]
         if paths and all(p.exists() for p in paths):
             seed = part.loc[part.run == str(run), SEED].iloc[0]
             out.append((f"{condition}, seed {seed}", paths))

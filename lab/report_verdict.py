@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lab import layout
 from lab.labels import wright_fisher_extinction
 from lab.report_stats import ADJUSTMENT_NAMES, adjust, equivalence_p, interval_text, slope, t_test
 from lab.tracking import scalar_key
@@ -51,7 +52,7 @@ def comparable(table: pd.DataFrame) -> str | None:
 def _baselines(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for run, condition in table[["run", "condition"]].drop_duplicates().itertuples(index=False):
-        path = Path(run) / "reference.json"
+        path = Path(run) / layout.REFERENCE
         baseline = json.loads(path.read_text()).get("real_baseline", {}) if path.exists() else {}
         rows += [
             {"condition": condition, "run": run, "metric": scalar_key(key), "value": float(value)}

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import faults, integrity
+from lab import faults, integrity, layout
 from lab.conf import changes_the_science
 from lab.errors import LabError
 from lab.loops import Samples
@@ -40,12 +40,12 @@ ADDED_LATER = {
 REMOVED_LATER = {"data.download": False}
 _ABSENT = object()
 
-LOCK = ".lock"  # inside the run directory; holds who writes it (pid, host, since when)
+LOCK = layout.LOCK
 
 
 def holds_foreign_files(run_dir: Path) -> bool:
     """True for a directory with files in it that are not a lab run (the lock file alone does not count)."""
-    return run_dir.is_dir() and not (run_dir / "config.yaml").exists() and any(p.name != LOCK for p in run_dir.iterdir())
+    return run_dir.is_dir() and not (run_dir / layout.CONFIG).exists() and any(p.name != LOCK for p in run_dir.iterdir())
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -55,12 +55,12 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def read_state(run_dir: Path) -> dict | None:
-    path = run_dir / "state.json"
+    path = run_dir / layout.STATE
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def write_state(run_dir: Path, state: dict) -> None:
-    path = run_dir / "state.json"
+    path = run_dir / layout.STATE
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(state, indent=2))
     faults.point("state_write")
@@ -78,8 +78,8 @@ def commit(run_dir: Path, state: dict, gen: int, keep: str) -> dict:
     state = dict(state, completed_generations=gen + 1, checksums=sums)
     write_state(run_dir, state)
     if keep == "last":
-        for old in (run_dir / "checkpoints").glob("gen_*"):
-            if old.name != f"gen_{gen:03d}":
+        for old in (run_dir / layout.CHECKPOINTS_DIR).glob("gen_*"):
+            if old != checkpoint_dir(run_dir, gen):
                 shutil.rmtree(old)
     return state
 
@@ -94,7 +94,7 @@ def rewind(run_dir: Path, state: dict, gen: int) -> dict:
 
 def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
     """A run directory may be resumed only by the same settings (up to those that do not change the science)."""
-    saved = _comparable(OmegaConf.load(run_dir / "config.yaml"))
+    saved = _comparable(OmegaConf.load(run_dir / layout.CONFIG))
     now = _comparable(cfg)
     # A setting the option no longer has, recorded at the value it always had, is no difference either.
     saved = {k: v for k, v in saved.items() if k in now or REMOVED_LATER.get(k, _ABSENT) != v}
@@ -132,7 +132,7 @@ def _flatten(tree, prefix=""):
 def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
     """Drop what a killed attempt left past `completed` generations; returns the trusted metrics rows."""
     rows = []
-    jsonl = run_dir / "metrics.jsonl"
+    jsonl = run_dir / layout.METRICS
     if jsonl.exists():
         for line in jsonl.read_text().splitlines():
             try:
@@ -142,7 +142,7 @@ def discard_unfinished(run_dir: Path, completed: int) -> list[dict]:
             if row.get("generation", completed) < completed:
                 rows.append(row)
         _replace_if_changed(jsonl, "".join(json.dumps(r) + "\n" for r in rows))
-    timing = run_dir / "timing.jsonl"
+    timing = run_dir / layout.TIMING
     if timing.exists():
         kept = [line for line in timing.read_text().splitlines() if _row_generation(line) < completed]
         _replace_if_changed(timing, "".join(line + "\n" for line in kept))
@@ -173,9 +173,8 @@ def _row_generation(line: str) -> int:
 
 
 def save_samples(run_dir: Path, samples: Samples, provenance: dict) -> None:
-    folder = run_dir / "generations"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"gen_{samples.generation:03d}.pt"
+    path = run_dir / layout.samples(samples.generation)
+    path.parent.mkdir(exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     held = {} if samples.heldback is None else {"heldback": samples.heldback}
     torch.save({"images": samples.images, "labels": samples.labels, "provenance": provenance} | held, tmp)
@@ -184,12 +183,12 @@ def save_samples(run_dir: Path, samples: Samples, provenance: dict) -> None:
 
 
 def load_samples(run_dir: Path, generation: int) -> Samples:
-    saved = torch.load(run_dir / "generations" / f"gen_{generation:03d}.pt", weights_only=True)
+    saved = torch.load(run_dir / layout.samples(generation), weights_only=True)
     return Samples(generation, saved["images"], saved["labels"], saved.get("heldback"))
 
 
 def checkpoint_dir(run_dir: Path, gen: int) -> Path:
-    return run_dir / "checkpoints" / f"gen_{gen:03d}"
+    return run_dir / layout.checkpoint(gen)
 
 
 def save_checkpoint(run_dir: Path, gen: int, model) -> None:

@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
+from lab import layout
 from lab.conf import science_overrides
 from lab.errors import LabError
 
@@ -106,8 +107,8 @@ def condition_keys(loop: str, real_fraction: float, overrides) -> dict:
 class Tracker:
     def __init__(self, tracking_cfg, run_dir: Path, config: dict, name: str, group: str | None, job_type: str, run_id: str | None = None):
         self.run_dir = Path(run_dir)
-        self.jsonl = self.run_dir / "metrics.jsonl"
-        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        self.jsonl = self.run_dir / layout.METRICS
+        (self.run_dir / layout.SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
         self.mode = resolve_mode(tracking_cfg.mode)
         self.run = None
         if self.mode == "disabled":
@@ -142,13 +143,12 @@ class Tracker:
 
     def write_row(self, generation: int, scalars: dict, histogram: list[int], picture: np.ndarray, timing: dict | None = None) -> dict:
         """Write the generation's grid, its row to metrics.jsonl and its timing to timing.jsonl; returns the row."""
-        grid_path = Path("samples") / f"gen_{generation:03d}.png"
-        Image.fromarray(_hw(picture)).save(self.run_dir / grid_path)
-        row = {"generation": generation, **scalars, "class_histogram": list(histogram), "samples": grid_path.as_posix()}
+        Image.fromarray(_hw(picture)).save(self.run_dir / layout.grid(generation))
+        row = {"generation": generation, **scalars, "class_histogram": list(histogram), "samples": layout.grid(generation)}
         with self.jsonl.open("a") as f:
             f.write(json.dumps(row) + "\n")
         if timing:
-            with (self.run_dir / "timing.jsonl").open("a") as f:
+            with (self.run_dir / layout.TIMING).open("a") as f:
                 f.write(json.dumps({"generation": generation, **timing}) + "\n")
         return row
 
@@ -184,8 +184,8 @@ class Tracker:
             return
         if self.mode == "offline":
             current = Path(self.run.dir).resolve().parent
-            aside = self.run_dir / "wandb" / "superseded"
-            for old in (self.run_dir / "wandb").glob("offline-run-*"):
+            aside = self.run_dir / layout.WANDB / "superseded"
+            for old in (self.run_dir / layout.WANDB).glob("offline-run-*"):
                 if old.resolve() != current:
                     aside.mkdir(exist_ok=True)
                     target, n = aside / old.name, 0
@@ -201,7 +201,7 @@ class Tracker:
                 self.run.step,
                 len(rows),
             )
-        timings = _by_generation(self.run_dir / "timing.jsonl")
+        timings = _by_generation(self.run_dir / layout.TIMING)
         for row in rows[self.run.step if self.mode == "online" else 0 :]:
             picture = np.asarray(Image.open(self.run_dir / row["samples"]))
             self.log(row, picture, timings.get(row["generation"]))
