@@ -265,7 +265,7 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     Nothing here touches the disk or the metrics: the closed-form tests run chains of this in memory.
     `history[k]` holds what generation k fed to the loop (its curated samples)."""
     loop = cfg.loop
-    plan = schedule.regimes(loop)
+    plan = schedule.regimes(loop, at_least=gen + 1)  # the closed-form tests run chains past loop.generations
     regime, taken = plan[gen], schedule.synthetic_taken(loop, plan, gen)
     data = loops.compose(regime.loop, gen, real.train_images, real.train_labels, history, int(loop.train_size), regime.real_fraction, int(cfg.seed), taken)
     fit = model.fit(data, gen)

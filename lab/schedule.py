@@ -40,11 +40,12 @@ class _Span:
     last: int
 
 
-def regimes(loop_cfg) -> list[Regime]:
-    """The regime of every generation 0 … loop.generations − 1; stops with one line on a bad schedule."""
+def regimes(loop_cfg, at_least: int = 0) -> list[Regime]:
+    """The regime of every generation 0 … loop.generations − 1 (or `at_least` − 1, for chains run in memory past
+    the configured length: the generations after the last span run loop=); stops with one line on a bad schedule."""
     generations = int(loop_cfg.generations)
     base = Regime(str(loop_cfg.name), effective_real_fraction(loop_cfg.name, loop_cfg.real_fraction), scheduled=False)
-    plan = [base] * generations
+    plan = [base] * max(generations, at_least)
     owner: dict[int, _Span] = {}
     for span in (_parse(i, str(text), loop_cfg, generations) for i, text in enumerate(loop_cfg.get("schedule") or [])):
         for gen in range(span.first, span.last + 1):
