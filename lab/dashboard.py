@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lab import layout
 from lab.errors import LabError
+from lab.lineage import STEPS
 
 # Sections in order: (title, open, prefixes of the logged keys it plots; the headline's are exact keys). A key goes
 # to the first section that takes it.
@@ -92,7 +93,8 @@ def build_workspace(entity: str, project: str, name: str, keys: list[str], floor
         name=name,
         sections=sections,
         settings=ws.WorkspaceSettings(x_axis="generation", max_runs=100),
-        runset_settings=ws.RunsetSettings(groupby=[ws.Config("condition")]),
+        # A chain's lineage runs (lab.lineage) log artifacts, not metrics: they stay out of the groups and their seed counts.
+        runset_settings=ws.RunsetSettings(groupby=[ws.Config("condition")], filters=[ws.Metric("JobType") != step for step in STEPS]),
     )
 
 

@@ -11,7 +11,9 @@ A run directory holds everything about one run:
     checkpoints/gen_###/          the generator (the UNet's raw and EMA weights; a toy's parameters); loop.keep=last
                                   keeps only the newest
     state.json                    completed generations and the W&B run id (written atomically, last)
-    wandb/                        the W&B run (offline runs sync later with `wandb sync`)
+    wandb/                        the W&B runs: the chain's metrics and each generation's lineage (lab/lineage.py);
+                                  offline runs sync later with `wandb sync`
+    lineage.jsonl                 the generations whose lineage artifacts are logged
 """
 
 import errno
@@ -32,6 +34,7 @@ from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
 from lab.errors import LabError
 from lab.generators import Fit
+from lab.lineage import Lineage
 from lab.locks import exclusive
 from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.base import Evaluation
@@ -205,14 +208,21 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir
     history = [rundir.load_samples(run_dir, k) for k in range(done)]
     if done and cfg.train.warm_start:
         model.load(rundir.checkpoint_dir(run_dir, done - 1))
+    lineage = None
+    if tracker.run is not None and cfg.tracking.lineage:
+        lineage = Lineage(cfg.tracking, tracker.mode, run_dir, state["wandb_run_id"], name, group, real, loop, bool(cfg.train.warm_start))
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B run lacks.
     tracker.catch_up(rows)
     try:
+        for gen in lineage.pending(state) if lineage else ():
+            lineage.log(gen, state)
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
                 state, row, picture, timing = _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator, tracker)
             rows.append(row)
             tracker.log(row, picture, timing)
+            if lineage and gen in lineage.pending(state):  # a generation redone to the same files keeps its lineage
+                lineage.log(gen, state)
     except BaseException:
         tracker.finish(exit_code=1)
         raise

@@ -9,7 +9,8 @@ REFERENCE = "reference.json"  # the feature classifier and the real-data floor o
 STATE = "state.json"  # completed generations, checksums, the W&B run id, the code: written last, atomically
 LOG = "lab.log"
 LOCK = ".lock"  # who writes the run directory (pid, host, since when)
-WANDB = "wandb"  # the W&B run (offline runs: wandb/offline-run-*)
+WANDB = "wandb"  # the W&B runs: the chain's and its lineage runs (offline: wandb/offline-run-*)
+LINEAGE = "lineage.jsonl"  # the generations whose lineage artifacts are logged (lab.lineage)
 SAMPLES_DIR, GENERATIONS_DIR, CHECKPOINTS_DIR = "samples", "generations", "checkpoints"
 
 

@@ -162,6 +162,9 @@ class TrackingConfig:
     # null: the sweep directory for a multirun (all jobs of one sweep share it), the run name otherwise.
     group: str | None = None
     tags: list[str] = field(default_factory=list)
+    # Log each generation's training set, model and samples as W&B artifacts, with three small runs per generation
+    # that use and log them, so that W&B's lineage graph shows the chain (lab/lineage.py, docs/dashboards.md).
+    lineage: bool = True
 
 
 @dataclass

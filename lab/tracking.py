@@ -23,6 +23,7 @@ from torchvision.utils import make_grid
 from lab import layout
 from lab.conf import science_overrides
 from lab.errors import LabError
+from lab.lineage import set_aside
 
 log = logging.getLogger("lab")
 
@@ -182,17 +183,8 @@ class Tracker:
         """
         if self.run is None:
             return
-        if self.mode == "offline":
-            current = Path(self.run.dir).resolve().parent
-            aside = self.run_dir / layout.WANDB / "superseded"
-            for old in (self.run_dir / layout.WANDB).glob("offline-run-*"):
-                if old.resolve() != current:
-                    aside.mkdir(exist_ok=True)
-                    target, n = aside / old.name, 0
-                    while target.exists():  # two attempts started within the same second
-                        n += 1
-                        target = aside / f"{old.name}.{n}"
-                    old.rename(target)
+        if self.mode == "offline":  # the chain's own earlier attempts (its lineage runs are lab.lineage's)
+            set_aside(self.run_dir, self.run.id, keep=Path(self.run.dir).parent)
         if self.mode == "online" and self.run.step > len(rows):
             # W&B's history only moves forward: generations redone after a damaged file show twice there.
             log.warning(

@@ -15,6 +15,12 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
 @pytest.fixture(scope="session", autouse=True)
+def wandb_data(tmp_path_factory):
+    """W&B stages the files of offline artifacts (lab.lineage) in its data directory until they are synced."""
+    os.environ["WANDB_DATA_DIR"] = str(tmp_path_factory.mktemp("wandb-data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def lab_cache(tmp_path_factory):
     """One classifier cache for the whole session: each data set/size trains its classifier once."""
     path = tmp_path_factory.mktemp("lab-cache")

@@ -11,7 +11,7 @@ from lab.dashboard import HEADLINE, MEDIA, build_workspace, logged_keys, specifi
 from lab.experiment import run_experiment
 from lab.report import find_runs
 from tests.conftest import SMOKE, compose_cfg, repo_root
-from tests.test_tracking import history_of, leet
+from tests.test_tracking import chain_run, history_of, leet
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_the_workspace_plots_what_the_runs_log_grouped_by_condition(sweep):
     by_section = panels(spec)
     plotted = [m for ps in by_section.values() for p in ps if p["viewType"] == "Run History Line Plot" for m in p["config"]["metrics"]]
     # Every key the runs' W&B histories hold has one line panel (the grid has its media panel), against generation.
-    wandb_runs = [next((sweep / name / "wandb").glob("offline-run-*")) for name in ("0", "1")]
+    wandb_runs = [chain_run(sweep / name) for name in ("0", "1")]
     # (leet spells a media value's fields as samples.path, class_histogram.bins, …: the key is what precedes the dot)
     history = {k.split(".")[0] for run in wandb_runs for row in history_of(run) for k in row if not k.startswith("_")} - {"generation", "regime"}
     assert sorted(plotted + ["samples"]) == sorted(history)
@@ -54,6 +54,9 @@ def test_the_workspace_plots_what_the_runs_log_grouped_by_condition(sweep):
     # One line per condition, seeds pooled: the runs' W&B configs carry `condition`.
     assert spec["spec"]["section"]["runSets"][0]["grouping"] == [{"section": "config", "name": "condition.value"}]
     assert all(json.loads(leet(run, "--summary"))["config"]["condition"] for run in wandb_runs)
+    # The lineage runs (artifacts, no metrics) stay out of the groups.
+    filters = json.dumps(spec["spec"]["section"]["runSets"][0]["filters"])
+    assert all(f'"op": "!=", "value": "{step}"' in filters for step in ("compose", "fit", "sample")) and '"jobType"' in filters
     assert set(MEDIA) <= set(keys)
 
 

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from tests.conftest import repo_root
 from tests.test_errors import lab_cli
-from tests.test_tracking import leet
+from tests.test_tracking import chain_run, leet, run_id_of
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def test_single_run_through_the_cli(tmp_path):
     data = rows(run)
     assert [r["generation"] for r in data] == [0, 1]
     assert (data[1]["provenance/real"], data[1]["provenance/gen_0"]) == (128, 128)
-    wandb_run = next((run / "wandb").glob("offline-run-*"))
+    wandb_run = chain_run(run)
     summary = json.loads(leet(wandb_run, "--summary"))
     assert summary["state"] == "finished" and summary["summary"]["generation"] == 1
     assert summary["summary"]["provenance/gen_0"] == {"min": 128, "max": 128, "last": 128}
@@ -43,7 +43,7 @@ def test_multirun_shares_a_group_and_sets_job_type(tmp_path):
     for job in ("0", "1"):
         run = tmp_path / "sweep" / job
         assert len(rows(run)) == 2
-        records = [json.loads(line) for line in leet(next((run / "wandb").glob("offline-run-*"))).splitlines() if line.strip()]
+        records = [json.loads(line) for line in leet(chain_run(run)).splitlines() if line.strip()]
         info = next(r["run"] for r in records if r["type"] == "run")
         groups.add(info["run_group"])
         job_types.append(info["job_type"])
@@ -61,7 +61,7 @@ def test_joblib_workers_leak_nothing_between_jobs(tmp_path):
     ids = set()
     for job in ("0", "1", "2"):
         assert (tmp_path / "joblib" / job / "metrics.jsonl").read_text() == (tmp_path / "basic" / job / "metrics.jsonl").read_text()
-        ids |= {p.name for p in (tmp_path / "joblib" / job / "wandb").glob("offline-run-*")}
+        ids.add(run_id_of(chain_run(tmp_path / "joblib" / job)))
     assert len(ids) == 3  # one W&B run per job, none absorbed by a run left open in the worker
 
 

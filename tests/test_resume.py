@@ -12,7 +12,7 @@ from lab.faults import PHASES
 from lab.rundir import LOCK
 from tests.conftest import repo_root
 from tests.test_errors import lab_cli
-from tests.test_tracking import history_of, run_id_of
+from tests.test_tracking import chain_run, history_of, live_runs
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +61,9 @@ def test_a_kill_in_each_phase_resumes_to_the_same_result(tmp_path, uninterrupted
     assert metrics(run) == uninterrupted
     assert not list(run.rglob("*.tmp"))
     # W&B: one live offline run under the run's id, holding each generation once, in order.
-    live = list((run / "wandb").glob("offline-run-*"))
-    assert [run_id_of(p) for p in live] == [state(run)["wandb_run_id"]]
-    assert [h["generation"] for h in history_of(live[0])] == [0, 1, 2]
+    live = live_runs(run)
+    assert live[state(run)["wandb_run_id"]] == 1 and set(live.values()) == {1}  # the chain's run and its lineage runs, once each
+    assert [h["generation"] for h in history_of(chain_run(run))] == [0, 1, 2]
 
 
 def test_rerunning_a_sweep_skips_finished_jobs_and_resumes_the_others(tmp_path):

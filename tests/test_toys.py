@@ -12,7 +12,7 @@ from lab.errors import LabError
 from lab.experiment import run_experiment
 from lab.loops import compose
 from tests.conftest import compose_cfg
-from tests.test_tracking import history_of, run_id_of
+from tests.test_tracking import chain_run, history_of, live_runs
 
 
 def fitted(*overrides):
@@ -64,9 +64,9 @@ def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_
     resumed = run_experiment(cfg, run)
     assert resumed == whole
     assert (run / "metrics.jsonl").read_text() == (tmp_path / "whole" / "metrics.jsonl").read_text()
-    live = list((run / "wandb").glob("offline-run-*"))
-    assert [run_id_of(p) for p in live] == [rundir.read_state(run)["wandb_run_id"]]
-    assert [h["generation"] for h in history_of(live[0])] == [0, 1, 2]
+    live = live_runs(run)
+    assert live[rundir.read_state(run)["wandb_run_id"]] == 1 and set(live.values()) == {1}  # the chain's run and its lineage runs, once each
+    assert [h["generation"] for h in history_of(chain_run(run))] == [0, 1, 2]
     reference = json.loads((run / "reference.json").read_text())
     assert reference["classifier"] is None and reference["real_baseline"]["modes_covered"] == 25
 

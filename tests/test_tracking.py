@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,19 @@ def test_disabled_writes_no_wandb_files(tmp_path):
 def run_id_of(wandb_run: Path) -> str:
     """From the records file's name: the directory's name gets a suffix when two runs start in one second."""
     return next(wandb_run.glob("run-*.wandb")).stem.removeprefix("run-")
+
+
+def chain_run(run_dir: Path) -> Path:
+    """The chain's metrics run among a run directory's offline W&B runs (the others are its lineage runs)."""
+    from lab import lineage, rundir
+
+    (path,) = lineage.offline_runs(run_dir, rundir.read_state(run_dir)["wandb_run_id"])
+    return path
+
+
+def live_runs(run_dir: Path) -> Counter:
+    """How often each run id is among the offline runs `wandb sync wandb/offline-run-*` would upload."""
+    return Counter(run_id_of(p) for p in (run_dir / "wandb").glob("offline-run-*"))
 
 
 def history_of(wandb_run: Path) -> list[dict]:
@@ -149,7 +163,7 @@ def test_a_run_carries_its_condition_as_flat_wandb_config_keys(tmp_path):
         "threads=1",
     ]
     run_experiment(compose_cfg(*overrides), tmp_path / "run", overrides=overrides)
-    config = json.loads(leet(next((tmp_path / "run" / "wandb").glob("offline-run-*")), "--summary"))["config"]
+    config = json.loads(leet(chain_run(tmp_path / "run"), "--summary"))["config"]
     flat = {k: v for k, v in config.items() if k.startswith("condition")}
     assert flat == {
         "condition": "loop=mixed, real_fraction=0.25, model=gaussian, data=gaussian, model.sampling_bias=0.5, loop.generations=1, "
