@@ -5,7 +5,6 @@ Both run before anything is written.
 """
 
 import importlib.util
-from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -14,16 +13,17 @@ from omegaconf.errors import MissingMandatoryValue
 from lab import schedule
 from lab.conf import CONF_DIR
 from lab.curate import check_curate
-from lab.data import DATASETS, RealData
+from lab.datasets import DATASETS, TOY_DATASETS
+from lab.datasets import REGISTRY as DATA_SETS
 from lab.draws import TIMESTEP_KINDS
 from lab.errors import LabError, at_least, one_of, require
 from lab.generators import FAMILIES, REGISTRY, ModelConfig, family_of
 from lab.labels import LABEL_SOURCES
 from lab.loops import LOOPS, split_counts
 from lab.metrics import FEATURES, reference_pick
+from lab.real_data import RealData
 from lab.samplers import sampler_of
 from lab.schema import check_known_keys, register
-from lab.toy_data import GRID_SIDE, TOY_DATASETS
 from lab.tracking import check_online
 from lab.train import COMPILE_MODES
 
@@ -85,6 +85,7 @@ def check_settings(cfg: DictConfig) -> None:
         _check_points(data, metrics)
     else:
         _check_images(cfg)
+    DATA_SETS[data.name].check(data)
     family.check(cfg)
 
     one_of("loop.name", loop.name, LOOPS)
@@ -134,9 +135,6 @@ def _check_images(cfg: DictConfig) -> None:
     one_of("data.channels", data.channels, (1, 3))
     at_least("data.resolution", data.resolution, 4)
     at_least("data.heldout_size", data.heldout_size, 2)
-    if data.name == "imagefolder":
-        root = Path(str(data.root)).expanduser()
-        require(root.is_dir(), f"data.root={data.root} is not a directory: data=imagefolder needs a folder with one sub-folder per class")
 
     at_least("train.images", train.images, 1)
     if train.finetune_images is not None:
@@ -214,17 +212,6 @@ def _check_images(cfg: DictConfig) -> None:
 
 def _check_points(data, metrics) -> None:
     """A toy generator on a toy data set. Its training and sampler settings are not used (closed-form fits)."""
-    if data.name == "gmm25":
-        require(data.dim == 2, f"data.dim={data.dim} is not allowed for data=gmm25 (a 2-D grid); allowed: 2")
-        shares = data.class_shares
-        require(
-            shares is None or (len(shares) == GRID_SIDE**2 and all(s > 0 for s in shares)),
-            f"data.class_shares={shares} is not allowed for data=gmm25: give {GRID_SIDE**2} positive mode weights, or null",
-        )
-    else:
-        require(
-            data.class_shares is None, f"data.class_shares={data.class_shares} is not a setting of data={data.name} (one mode); allowed: data.class_shares=null"
-        )
     at_least("data.dim", data.dim, 1)
     at_least("data.pool_size", data.pool_size, 2)
     at_least("data.heldout_size", data.heldout_size, 2)

@@ -1,6 +1,6 @@
 """The real data of a run: the training pool loops may draw from and the held-out reference they never see.
 
-Its own module so that the image loaders (lab/data.py) and the toy data sets (lab/toy_data.py) both build it
+Its own module so that the image data sets (lab/data.py) and the toy data sets (lab/toy_data.py) both build it
 without importing each other.
 """
 

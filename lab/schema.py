@@ -51,7 +51,7 @@ class ImageDataConfig(DataConfig):
 
 @dataclass
 class PointDataConfig(DataConfig):
-    """A toy data set of points with a known distribution (data/schema_points; lab/toy_data.py)."""
+    """A toy data set of points with a known distribution (data/schema_points; lab/datasets/)."""
 
     # Dimensions of a point (gmm25: always 2) and real points drawn into the training pool (the held-out set is
     # another heldout_size draw).

@@ -1,11 +1,5 @@
-"""Toy data sets with a known true distribution: points (N, d) instead of images.
-
-    data=gaussian   N(0, I) in data.dim dimensions: the closed-form results of Shumailov et al.,
-                    Alemohammad et al. (MAD) and Kazdan et al. are stated for it
-    data=gmm25      the 2-D grid of 25 Gaussians (means at {−4, −2, 0, 2, 4}², std 0.05) of the mode-
-                    collapse literature (VEEGAN, PacGAN): which modes a chain keeps is plain to see; equally
-                    weighted, or by data.class_shares (one relative weight per mode, column by column from
-                    the left, each column bottom to top): a long tail of rare modes for pool and held-out set
+"""Toy data sets with a known true distribution: points (N, d) instead of images (the data sets themselves:
+lab/datasets/gaussian.py, gmm25.py).
 
 The pool and the held-out set are seeded draws from the true distribution (data.split_seed); labels are
 the mode a point was drawn from (0 for the Gaussian). The true distribution travels with the data, so
@@ -18,9 +12,6 @@ import torch
 
 from lab.real_data import RealData
 from lab.seeding import generator
-
-TOY_DATASETS = ("gaussian", "gmm25")
-GRID_SPACING, GRID_SIDE, MODE_STD = 2.0, 5, 0.05
 
 
 @dataclass
@@ -52,22 +43,8 @@ class Distribution:
         return (self.modes[labels] + self.mode_std * noise).float(), labels
 
 
-def distribution_of(data_cfg) -> Distribution:
-    if data_cfg.name == "gaussian":
-        dim = int(data_cfg.dim)
-        return Distribution(torch.zeros(dim, dtype=torch.float64), torch.eye(dim, dtype=torch.float64))
-    axis = (torch.arange(GRID_SIDE, dtype=torch.float64) - (GRID_SIDE - 1) / 2) * GRID_SPACING
-    modes = torch.cartesian_prod(axis, axis)
-    shares = data_cfg.class_shares or [1.0] * len(modes)
-    weights = torch.tensor(shares, dtype=torch.float64) / sum(shares)
-    # The mixture's moments: the between-mode spread plus each mode's own variance.
-    mean = weights @ modes
-    cov = torch.cov(modes.T, correction=0, aweights=weights) + MODE_STD**2 * torch.eye(2, dtype=torch.float64)
-    return Distribution(mean, cov, modes, MODE_STD, weights)
-
-
-def load_toy_data(data_cfg):
-    truth = distribution_of(data_cfg)
+def draw_toy_data(data_cfg, truth: Distribution) -> RealData:
+    """The pool and the held-out set: seeded draws (data.split_seed) from the data set's true distribution."""
     pool, pool_labels = truth.sample(int(data_cfg.pool_size), generator(int(data_cfg.split_seed), 0, "toy_pool"))
     heldout, heldout_labels = truth.sample(int(data_cfg.heldout_size), generator(int(data_cfg.split_seed), 0, "toy_heldout"))
     num_classes = 1 if truth.modes is None else len(truth.modes)

@@ -1,6 +1,7 @@
-"""The promise to a researcher adding a regime, a mitigation or a generator: one new Python file (lab/loops/,
-lab/curate/, lab/generators/) and one YAML file (conf/loop/, conf/curate/, conf/model/), nothing else edited,
-and the whole lab (checks, CLI, run directory, metrics) takes it; a metric: one Python file (lab/metrics/plugins/)."""
+"""The promise to a researcher adding a regime, a mitigation, a generator or a data set: one new Python file
+(lab/loops/, lab/curate/, lab/generators/, lab/datasets/) and one YAML file (conf/loop/, conf/curate/, conf/model/,
+conf/data/), nothing else edited, and the whole lab (checks, CLI, run directory, metrics) takes it; a metric: one
+Python file (lab/metrics/plugins/)."""
 
 import json
 import shutil
@@ -162,6 +163,47 @@ def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
     # The one-line checks know it too: the loop list they print comes from the package, not from a list to edit.
     bad = lab("loop=previous_three")
     assert bad.returncode == 2 and "previous_two" in bad.stderr
+
+
+NEW_DATASET = '''"""ring8: eight equally weighted modes on a circle of radius data.radius (toy points)."""
+
+import math
+
+import torch
+
+from lab.datasets.base import PointDataSet
+from lab.errors import require
+from lab.toy_data import Distribution
+
+
+class Ring8(PointDataSet):
+    name = "ring8"
+
+    @staticmethod
+    def check(data_cfg):
+        require(data_cfg.dim == 2, f"data.dim={data_cfg.dim} is not allowed for data=ring8 (a circle); allowed: 2")
+
+    def distribution(self, data_cfg) -> Distribution:
+        angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+        modes = 3.0 * torch.stack([angles.cos(), angles.sin()], 1)
+        weights = torch.full((8,), 1 / 8, dtype=torch.float64)
+        cov = torch.cov(modes.T, correction=0) + 0.01 * torch.eye(2, dtype=torch.float64)
+        return Distribution(modes.mean(0), cov, modes, 0.1, weights)
+'''
+
+
+def test_a_new_data_set_is_one_python_file_and_one_yaml_file(tmp_path):
+    yaml = "defaults:\n  - schema_points\n  - _self_\nname: ring8\ndim: 2\npool_size: 2000\nheldout_size: 500\n"
+    lab = lab_copy(tmp_path, {"lab/datasets/ring8.py": NEW_DATASET, "conf/data/ring8.yaml": yaml})
+    toy = ["data=ring8", "model=gmm", "model.components=8", "loop.train_size=400", "loop.num_samples=500", "loop.generations=2", "tracking=disabled"]
+    result = lab(*toy, "progress=false", "run_dir=run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows[0]["class_histogram"]) == 8 and rows[0]["metrics/modes_covered"] == 8  # a fitted mixture keeps its 8 modes
+    # Its own check, and the lab's: a toy data set takes the toy generators only.
+    assert lab(*toy, "data.dim=3", "run_dir=bad").stderr.strip() == "error: data.dim=3 is not allowed for data=ring8 (a circle); allowed: 2"
+    assert "data=ring8 holds points, not images" in lab("data=ring8").stderr
+    assert not (tmp_path / "bad").exists()
 
 
 NEW_METRIC = '''"""mean_brightness: the samples' mean pixel value, 0 (black) … 1 (white)."""

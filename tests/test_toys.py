@@ -107,10 +107,10 @@ def test_toy_settings_are_checked(overrides, message):
 
 
 def test_the_weighted_grid_has_the_log_density_of_its_mixture_and_draws_its_weights():
-    from lab.toy_data import distribution_of
+    from lab.datasets import REGISTRY
 
     shares = [0.85**k for k in range(25)]
-    truth = distribution_of(compose_cfg("data=gmm25", "model=gmm", f"data.class_shares={shares}").data)
+    truth = REGISTRY["gmm25"].distribution(compose_cfg("data=gmm25", "model=gmm", f"data.class_shares={shares}").data)
     weights = torch.tensor(shares, dtype=torch.float64) / sum(shares)
     mixture = torch.distributions.MixtureSameFamily(
         torch.distributions.Categorical(weights), torch.distributions.Independent(torch.distributions.Normal(truth.modes, truth.mode_std), 1)
