@@ -99,7 +99,7 @@ def test_sampler_reproduces_gaussian_data(make_cfg, sampler, prediction_type):
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_few_steps_shrink_the_spread_and_more_steps_undo_it(make_cfg, sampler):
     """Few steps end with a jump from the last noise level to the x0 estimate, a posterior mean with less
-    spread than the data: fine detail (here, a pixel spread of 0.2) is smoothed. README's "Samplers" section quotes
+    spread than the data: fine detail (here, a pixel spread of 0.2) is smoothed. docs/results/2026-11-29-samplers.md quotes
     this; the default sampler at its default steps keeps ≥ 70% of the spread."""
     (_, few), _ = sample_moments(make_cfg, sampler, "epsilon", steps=10)
     (_, many), _ = sample_moments(make_cfg, sampler, "epsilon", steps=200)
