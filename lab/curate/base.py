@@ -48,6 +48,8 @@ class Mitigation(Option):
     group = "curate"
     name: ClassVar[str]
     Config = CurateConfig
+    # True for a mitigation that needs the feature classifier of an image data set (not on the toys).
+    needs_images: ClassVar[bool] = False
 
     def __init__(self, cfg, real, evaluator, seed: int):
         self.cfg, self.real, self.evaluator, self.seed = cfg, real, evaluator, seed

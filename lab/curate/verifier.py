@@ -10,7 +10,7 @@ import torch
 from omegaconf import MISSING
 
 from lab.curate.base import CurateConfig, Curated, Mitigation, select
-from lab.errors import LabError, require
+from lab.errors import require
 from lab.loops import Samples
 
 log = logging.getLogger("lab")
@@ -25,14 +25,10 @@ class VerifierConfig(CurateConfig):
 class Verifier(Mitigation):
     name = "verifier"
     Config = VerifierConfig
+    needs_images = True
 
     @staticmethod
     def check(cfg, on_points: bool) -> None:
-        if on_points:
-            from lab.curate import CURATORS  # the package, loaded by the time a config is checked
-
-            others = "|".join(c for c in CURATORS if c != "verifier")
-            raise LabError(f"curate=verifier needs the feature classifier of an image data set; allowed with the toy data sets: curate={others}")
         require(0 < cfg.threshold <= 1, f"curate.threshold={cfg.threshold} is out of range: allowed 0 < value ≤ 1")
 
     def __call__(self, first: Samples, model, n: int) -> Curated:

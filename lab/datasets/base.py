@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import torch
 
+from lab.errors import require
 from lab.registry import Option
 
 
@@ -32,8 +33,6 @@ class PointDataSet(DataSet):
 
     @staticmethod
     def check(data_cfg) -> None:
-        from lab.errors import require
-
         require(
             data_cfg.class_shares is None,
             f"data.class_shares={data_cfg.class_shares} is not a setting of data={data_cfg.name} (one mode); allowed: data.class_shares=null",
