@@ -16,11 +16,8 @@ A run directory holds everything about one run:
     lineage.jsonl                 the generations whose lineage artifacts are logged
 """
 
-import errno
 import json
 import logging
-import secrets
-import string
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +29,8 @@ from lab import faults, generators, integrity, layout, loops, rundir, schedule
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
-from lab.errors import LabError
 from lab.generators import Fit
 from lab.lineage import Lineage
-from lab.locks import exclusive
 from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.base import Evaluation
 from lab.metrics.points import PointEvaluator
@@ -63,34 +58,8 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     """
     real = prepare(cfg)
     run_dir = Path(run_dir)
-    if rundir.holds_foreign_files(run_dir):
-        raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
-    created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        # One writer per run directory: a second process (a double start, a requeued job) stops here.
-        with exclusive(run_dir / rundir.LOCK, f"run_dir={run_dir}"):
-            try:
-                return _run_locked(cfg, real, run_dir, overrides, group, name)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                raise _disk_full(run_dir, exc) from None
-    except LabError:
-        if created and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # bad input leaves nothing behind
-        raise
-
-
-def _disk_full(run_dir: Path, exc: OSError) -> LabError:
-    """Every file is written under a temporary name and state.json moves last: what is committed is intact."""
-    state = rundir.read_state(run_dir) or {"completed_generations": 0}
-    done = state["completed_generations"]
-    rundir.remove_temporaries(run_dir)  # the half-written files give their space back
-    kept = f"generations 0–{done - 1} are intact" if done else "no generation was complete"
-    return LabError(
-        f"run_dir={run_dir}: the disk is full (saving generation {done} failed: {exc.strerror}); {kept}: free some space and run the same command to resume"
-    )
+    with rundir.writing(run_dir):
+        return _run_locked(cfg, real, run_dir, overrides, group, name)
 
 
 def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group, name) -> list[dict]:
@@ -103,7 +72,7 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
         log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
         return rundir.discard_unfinished(run_dir, state["completed_generations"])
     if state is not None:
-        state = _trust(cfg, run_dir, state, damaged)  # refuses other code before anything is rewritten
+        state = rundir.trust(cfg, run_dir, state, damaged)  # refuses other code before anything is rewritten
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
@@ -111,64 +80,9 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
     # The classifier it trains goes to the shared cache, not the run directory.
     evaluator = _build_evaluator(cfg, real, device)
     if state is None:
-        rundir.atomic_write_text(run_dir / layout.OVERRIDES, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
-        rundir.atomic_write_text(run_dir / layout.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
-        state = {"completed_generations": 0, "wandb_run_id": _new_run_id(), "code": [{"from_generation": 0, **integrity.code_identity()}]}
-        rundir.write_state(run_dir, state)
-    handler = logging.FileHandler(run_dir / layout.LOG)
-    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-    logging.getLogger().addHandler(handler)
-    try:
+        state = rundir.start(run_dir, cfg, overrides)
+    with rundir.logging_to(run_dir):
         return _run(cfg, real, evaluator, device, run_dir, state, group, name or run_dir.name)
-    finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
-
-
-def _trust(cfg: DictConfig, run_dir: Path, state: dict, damaged: tuple[int, str] | None) -> dict:
-    """What a resume may build on: the same code (or the user's say-so), and files that match their checksums."""
-    done = state["completed_generations"] if damaged is None else damaged[0]
-    code = integrity.code_identity()
-    recorded = state.get("code", [])
-    if recorded and recorded[-1]["source_sha256"] != code["source_sha256"]:
-        if not cfg.resume_other_code:
-            raise LabError(
-                f"run_dir={run_dir} was run by other code ({integrity.describe(recorded[-1])}; now {integrity.describe(code)}): "
-                f"generations from two versions of the code would mix in one chain; resume with that code, or set "
-                f"resume_other_code=true to continue from generation {done} with this one (state.json records it)"
-            )
-        log.warning(
-            "run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",
-            run_dir,
-            done,
-            integrity.describe(code),
-            integrity.describe(recorded[-1]),
-        )
-    if not recorded or recorded[-1]["source_sha256"] != code["source_sha256"]:
-        state = dict(state, code=[*recorded, {"from_generation": done, **code}])
-        rundir.write_state(run_dir, state)
-    if damaged is not None:
-        gen, name = damaged
-        if cfg.train.warm_start and gen > 0 and not (run_dir / integrity.generation_files(gen - 1)[1]).exists():
-            raise LabError(
-                f"run_dir={run_dir}: {name} does not match its checksum in state.json, and generation {gen} cannot be "
-                f"redone: its warm start needs {layout.checkpoint(gen - 1)}, which loop.keep=last removed; restore "
-                f"{name}, or start a new run"
-            )
-        log.warning(
-            "run_dir=%s: %s is missing or does not match its checksum in state.json (truncated, corrupted or replaced): "
-            "generation %d and every later one are redone",
-            run_dir,
-            name,
-            gen,
-        )
-        state = rundir.rewind(run_dir, state, gen)
-    return state
-
-
-def _new_run_id() -> str:
-    """Chosen by the lab, not W&B, so that it is in state.json before W&B starts (a resume reuses it)."""
-    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
 
 
 def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir: Path, state: dict, group, name) -> list[dict]:

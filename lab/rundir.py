@@ -1,12 +1,19 @@
-"""The run directory: what is written after each generation, and what a resumed run may trust.
+"""The run directory: the way in (one writer, never another's files, a full disk stopped in one line), a new run's
+first files, what is written after each generation, and what a resumed run may trust.
 
 Trust rule: `state.json` (written last, atomically) says how many generations are complete. Anything
 of a later generation — a sample file, a checkpoint, a metrics row — may be half-done and is redone.
 """
 
+import errno
 import json
+import logging
 import os
+import secrets
 import shutil
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -15,7 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 from lab import faults, integrity, layout
 from lab.conf import changes_the_science
 from lab.errors import LabError
+from lab.locks import exclusive
 from lab.loops import Samples
+
+log = logging.getLogger("lab")
 
 # Settings added to the schema after runs already existed, with the value that behaves as the code did before.
 # The speed settings' auto values do on a CPU what the code did before (no run predates them on a GPU), except
@@ -46,6 +56,40 @@ LOCK = layout.LOCK
 def holds_foreign_files(run_dir: Path) -> bool:
     """True for a directory with files in it that are not a lab run (the lock file alone does not count)."""
     return run_dir.is_dir() and not (run_dir / layout.CONFIG).exists() and any(p.name != LOCK for p in run_dir.iterdir())
+
+
+@contextmanager
+def writing(run_dir: Path) -> Iterator[None]:
+    """The way into a run directory: never into one holding other files, one writer at a time (an OS lock), a
+    full disk stopped with one line that keeps what is committed, and bad input leaving no new directory behind."""
+    if holds_foreign_files(run_dir):
+        raise LabError(f"run_dir={run_dir} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # One writer per run directory: a second process (a double start, a requeued job) stops here.
+        with exclusive(run_dir / LOCK, f"run_dir={run_dir}"):
+            try:
+                yield
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                raise _disk_full(run_dir, exc) from None
+    except LabError:
+        if created and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # bad input leaves nothing behind
+        raise
+
+
+def _disk_full(run_dir: Path, exc: OSError) -> LabError:
+    """Every file is written under a temporary name and state.json moves last: what is committed is intact."""
+    state = read_state(run_dir) or {"completed_generations": 0}
+    done = state["completed_generations"]
+    remove_temporaries(run_dir)  # the half-written files give their space back
+    kept = f"generations 0–{done - 1} are intact" if done else "no generation was complete"
+    return LabError(
+        f"run_dir={run_dir}: the disk is full (saving generation {done} failed: {exc.strerror}); {kept}: free some space and run the same command to resume"
+    )
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -90,6 +134,74 @@ def rewind(run_dir: Path, state: dict, gen: int) -> dict:
     state = dict(state, completed_generations=gen, checksums=kept)
     write_state(run_dir, state)
     return state
+
+
+def trust(cfg: DictConfig, run_dir: Path, state: dict, damaged: tuple[int, str] | None) -> dict:
+    """What a resume may build on: the same code (or the user's say-so), and files that match their checksums."""
+    done = state["completed_generations"] if damaged is None else damaged[0]
+    code = integrity.code_identity()
+    recorded = state.get("code", [])
+    if recorded and recorded[-1]["source_sha256"] != code["source_sha256"]:
+        if not cfg.resume_other_code:
+            raise LabError(
+                f"run_dir={run_dir} was run by other code ({integrity.describe(recorded[-1])}; now {integrity.describe(code)}): "
+                f"generations from two versions of the code would mix in one chain; resume with that code, or set "
+                f"resume_other_code=true to continue from generation {done} with this one (state.json records it)"
+            )
+        log.warning(
+            "run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",
+            run_dir,
+            done,
+            integrity.describe(code),
+            integrity.describe(recorded[-1]),
+        )
+    if not recorded or recorded[-1]["source_sha256"] != code["source_sha256"]:
+        state = dict(state, code=[*recorded, {"from_generation": done, **code}])
+        write_state(run_dir, state)
+    if damaged is not None:
+        gen, name = damaged
+        if cfg.train.warm_start and gen > 0 and not (run_dir / integrity.generation_files(gen - 1)[1]).exists():
+            raise LabError(
+                f"run_dir={run_dir}: {name} does not match its checksum in state.json, and generation {gen} cannot be "
+                f"redone: its warm start needs {layout.checkpoint(gen - 1)}, which loop.keep=last removed; restore "
+                f"{name}, or start a new run"
+            )
+        log.warning(
+            "run_dir=%s: %s is missing or does not match its checksum in state.json (truncated, corrupted or replaced): "
+            "generation %d and every later one are redone",
+            run_dir,
+            name,
+            gen,
+        )
+        state = rewind(run_dir, state, gen)
+    return state
+
+
+def new_run_id() -> str:
+    """Chosen by the lab, not W&B, so that it is in state.json before W&B starts (a resume reuses it)."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+
+
+def start(run_dir: Path, cfg: DictConfig, overrides) -> dict:
+    """A new run: its overrides and resolved config, then a state.json with no generation, the W&B run id and the code."""
+    atomic_write_text(run_dir / layout.OVERRIDES, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
+    atomic_write_text(run_dir / layout.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+    state = {"completed_generations": 0, "wandb_run_id": new_run_id(), "code": [{"from_generation": 0, **integrity.code_identity()}]}
+    write_state(run_dir, state)
+    return state
+
+
+@contextmanager
+def logging_to(run_dir: Path) -> Iterator[None]:
+    """The run's log lines also go to its lab.log while the block runs."""
+    handler = logging.FileHandler(run_dir / layout.LOG)
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
 
 
 def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
