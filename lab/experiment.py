@@ -19,7 +19,7 @@ A run directory holds everything about one run:
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -30,12 +30,11 @@ from lab.config import check_against_data, check_settings, resolve_device
 from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
 from lab.generators import Fit
-from lab.lineage import Lineage
 from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.base import Evaluation
 from lab.metrics.points import PointEvaluator
 from lab.seeding import derive_seed
-from lab.tracking import Tracker, condition_keys, scalar_key
+from lab.tracking import Tracker, Tracking, condition_keys, scalar_key
 
 HELD_BACK = -1  # the draw index of a generation's held-back samples (curators' redraws count up from 1)
 
@@ -113,65 +112,64 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir
     rundir.atomic_write_text(run_dir / layout.REFERENCE, json.dumps(reference, indent=2))
     # The overrides the run was started with (a resume's command line may add settings that do not change the science).
     condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), OmegaConf.load(run_dir / layout.OVERRIDES))
-    tracker = Tracker(cfg.tracking, run_dir, OmegaConf.to_container(cfg, resolve=True) | condition, name, group, loop.name, run_id=state["wandb_run_id"])
-    accuracy = {"reference/classifier_heldout_accuracy": evaluator.classifier_info["heldout_accuracy"]} if evaluator.classifier_info else {}
-    tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
-
     model = generators.build(cfg, real, device, bool(cfg.progress))
-    curator = build_curator(cfg.curate, real, evaluator, int(cfg.seed))
-    history = [rundir.load_samples(run_dir, k) for k in range(done)]
     if done and cfg.train.warm_start:
         model.load(rundir.checkpoint_dir(run_dir, done - 1))
-    lineage = None
-    if tracker.run is not None and cfg.tracking.lineage:
-        lineage = Lineage(cfg.tracking, tracker.mode, run_dir, state["wandb_run_id"], name, group, real, loop, bool(cfg.train.warm_start))
-    # W&B gets a generation only once it is committed; a resumed run first logs what its W&B run lacks.
-    tracker.catch_up(rows)
-    try:
-        for gen in lineage.pending(state) if lineage else ():
-            lineage.log(gen, state)
+    chain = Chain(cfg, real, evaluator, run_dir, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
+    chain.history = [rundir.load_samples(run_dir, k) for k in range(done)]
+    # W&B gets a generation only once it is committed; a resumed run first logs what its W&B runs lack.
+    with Tracking(cfg, run_dir, OmegaConf.to_container(cfg, resolve=True) | condition, name, group, real, evaluator, state, rows) as tracking:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
-                state, row, picture, timing = _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator, tracker)
+                state, row = chain.generation(gen, state, tracking.tracker)
             rows.append(row)
-            tracker.log(row, picture, timing)
-            if lineage and gen in lineage.pending(state):  # a generation redone to the same files keeps its lineage
-                lineage.log(gen, state)
-    except BaseException:
-        tracker.finish(exit_code=1)
-        raise
-    tracker.finish()
+            tracking.committed(gen, state, row)
     return rows
 
 
-def _generation(cfg, real, evaluator, run_dir, state, gen, history, model, curator, tracker):
-    """Train, sample, evaluate and save generation `gen`; state.json moves past it last (the commit)."""
-    loop = cfg.loop
-    regime = schedule.regimes(loop)[gen]
-    switch = f": loop={regime.loop}, real_fraction={regime.real_fraction:g}" if loop.schedule and gen else ""
-    log.info("generation %d/%d%s", gen, int(loop.generations) - 1, switch)
-    made = produce(cfg, real, history, model, gen, curator)
-    data, fit, samples = made.data, made.fit, made.samples
-    # The memorisation null: fresh images of the sources this training set drew from, in its proportions — held-out
-    # real images for its real share, generation gen−1's held-back samples for the rest.
-    null = loops.Null(history[gen - 1].heldback if gen else None, data.provenance()["real"] / len(data))
-    history.append(made.curated.samples)
-    rundir.save_samples(run_dir, made.curated.samples, data.provenance())
-    metrics = evaluator(samples.images, samples.labels, data.images, null)
-    if fit.parameters is not None:
-        metrics |= evaluator.of_fit(fit.parameters)
-    scalars = _scalars(metrics, data, fit, real.num_classes) | made.curated.scalars(int(loop.num_samples))
-    if loop.schedule:  # the provenance shows where a schedule switches (the metric keys of a chain without one stay as they were)
-        scalars |= {"regime": regime.loop, "regime/real_fraction": regime.real_fraction}
-    histogram = scalars.pop("metrics/class_histogram")
-    timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
-    row = tracker.write_row(gen, scalars, histogram, picture := evaluator.picture(samples.images, samples.labels, real.num_classes), timing)
-    faults.point("metrics_write")
-    log.info("generation %d: %s", gen, evaluator.headline(scalars))
-    rundir.save_checkpoint(run_dir, gen, model)
-    state = rundir.commit(run_dir, state, gen, keep=loop.keep)
-    faults.point("tracking")
-    return state, row, picture, timing
+@dataclass
+class Chain:
+    """What a chain's generations share: the settings, the real data, the metrics, the run directory, the generator,
+    the curator, and what every earlier generation fed to the loop (`history[k]`, its curated samples)."""
+
+    cfg: DictConfig
+    real: RealData
+    evaluator: Evaluation
+    run_dir: Path
+    model: object
+    curator: Mitigation
+    history: list = field(default_factory=list)
+
+    def generation(self, gen: int, state: dict, tracker: Tracker) -> tuple[dict, dict]:
+        """Compose, fit, sample, curate (`produce`), evaluate, write; state.json moves past it last (the commit).
+        Returns the new state and the generation's metrics row."""
+        loop, history = self.cfg.loop, self.history
+        regime = schedule.regimes(loop)[gen]
+        switch = f": loop={regime.loop}, real_fraction={regime.real_fraction:g}" if loop.schedule and gen else ""
+        log.info("generation %d/%d%s", gen, int(loop.generations) - 1, switch)
+        made = produce(self.cfg, self.real, history, self.model, gen, self.curator)
+        data, fit, samples = made.data, made.fit, made.samples
+        # The memorisation null: fresh images of the sources this training set drew from, in its proportions — held-out
+        # real images for its real share, generation gen−1's held-back samples for the rest.
+        null = loops.Null(history[gen - 1].heldback if gen else None, data.provenance()["real"] / len(data))
+        history.append(made.curated.samples)
+        rundir.save_samples(self.run_dir, made.curated.samples, data.provenance())
+        metrics = self.evaluator(samples.images, samples.labels, data.images, null)
+        if fit.parameters is not None:
+            metrics |= self.evaluator.of_fit(fit.parameters)
+        scalars = _scalars(metrics, data, fit, self.real.num_classes) | made.curated.scalars(int(loop.num_samples))
+        if loop.schedule:  # the provenance shows where a schedule switches (the metric keys of a chain without one stay as they were)
+            scalars |= {"regime": regime.loop, "regime/real_fraction": regime.real_fraction}
+        histogram = scalars.pop("metrics/class_histogram")
+        timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
+        picture = self.evaluator.picture(samples.images, samples.labels, self.real.num_classes)
+        row = tracker.write_row(gen, scalars, histogram, picture, timing)
+        faults.point("metrics_write")
+        log.info("generation %d: %s", gen, self.evaluator.headline(scalars))
+        rundir.save_checkpoint(self.run_dir, gen, self.model)
+        state = rundir.commit(self.run_dir, state, gen, keep=loop.keep)
+        faults.point("tracking")
+        return state, row
 
 
 @dataclass

@@ -23,7 +23,7 @@ from torchvision.utils import make_grid
 from lab import layout
 from lab.conf import science_overrides
 from lab.errors import LabError
-from lab.lineage import set_aside
+from lab.lineage import Lineage, set_aside
 
 log = logging.getLogger("lab")
 
@@ -206,6 +206,41 @@ class Tracker:
         if self.run is not None:
             self.run.finish(exit_code=exit_code)
             self.run = None
+
+
+class Tracking:
+    """The order of a chain's W&B logging, in one place: on entry the chain's run (its config, the real floor in the
+    summary), then what a resumed run's W&B side lacks (committed generations, their lineage); `committed` logs a
+    generation once state.json holds it; on exit the runs finish (exit code 1 when the chain failed)."""
+
+    def __init__(self, cfg, run_dir: Path, config: dict, name: str, group: str | None, real, evaluator, state: dict, rows: list[dict]):
+        self.tracker = Tracker(cfg.tracking, run_dir, config, name, group, cfg.loop.name, run_id=state["wandb_run_id"])
+        info = evaluator.classifier_info
+        accuracy = {"reference/classifier_heldout_accuracy": info["heldout_accuracy"]} if info else {}
+        self.tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
+        self.lineage = None
+        if self.tracker.run is not None and cfg.tracking.lineage:
+            self.lineage = Lineage(cfg.tracking, self.tracker.mode, run_dir, state["wandb_run_id"], name, group, real, cfg.loop, bool(cfg.train.warm_start))
+        self.state, self.rows = state, rows
+
+    def __enter__(self) -> "Tracking":
+        try:
+            self.tracker.catch_up(self.rows)
+            for gen in self.lineage.pending(self.state) if self.lineage else ():
+                self.lineage.log(gen, self.state)
+        except BaseException:
+            self.tracker.finish(exit_code=1)
+            raise
+        return self
+
+    def committed(self, gen: int, state: dict, row: dict) -> None:
+        picture = np.asarray(Image.open(self.tracker.run_dir / row["samples"]))
+        self.tracker.log(row, picture, _by_generation(self.tracker.run_dir / layout.TIMING).get(gen))
+        if self.lineage and gen in self.lineage.pending(state):  # a generation redone to the same files keeps its lineage
+            self.lineage.log(gen, state)
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.tracker.finish(exit_code=0 if kind is None else 1)
 
 
 def _hw(picture: np.ndarray) -> np.ndarray:
