@@ -116,6 +116,7 @@ class Lineage:
             id=run_id,
             resume="allow",
             reinit="create_new",  # the chain's metrics run stays open beside it
+            settings=wandb.Settings(silent=True),  # three runs a generation: W&B's banners would bury the lab's log
         )
         try:
             for artifact in inputs:

@@ -241,6 +241,9 @@ class Tracking:
 
     def __exit__(self, kind, value, traceback) -> None:
         self.tracker.finish(exit_code=0 if kind is None else 1)
+        if self.lineage and self.tracker.mode == "offline":
+            where = self.tracker.run_dir / layout.WANDB
+            log.info("W&B offline: upload the chain with its lineage runs, in order: wandb sync -n 1 %s/offline-run-*", where)
 
 
 def _hw(picture: np.ndarray) -> np.ndarray:
