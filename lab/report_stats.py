@@ -30,14 +30,14 @@ ADJUSTMENT_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg"}
 
 
 def t_test(values) -> dict:
-    """Mean over seeds, its 95% t-interval and the two-sided p-value against 0. Fewer than 2 seeds, or a difference
-    that is 0 in every seed by construction (the shared generation 0): no interval and p = NaN, not a test. Seeds that
-    agree exactly on a value other than 0 (a deterministic toy): a zero-width interval and p = 0."""
+    """Mean over seeds, its 95% t-interval and the two-sided p-value against 0. No interval and p = NaN, not a test,
+    with fewer than 2 seeds or when every seed gives the same number: a spread of 0 over a few seeds (two runs of a
+    discrete metric landing on the same value, or a difference that is 0 by construction) estimates no variance, and
+    the t-test's p = 0 would be an artefact of that, not evidence."""
     values = np.asarray(values, float)
     mean = float(values.mean()) if len(values) else math.nan
     if len(values) < 2 or np.ptp(values) <= 1e-12 * (1 + abs(mean)):
-        exact = len(values) >= 2 and abs(mean) > 1e-12
-        return {"seeds": len(values), "mean": mean, "low": mean if exact else math.nan, "high": mean if exact else math.nan, "p": 0.0 if exact else math.nan}
+        return {"seeds": len(values), "mean": mean, "low": math.nan, "high": math.nan, "p": math.nan}
     result = stats.ttest_1samp(values, 0.0)
     interval = result.confidence_interval(LEVEL)
     return {"seeds": len(values), "mean": mean, "low": float(interval.low), "high": float(interval.high), "p": float(result.pvalue)}
@@ -72,7 +72,7 @@ def adjust(p_values, method: str) -> np.ndarray:
 def interval_text(row, adjusted: str = "p_adjusted") -> str:
     """ "+1.2 [+0.4, +2.0] *": mean [95% interval], starred where the adjusted p-value is below 0.05."""
     if math.isnan(row["low"]):
-        return f"{row['mean']:+.3g}" + (" (1 seed)" if row["seeds"] < 2 else "")
+        return f"{row['mean']:+.3g}" + (" (1 seed)" if row["seeds"] < 2 else " (the same in every seed: not a test)")
     mark = " *" if row.get(adjusted, math.nan) < 1 - LEVEL else ""
     return f"{row['mean']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}]{mark}"
 

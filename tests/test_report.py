@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 from PIL import Image
+from scipy import stats
 
 from lab.report import load_runs, summarise, write_report
-from lab.report_stats import adjust, band
+from lab.report_stats import adjust, band, interval_text, t_test
 from lab.report_verdict import against_control, class_effects, contrasts, control_condition, floors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -127,6 +128,17 @@ def test_bands_keep_to_the_metric_range():
     assert band([1.0, 9.0], "linear") == pytest.approx((mean - half, mean + half))
 
 
+def test_no_spread_over_seeds_is_not_a_test():
+    # Two seeds of a discrete metric landing on the same paired difference: the sample variance is 0, so the t-test's
+    # p = 0 and zero-width interval would be artefacts. No interval, no p-value, and the text says why.
+    row = t_test([-0.02, -0.02])
+    assert row["mean"] == pytest.approx(-0.02) and np.isnan(row["low"]) and np.isnan(row["p"])
+    assert interval_text(row | {"p_adjusted": row["p"]}) == "-0.02 (the same in every seed: not a test)"
+    assert interval_text(t_test([0.3])) == "+0.3 (1 seed)"
+    spread = t_test([-0.02, -0.03])
+    assert spread["low"] < -0.025 < spread["high"] and 0 < spread["p"] < 1
+
+
 def test_report_files(sweep, tmp_path):
     out = tmp_path / "report"
     page = write_report([sweep], out)[0]
@@ -140,24 +152,30 @@ def test_report_files(sweep, tmp_path):
     # Self-contained: every image is inlined, nothing refers to a file beside it except the CSV link.
     assert text.count("<img") == len(plots) == len(re.findall(r"src='data:image/png;base64,", text))
     assert "31 [" in text  # the last-generation table shows the mean with its band
-    # Paired by seed: 0.25 − 0.5 is 50 in every seed at generation 2, an exact difference (p = 0).
+    # Paired by seed: 0.25 − 0.5 is 50 in every seed at generation 2. A spread of 0 estimates no variance: the
+    # difference is shown, but it is not a test (no interval, no p-value, no star).
     row = pd.read_csv(out / "contrasts.csv").iloc[0]
-    assert (row["metric"], row["mean"], row["low"], row["high"], row["p"], row["adjustment"]) == ("fd_classifier", 50, 50, 50, 0, "Holm")
-    assert "+50 [+50, +50] *" in text and "paired by seed" in text
+    assert (row["metric"], row["mean"], row["adjustment"]) == ("fd_classifier", 50, "Holm")
+    assert np.isnan(row["low"]) and np.isnan(row["high"]) and np.isnan(row["p"])
+    assert "+50 (the same in every seed: not a test)" in text and "paired by seed" in text
     # No real_only condition and none named: the page says so instead of inventing a control.
     assert "No control" in text and not (out / "effects.csv").exists()
 
 
 def test_effects_against_the_control_split_the_jump_from_the_drift(tmp_path):
-    # Seeds' luck (0, 5, 10) is shared by both loops and cancels. fully_synthetic: +4 at generation 1 (the jump),
-    # then +1, +2, +3 per generation in seeds 0, 1, 2 (the drift); real_only stays at its seed's level.
-    for seed, (luck, drift) in enumerate(((0.0, 1.0), (5.0, 2.0), (10.0, 3.0))):
-        fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10 + luck, 14 + luck, 14 + luck + drift, 14 + luck + 2 * drift])
+    # Seeds' luck (0, 5, 10) is shared by both loops and cancels. fully_synthetic: +3.5, +4, +4.5 at generation 1 (the
+    # jump), then +1, +2, +3 per generation in seeds 0, 1, 2 (the drift); real_only stays at its seed's level.
+    for seed, (luck, jump, drift) in enumerate(((0.0, 3.5, 1.0), (5.0, 4.0, 2.0), (10.0, 4.5, 3.0))):
+        start = 10 + luck + jump
+        fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10 + luck, start, start + drift, start + 2 * drift])
         fake_run(tmp_path, f"ro{seed}", "real_only", 1.0, seed, [10 + luck] * 4)
     effect, verdict = against_control(load_runs([tmp_path]), ["metrics/fd_classifier"], "loop=real_only", window=2)
     by = effect.set_index("quantity")
     assert np.isnan(by.loc["generation 0", "p"])  # identical by construction: not a test
-    assert (by.loc["jump 0→1", "mean"], by.loc["jump 0→1", "p"]) == (4.0, 0.0)
+    # Jump: mean 4, sd 0.5 over 3 seeds: t = 4 / (0.5/√3) = 13.86 on 2 degrees of freedom, half-width 4.303 · 0.5/√3.
+    jump = by.loc["jump 0→1"]
+    assert (jump["mean"], jump["low"], jump["high"]) == pytest.approx((4.0, 4.0 - 1.242069, 4.0 + 1.242069), rel=1e-5)
+    assert jump["p"] == pytest.approx(2 * stats.t.sf(4 / (0.5 / np.sqrt(3)), 2), rel=1e-6)
     # Drift over generations 1–3: slopes 1, 2, 3 → mean 2, half-width t(0.975, 2) · 1 / √3 = 2.484.
     drift = by.loc["drift per generation (≥ 1)"]
     assert (drift["mean"], drift["low"], drift["high"]) == pytest.approx((2.0, 2.0 - 2.484138, 2.0 + 2.484138), rel=1e-5)
@@ -168,7 +186,7 @@ def test_effects_against_the_control_split_the_jump_from_the_drift(tmp_path):
     assert effect.p_adjusted[tested].tolist() == pytest.approx(list(adjust(effect.p[tested], "holm")), nan_ok=True)
     assert by.loc["jump 0→1", "p_adjusted"] == by.loc["generation 1", "p_adjusted"]
     row = verdict.iloc[0]
-    assert row["first_departure"] == 1 and row["jump 0→1"] == "+4 [+4, +4] *"
+    assert row["first_departure"] == 1 and row["jump 0→1"] == "+4 [+2.76, +5.24] *"
     assert row["after the first step"] == "not shown"  # slopes 1–3 with 3 seeds: neither flat within 0.8 nor shown to drift
 
 
@@ -371,8 +389,11 @@ def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_gener
     from lab.report_verdict import with_tail_gap
 
     root = tmp_path / "multirun"
-    for seed, luck in enumerate((0.0, 0.03, -0.02)):  # each seed's luck is shared by both loops: it cancels
-        for loop, tail in (("fully_synthetic", [0.9, 0.8, 0.7]), ("real_only", [0.9, 0.9, 0.9])):
+    # Each seed's luck is shared by both loops: it cancels. The fully synthetic tail falls 0.1 per generation, give or
+    # take 0.01 per seed (a spread, without which there is no test).
+    for seed, luck, spread in ((0, 0.0, 0.0), (1, 0.03, 0.01), (2, -0.02, -0.01)):
+        falling = [0.9, 0.8 + spread, 0.7 + 2 * spread]
+        for loop, tail in (("fully_synthetic", falling), ("real_only", [0.9, 0.9, 0.9])):
             fake_run(
                 root,
                 f"{loop}_{seed}",
@@ -390,7 +411,8 @@ def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_gener
     assert found.loc["knn_coverage_tail", "first_departure"] == 1
     assert effect.set_index(["metric", "quantity"]).loc[("knn_coverage_tail", "generation 2"), "mean"] == pytest.approx(-0.2)
     assert found.loc["knn_coverage_core", "first_departure"] == "not shown"  # identical to the control in every seed
-    assert found.loc["knn_coverage_tail_minus_core", "jump 0→1"] == "-0.1 [-0.1, -0.1] *"
+    # Jump −0.1 ± 0.01 over 3 seeds: half-width t(0.975, 2) · 0.01/√3 = 0.0248.
+    assert found.loc["knn_coverage_tail_minus_core", "jump 0→1"] == "-0.1 [-0.125, -0.0752] *"
 
 
 def simulated_sweep(rng, seeds: int, generations: int, effect, noise: float) -> pd.DataFrame:
