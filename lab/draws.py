@@ -8,7 +8,14 @@ draws onto the device, seeded from the host generator, at the price of device-sp
 import torch
 from diffusers.training_utils import compute_density_for_timestep_sampling
 
-TIMESTEP_KINDS = ("uniform", "logit_normal")
+from lab.named import Named
+
+
+class TimestepKind(Named):
+    """train.timesteps: how training draws its noise levels (Draws.timesteps)."""
+
+    uniform = "uniform"
+    logit_normal = "logit_normal"
 
 
 def placed(generator: torch.Generator, device: torch.device, on_device: bool) -> torch.Generator:
@@ -47,7 +54,7 @@ class Draws:
             u = compute_density_for_timestep_sampling("logit_normal", n, logit_mean=0.0, logit_std=1.0, device=self.origin, generator=self.generator)
             t = (u * num_train_timesteps).long().clamp(max=num_train_timesteps - 1)
         else:
-            raise ValueError(f"train.timesteps={kind} is not allowed; allowed: {', '.join(TIMESTEP_KINDS)}")
+            raise ValueError(f"train.timesteps={kind} is not allowed; allowed: {', '.join(TimestepKind.values())}")
         return self._here(t)
 
     def batches(self, n: int, batch_size: int, steps: int):

@@ -118,7 +118,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir
     chain = Chain(cfg, real, evaluator, run_dir, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
     chain.history = [rundir.load_samples(run_dir, k) for k in range(done)]
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B runs lack.
-    with Tracking(cfg, run_dir, OmegaConf.to_container(cfg, resolve=True) | condition, name, group, real, evaluator, state, rows) as tracking:
+    with Tracking(cfg, run_dir, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) | condition, name, group, real, evaluator, state, rows) as tracking:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
                 state, row = chain.generation(gen, state, tracking.tracker)

@@ -14,7 +14,15 @@ An unconditional model has no labels to choose: its class shares drift through w
 import torch
 from scipy import stats
 
-LABEL_SOURCES = ("training_set", "real_pool", "uniform")
+from lab.named import Named
+
+
+class LabelSource(Named):
+    """sampler.labels: the three sources above."""
+
+    training_set = "training_set"
+    real_pool = "real_pool"
+    uniform = "uniform"
 
 
 def label_distribution(source: str, training_labels: torch.Tensor, pool_distribution: torch.Tensor) -> torch.Tensor:
@@ -27,7 +35,7 @@ def label_distribution(source: str, training_labels: torch.Tensor, pool_distribu
         return pool_distribution.double()
     if source == "uniform":
         return torch.full((num_classes,), 1.0 / num_classes, dtype=torch.float64)
-    raise ValueError(f"sampler.labels={source} is not one of {LABEL_SOURCES}")
+    raise ValueError(f"sampler.labels={source} is not allowed; allowed: {', '.join(LabelSource.values())}")
 
 
 def draw_labels(distribution: torch.Tensor, n: int, rng: torch.Generator) -> torch.Tensor:

@@ -225,7 +225,7 @@ def check_resumable(run_dir: Path, cfg: DictConfig) -> None:
 
 
 def _comparable(cfg) -> dict:
-    flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
+    flat = _flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     # A null setting equals an absent one: runs from before the options' own schemas recorded every option's
     # settings in one node, null where another option's (e.g. sampler.eta under a DPM sampler).
     return {k: v for k, v in flat.items() if changes_the_science(k) and v is not None}

@@ -16,9 +16,50 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from lab.curate.base import CurateConfig
+from lab.draws import TimestepKind
 from lab.errors import LabError
 from lab.generators.base import ModelConfig
+from lab.named import Named
 from lab.samplers.base import SamplerConfig
+
+
+class PredictionType(Named):
+    """train.prediction_type: what the UNet predicts (diffusers' names)."""
+
+    epsilon = "epsilon"
+    v_prediction = "v_prediction"
+    sample = "sample"
+
+
+class BetaSchedule(Named):
+    """train.beta_schedule: the noise schedule (diffusers' names)."""
+
+    linear = "linear"
+    scaled_linear = "scaled_linear"
+    squaredcos_cap_v2 = "squaredcos_cap_v2"
+
+
+class Keep(Named):
+    """loop.keep: the checkpoints kept on disk."""
+
+    last = "last"
+    all = "all"
+
+
+class Features(Named):
+    """metrics.features: the feature space of the distances and manifold metrics."""
+
+    classifier = "classifier"
+    inception = "inception"
+
+
+class TrackingMode(Named):
+    """tracking.mode: auto (online with an API key, else offline) | online | offline | disabled."""
+
+    auto = "auto"
+    online = "online"
+    offline = "offline"
+    disabled = "disabled"
 
 
 @dataclass
@@ -89,10 +130,10 @@ class TrainConfig:
     finetune_images: int | None = None
     label_dropout: float = MISSING
     num_train_timesteps: int = MISSING
-    beta_schedule: str = MISSING
-    prediction_type: str = MISSING
+    beta_schedule: BetaSchedule = MISSING
+    prediction_type: PredictionType = MISSING
     snr_gamma: float | None = MISSING
-    timesteps: str = MISSING  # uniform | logit_normal
+    timesteps: TimestepKind = MISSING
     ema: EMAConfig = field(default_factory=EMAConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
 
@@ -118,7 +159,7 @@ class LoopConfig:
     # (metrics/copy_share_null). 0: none (the null is then held-out real images only). Else ≥ metrics.num_samples.
     heldback_samples: int = "${metrics.num_samples}"  # type: ignore[assignment]  # an interpolation, resolved to int
     # Checkpoints kept on disk: last (only the newest generation's model) or all.
-    keep: str = "last"
+    keep: Keep = Keep.last
     # The regime may change at given generations: spans LOOP[:P[..Q]]@FIRST[-LAST] (lab/schedule.py), e.g.
     # [fully_synthetic@1-3] self-consumes for 3 generations and then runs loop= again; [0.9..0.1@1-5] moves the
     # real fraction of loop= from 0.9 to 0.1. Generations no span names run loop= at real_fraction.
@@ -141,7 +182,7 @@ class ClassifierConfig:
 
 @dataclass
 class MetricsConfig:
-    features: str = MISSING
+    features: Features = MISSING
     num_samples: int = MISSING
     recognised_threshold: float = MISSING
     nearest_k: int = MISSING
@@ -156,7 +197,7 @@ class MetricsConfig:
 
 @dataclass
 class TrackingConfig:
-    mode: str = MISSING  # auto | online | offline | disabled
+    mode: TrackingMode = MISSING
     project: str = "self-consumption-lab"
     entity: str | None = None
     # null: the sweep directory for a multirun (all jobs of one sweep share it), the run name otherwise.

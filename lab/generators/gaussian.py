@@ -9,18 +9,23 @@ from pathlib import Path
 import torch
 from omegaconf import MISSING
 
-from lab.errors import one_of, require
+from lab.errors import require
 from lab.generators.base import Fit, Generator, ModelConfig
 from lab.loops import Samples, TrainingSet
+from lab.named import Named
 from lab.seeding import draw_purpose, generator
 
-ESTIMATORS = ("ml", "unbiased")
+
+class Estimator(Named):
+    """model.estimator: ml divides the scatter by n (maximum likelihood), unbiased by n − 1 (MAD's estimator)."""
+
+    ml = "ml"
+    unbiased = "unbiased"
 
 
 @dataclass
 class GaussianConfig(ModelConfig):
-    # ml (divide by n) | unbiased (divide by n − 1, MAD's estimator).
-    estimator: str = MISSING
+    estimator: Estimator = MISSING
     # MAD's sampling bias λ ∈ (0, 1]: sample N(μ, λΣ).
     sampling_bias: float = MISSING
 
@@ -39,7 +44,6 @@ class GaussianGenerator(Generator):
     @staticmethod
     def check(cfg) -> None:
         model = cfg.model
-        one_of("model.estimator", model.estimator, ESTIMATORS)
         check_sampling_bias(model.sampling_bias)
         # A covariance needs two points.
         require(cfg.loop.train_size >= 2, f"loop.train_size={cfg.loop.train_size} is too small for model={model.name}: allowed ≥ 2")

@@ -56,7 +56,6 @@ from lab.seeding import generator
 from lab.tracking import sample_grid
 
 log = logging.getLogger(__name__)
-FEATURES = ("classifier", "inception")
 # Real images that estimate the density around each reference image (metrics/tails.py): more sharpen the estimate,
 # the cost per generation is N × this many distances.
 DENSITY_SET_SIZE = 10_000

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from omegaconf import MISSING
 
+from lab.labels import LabelSource
 from lab.registry import Option
 
 
@@ -36,7 +37,7 @@ class SamplerConfig:
     # remedy). real_pool by default: what every run before this setting did, and on a balanced data set the class-balanced
     # draw of the conditional MNIST chains in the literature (docs/tails.md); it pins class shares, so
     # experiment=tails_cpu sets training_set.
-    labels: str = "real_pool"
+    labels: LabelSource = LabelSource.real_pool
 
 
 class Sampler(Option):

@@ -6,24 +6,26 @@ from typing import ClassVar
 from diffusers import DPMSolverMultistepScheduler
 from omegaconf import MISSING
 
-from lab.errors import one_of
+from lab.named import Named
 from lab.samplers.base import Sampler, SamplerConfig
+
+
+class Spacing(Named):
+    """sampler.spacing: trailing, steps evenly spaced in t from pure noise; log_snr, evenly spaced in log-SNR."""
+
+    trailing = "trailing"
+    log_snr = "log_snr"
 
 
 @dataclass
 class DPMSolverConfig(SamplerConfig):
-    # trailing: steps evenly spaced in t, from pure noise; log_snr: evenly spaced in log-SNR.
-    spacing: str = MISSING
+    spacing: Spacing = MISSING
 
 
 class DPMSolver(Sampler):
     name = "dpm_solver"
     Config = DPMSolverConfig
     algorithm: ClassVar[str] = "dpmsolver++"
-
-    @staticmethod
-    def check(cfg) -> None:
-        one_of("sampler.spacing", cfg.spacing, ("trailing", "log_snr"))
 
     @classmethod
     def scheduler(cls, cfg, train_scheduler):
