@@ -1,10 +1,12 @@
 """Settings checks: each problem becomes one line naming the setting and what is allowed.
 
 `check_settings` needs only the config; `check_against_data` also needs the loaded data (pool sizes).
-Both run before anything is written.
+Both run before anything is written. Types, named values and unknown keys are the schema's (lab/schema.py);
+each option's ranges are checked next to it (lab.datasets.check_data, the generator family's check,
+lab.train.check_train, lab.samplers.check_sampler, lab.metrics.check_metrics, lab.curate.check_curate); here:
+whether the data are toy points or images (decided once, by the generator family), the chain's settings
+(loop.*, its schedule) and those that span groups.
 """
-
-import importlib.util
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -13,19 +15,17 @@ from omegaconf.errors import MissingMandatoryValue
 from lab import schedule
 from lab.conf import CONF_DIR
 from lab.curate import check_curate
-from lab.datasets import DATASETS, TOY_DATASETS
-from lab.datasets import REGISTRY as DATA_SETS
+from lab.datasets import DATASETS, TOY_DATASETS, check_data
 from lab.errors import LabError, at_least, one_of, require
 from lab.generators import FAMILIES, REGISTRY, ModelConfig, family_of
 from lab.loops import LOOPS, split_counts
-from lab.metrics import reference_pick
+from lab.metrics import check_metrics, reference_pick
+from lab.metrics.points import check_point_metrics
 from lab.real_data import RealData
-from lab.samplers import sampler_of
+from lab.samplers import check_sampler
 from lab.schema import check_known_keys, register
 from lab.tracking import check_online
-from lab.train import COMPILE_MODES
-
-TRI_STATE = ("auto", True, False)  # fused is a typed bool; these also take auto (chosen per device)
+from lab.train import check_train
 
 register()  # before any composition: conf/config.yaml names the schema first in its defaults
 
@@ -78,12 +78,14 @@ def check_settings(cfg: DictConfig) -> None:
             if on_points
             else f"data={data.name} holds points, not images; allowed with it: the toy generators, model={'|'.join(_point_models())}"
         )
-    if on_points:
-        _check_points(data, metrics)
-    else:
-        _check_images(cfg)
-    DATA_SETS[data.name].check(data)
+    check_data(data)
     family.check(cfg)
+    if on_points:  # a toy generator's fit is closed-form: the training and sampler settings are not used
+        check_point_metrics(metrics)
+    else:
+        check_train(cfg.train)
+        check_sampler(cfg)
+        check_metrics(metrics)
 
     one_of("loop.name", loop.name, LOOPS)
     at_least("loop.generations", loop.generations, 1)
@@ -122,91 +124,6 @@ def check_settings(cfg: DictConfig) -> None:
     check_online(cfg.tracking.mode)
     require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
     resolve_device(cfg.device)
-
-
-def _check_images(cfg: DictConfig) -> None:
-    """The diffusion model on an image data set: its data, UNet, training, sampler and feature metrics."""
-    data, model, train, sampler, metrics = (cfg[k] for k in ("data", "model", "train", "sampler", "metrics"))
-    one_of("data.channels", data.channels, (1, 3))
-    at_least("data.resolution", data.resolution, 4)
-    at_least("data.heldout_size", data.heldout_size, 2)
-
-    at_least("train.images", train.images, 1)
-    if train.finetune_images is not None:
-        at_least("train.finetune_images", train.finetune_images, 1)
-    at_least("train.batch_size", train.batch_size, 1)
-    require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
-    require(
-        train.snr_gamma is None or (isinstance(train.snr_gamma, (int, float)) and train.snr_gamma > 0),
-        f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
-    )
-    require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
-    at_least("train.warmup_images", train.warmup_images, 0)
-    at_least("train.weight_decay", train.weight_decay, 0)
-    require(train.grad_clip > 0, f"train.grad_clip={train.grad_clip} is out of range: allowed > 0")
-    at_least("train.num_train_timesteps", train.num_train_timesteps, 2)
-    require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
-    require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
-
-    at_least("sampler.steps", sampler.steps, 1)
-    require(
-        sampler.steps <= train.num_train_timesteps,
-        f"sampler.steps={sampler.steps} is more than the "
-        f"train.num_train_timesteps={train.num_train_timesteps} the model was trained on; allowed ≤ {train.num_train_timesteps}",
-    )
-    at_least("sampler.batch_size", sampler.batch_size, 1)
-    at_least("sampler.guidance_scale", sampler.guidance_scale, 0)
-    sampler_of(sampler).check(sampler)
-    for key, value in (
-        ("train.speed.bf16", train.speed.bf16),
-        ("train.speed.compile", train.speed.compile),
-        ("train.speed.device_draws", train.speed.device_draws),
-        ("sampler.compile", sampler.compile),
-        ("sampler.bf16", sampler.bf16),
-    ):
-        require(value in TRI_STATE, f"{key}={value} is not allowed; allowed: {', '.join(str(a).lower() for a in TRI_STATE)}")
-    one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
-    require(
-        sampler.guidance_scale == 0 or model.conditional,
-        f"sampler.guidance_scale={sampler.guidance_scale} needs a class-conditional model: set model.conditional=true",
-    )
-
-    require(
-        metrics.features != "inception" or importlib.util.find_spec("torch_fidelity") is not None,
-        "metrics.features=inception needs torch-fidelity (pip install torch-fidelity) and its Inception weights, "
-        "which this machine lacks; allowed here: metrics.features=classifier",
-    )
-    feature_dim = 2048 if metrics.features == "inception" else metrics.classifier.feature_dim
-    require(
-        metrics.num_samples > feature_dim,
-        f"metrics.num_samples={metrics.num_samples} is too small for the {feature_dim}-dimensional {metrics.features} "
-        f"features: allowed > {feature_dim} (a Fréchet distance needs more samples than dimensions)",
-    )
-    require(
-        isinstance(metrics.nearest_k, int) and 1 <= metrics.nearest_k < metrics.num_samples,
-        f"metrics.nearest_k={metrics.nearest_k} is out of range: allowed 1 ≤ k < metrics.num_samples ({metrics.num_samples})",
-    )
-    at_least("metrics.kid.subsets", metrics.kid.subsets, 1)
-    subset_size = metrics.kid.subset_size
-    require(
-        subset_size is None or (isinstance(subset_size, int) and 2 <= subset_size <= metrics.num_samples),
-        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ metrics.num_samples ({metrics.num_samples})",
-    )
-    classifier = metrics.classifier
-    for key in ("feature_dim", "epochs", "batch_size"):
-        at_least(f"metrics.classifier.{key}", classifier[key], 1)
-    require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
-    require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
-    require(0 <= metrics.class_min_share <= 1, f"metrics.class_min_share={metrics.class_min_share} is out of range: allowed 0 ≤ value ≤ 1")
-
-
-def _check_points(data, metrics) -> None:
-    """A toy generator on a toy data set. Its training and sampler settings are not used (closed-form fits)."""
-    at_least("data.dim", data.dim, 1)
-    at_least("data.pool_size", data.pool_size, 2)
-    at_least("data.heldout_size", data.heldout_size, 2)
-    at_least("metrics.num_samples", metrics.num_samples, 2)
-    require(0 < metrics.mode_min_share <= 1, f"metrics.mode_min_share={metrics.mode_min_share} is out of range: allowed 0 < value ≤ 1")
 
 
 def check_against_data(cfg: DictConfig, real: RealData) -> None:

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from lab import faults
 from lab.diffusion import is_conditional, null_label, to_model_range
 from lab.draws import Draws
+from lab.errors import at_least, auto_or_bool, one_of, require
 from lab.loops import TrainingSet
 
 # torch.compile's modes (torch._inductor.list_mode_options()).
@@ -26,6 +27,29 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 # Reading a loss back waits for the device; the progress bar shows one every this many steps, and the losses of
 # all steps come back in one transfer at the end.
 LOSS_READBACK_EVERY = 50
+
+
+def check_train(train) -> None:
+    """Range checks of train.* (types and named values are the schema's): one LabError line each."""
+    at_least("train.images", train.images, 1)
+    if train.finetune_images is not None:
+        at_least("train.finetune_images", train.finetune_images, 1)
+    at_least("train.batch_size", train.batch_size, 1)
+    require(train.lr > 0, f"train.lr={train.lr} is out of range: allowed > 0")
+    require(
+        train.snr_gamma is None or (isinstance(train.snr_gamma, (int, float)) and train.snr_gamma > 0),
+        f"train.snr_gamma={train.snr_gamma} is out of range: allowed null or > 0",
+    )
+    require(0 <= train.label_dropout < 1, f"train.label_dropout={train.label_dropout} is out of range: allowed 0 ≤ value < 1")
+    at_least("train.warmup_images", train.warmup_images, 0)
+    at_least("train.weight_decay", train.weight_decay, 0)
+    require(train.grad_clip > 0, f"train.grad_clip={train.grad_clip} is out of range: allowed > 0")
+    at_least("train.num_train_timesteps", train.num_train_timesteps, 2)
+    require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
+    require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
+    for key in ("bf16", "compile", "device_draws"):
+        auto_or_bool(f"train.speed.{key}", train.speed[key])
+    one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import torch
 
-from lab.errors import require
+from lab.errors import at_least, one_of, require
 from lab.registry import Option
 
 
@@ -19,10 +19,21 @@ class DataSet(Option):
 
     @staticmethod
     def check(data_cfg) -> None:
-        """Range checks of the data set's own settings (raise LabError); those all data sets share are lab.config's."""
+        """Range checks of the data set's own settings (raise LabError); those of its kind are check_kind's."""
+
+    @staticmethod
+    def check_kind(data_cfg) -> None:
+        """Range checks of the settings every data set of its kind (images or points) has."""
+        at_least("data.heldout_size", data_cfg.heldout_size, 2)
 
 
 class ImageDataSet(DataSet):
+    @staticmethod
+    def check_kind(data_cfg) -> None:
+        DataSet.check_kind(data_cfg)
+        one_of("data.channels", data_cfg.channels, (1, 3))
+        at_least("data.resolution", data_cfg.resolution, 4)
+
     def images(self, data_cfg) -> tuple[torch.Tensor, torch.Tensor]:
         """Native-resolution uint8 (N, C, H, W) images and int64 labels of the whole data set."""
         raise NotImplementedError
@@ -30,6 +41,12 @@ class ImageDataSet(DataSet):
 
 class PointDataSet(DataSet):
     on_points = True
+
+    @staticmethod
+    def check_kind(data_cfg) -> None:
+        DataSet.check_kind(data_cfg)
+        at_least("data.dim", data_cfg.dim, 1)
+        at_least("data.pool_size", data_cfg.pool_size, 2)
 
     @staticmethod
     def check(data_cfg) -> None:

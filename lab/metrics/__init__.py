@@ -33,6 +33,7 @@ Keys (metrics.jsonl, W&B `metrics/…` and `classes/…`):
                                 recall and k-NN coverage among the held-out images of class c
 """
 
+import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ import torch
 
 from lab import faults
 from lab.data import RealData
-from lab.errors import LabError
+from lab.errors import LabError, at_least, require
 from lab.loops import Null
 from lab.metrics.base import Evaluation
 from lab.metrics.classifier import Classifier, load_or_train, predict
@@ -248,6 +249,37 @@ class Evaluator(Evaluation):
         if len(real.train_labels) < self.num_samples:
             return None
         return torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
+
+
+def check_metrics(metrics) -> None:
+    """Range checks of metrics.* for an image data set (the feature space, k-NN, KID, the classifier)."""
+    require(
+        metrics.features != "inception" or importlib.util.find_spec("torch_fidelity") is not None,
+        "metrics.features=inception needs torch-fidelity (pip install torch-fidelity) and its Inception weights, "
+        "which this machine lacks; allowed here: metrics.features=classifier",
+    )
+    feature_dim = 2048 if metrics.features == "inception" else metrics.classifier.feature_dim
+    require(
+        metrics.num_samples > feature_dim,
+        f"metrics.num_samples={metrics.num_samples} is too small for the {feature_dim}-dimensional {metrics.features} "
+        f"features: allowed > {feature_dim} (a Fréchet distance needs more samples than dimensions)",
+    )
+    require(
+        isinstance(metrics.nearest_k, int) and 1 <= metrics.nearest_k < metrics.num_samples,
+        f"metrics.nearest_k={metrics.nearest_k} is out of range: allowed 1 ≤ k < metrics.num_samples ({metrics.num_samples})",
+    )
+    at_least("metrics.kid.subsets", metrics.kid.subsets, 1)
+    subset_size = metrics.kid.subset_size
+    require(
+        subset_size is None or (isinstance(subset_size, int) and 2 <= subset_size <= metrics.num_samples),
+        f"metrics.kid.subset_size={subset_size} is out of range: allowed null (N/2, at most 1000) or 2 ≤ value ≤ metrics.num_samples ({metrics.num_samples})",
+    )
+    classifier = metrics.classifier
+    for key in ("feature_dim", "epochs", "batch_size"):
+        at_least(f"metrics.classifier.{key}", classifier[key], 1)
+    require(classifier.lr > 0, f"metrics.classifier.lr={classifier.lr} is out of range: allowed > 0")
+    require(0 < metrics.recognised_threshold <= 1, f"metrics.recognised_threshold={metrics.recognised_threshold} is out of range: allowed 0 < value ≤ 1")
+    require(0 <= metrics.class_min_share <= 1, f"metrics.class_min_share={metrics.class_min_share} is out of range: allowed 0 ≤ value ≤ 1")
 
 
 def reference_pick(real: RealData, n: int, split_seed: int) -> torch.Tensor:

@@ -19,12 +19,19 @@ Keys (metrics.jsonl, W&B `metrics/…`), all with the same N per generation (met
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from lab.errors import at_least, require
 from lab.generators.gaussian import sqrt_psd
 from lab.metrics.base import Evaluation
 from lab.metrics.manifold import Manifold, compare
 from lab.metrics.tails import DensityDeciles, tail_metrics
 from lab.seeding import generator
 from lab.tracking import point_cloud
+
+
+def check_point_metrics(metrics) -> None:
+    """Range checks of metrics.* for a toy data set."""
+    at_least("metrics.num_samples", metrics.num_samples, 2)
+    require(0 < metrics.mode_min_share <= 1, f"metrics.mode_min_share={metrics.mode_min_share} is out of range: allowed 0 < value ≤ 1")
 
 
 class PointEvaluator(Evaluation):

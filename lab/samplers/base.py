@@ -29,8 +29,8 @@ class SamplerConfig:
     # every batch). auto: on CUDA only, like train.speed.compile.
     compile: bool | str = "auto"
     # The UNet's forward in bfloat16 autocast (the solver's arithmetic stays fp32). auto: where train.speed.bf16=auto
-    # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs): 2x the sampling rate on an AMD EPYC with AVX512-BF16,
-    # generation-0 quality unchanged (docs/results/2026-11-29-cpu-default.md, "Training speed").
+    # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs); its speed and quality against fp32:
+    # docs/results/2026-11-29-cpu-default.md, "Training speed".
     bf16: bool | str = "auto"
     # Where a conditional model's sample labels come from (lab/labels.py): training_set (its own training set's
     # class shares: the Wright–Fisher label chain, a rare class can die out) | real_pool | uniform (the rebalancing
