@@ -1,31 +1,18 @@
 """The generation loop: compose → fit → sample → curate → evaluate → track → save, once per generation.
 
-A run directory holds everything about one run:
-    config.yaml, overrides.yaml   the resolved config and the command-line overrides
-    metrics.jsonl                 one JSON object per generation (same keys as the W&B history)
-    reference.json                the feature classifier and the real-data baseline of every metric
-    samples/gen_###.png           a sample grid per generation
-    generations/gen_###.pt        the samples each generation feeds to later ones (after curate=) with the
-                                  provenance of its training set
-    timing.jsonl                  seconds and speeds per generation (kept apart: they differ run to run)
-    checkpoints/gen_###/          the generator (the UNet's raw and EMA weights; a toy's parameters); loop.keep=last
-                                  keeps only the newest
-    state.json                    completed generations and the W&B run id (written atomically, last)
-    wandb/                        the W&B runs: the chain's metrics and each generation's lineage (lab/lineage.py);
-                                  offline runs sync later with `wandb sync`
-    lineage.jsonl                 the generations whose lineage artifacts are logged
+Everything a run writes goes through its run directory (lab.rundir.RunDir; the files, one line each, in lab.layout)
+and W&B's order of logging through lab.tracking.Tracking.
 """
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lab import faults, generators, integrity, layout, loops, rundir, schedule
+from lab import faults, generators, loops, schedule
 from lab.config import check_against_data, check_settings, resolve_device
 from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
@@ -33,8 +20,9 @@ from lab.generators import Fit
 from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.base import Evaluation
 from lab.metrics.points import PointEvaluator
+from lab.rundir import RunDir
 from lab.seeding import derive_seed
-from lab.tracking import Tracker, Tracking, condition_keys, scalar_key
+from lab.tracking import Tracking, condition_keys, scalar_key
 
 HELD_BACK = -1  # the draw index of a generation's held-back samples (curators' redraws count up from 1)
 
@@ -56,22 +44,22 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     generation; a finished one is left as it is. One with other settings is never touched.
     """
     real = prepare(cfg)
-    run_dir = Path(run_dir)
-    with rundir.writing(run_dir):
-        return _run_locked(cfg, real, run_dir, overrides, group, name)
+    run = RunDir(run_dir)
+    with run.writing():
+        return _run_locked(cfg, real, run, overrides, group, name)
 
 
-def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group, name) -> list[dict]:
-    if (run_dir / layout.CONFIG).exists():
+def _run_locked(cfg: DictConfig, real: RealData, run: RunDir, overrides, group, name) -> list[dict]:
+    if run.config.exists():
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
-        rundir.check_resumable(run_dir, cfg)
-    state = rundir.read_state(run_dir)
-    damaged = integrity.first_damaged(run_dir, state) if state is not None else None
+        run.check_resumable(cfg)
+    state = run.read_state()
+    damaged = run.first_damaged(state) if state is not None else None
     if state is not None and damaged is None and state["completed_generations"] >= int(cfg.loop.generations):
-        log.info("run_dir=%s is complete (%d generations): nothing to do", run_dir, state["completed_generations"])
-        return rundir.discard_unfinished(run_dir, state["completed_generations"])
+        log.info("run_dir=%s is complete (%d generations): nothing to do", run, state["completed_generations"])
+        return run.discard_unfinished(state["completed_generations"])
     if state is not None:
-        state = rundir.trust(cfg, run_dir, state, damaged)  # refuses other code before anything is rewritten
+        state = run.trust(cfg, state, damaged)  # refuses other code before anything is rewritten
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
@@ -79,17 +67,17 @@ def _run_locked(cfg: DictConfig, real: RealData, run_dir: Path, overrides, group
     # The classifier it trains goes to the shared cache, not the run directory.
     evaluator = _build_evaluator(cfg, real, device)
     if state is None:
-        state = rundir.start(run_dir, cfg, overrides)
-    with rundir.logging_to(run_dir):
-        return _run(cfg, real, evaluator, device, run_dir, state, group, name or run_dir.name)
+        state = run.start(cfg, overrides)
+    with run.logging_to():
+        return _run(cfg, real, evaluator, device, run, state, group, name or run.name)
 
 
-def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir: Path, state: dict, group, name) -> list[dict]:
+def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: RunDir, state: dict, group, name) -> list[dict]:
     # A reused worker (joblib launcher) must not carry global random state from an earlier job.
     torch.manual_seed(derive_seed(cfg.seed, -1, "global"))
     loop = cfg.loop
     done = int(state["completed_generations"])
-    rows = rundir.discard_unfinished(run_dir, done)
+    rows = run.discard_unfinished(done)
     fixed = loops.REGISTRY[loop.name].real_fraction
     if fixed is not None and loop.real_fraction != fixed:
         log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed, loop.real_fraction)
@@ -109,21 +97,21 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run_dir
         "num_samples": evaluator.num_samples,
         "metrics_version": METRICS_VERSION,
     }
-    rundir.atomic_write_text(run_dir / layout.REFERENCE, json.dumps(reference, indent=2))
-    # The overrides the run was started with (a resume's command line may add settings that do not change the science).
-    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), OmegaConf.load(run_dir / layout.OVERRIDES))
+    run.write_reference(reference)
+    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), run.started_overrides())
     model = generators.build(cfg, real, device, bool(cfg.progress))
     if done and cfg.train.warm_start:
-        model.load(rundir.checkpoint_dir(run_dir, done - 1))
-    chain = Chain(cfg, real, evaluator, run_dir, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
-    chain.history = [rundir.load_samples(run_dir, k) for k in range(done)]
+        model.load(run.checkpoint(done - 1))
+    chain = Chain(cfg, real, evaluator, run, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
+    chain.history = [run.load_samples(k) for k in range(done)]
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B runs lack.
-    with Tracking(cfg, run_dir, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) | condition, name, group, real, evaluator, state, rows) as tracking:
+    with Tracking(cfg, run, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) | condition, name, group, real, evaluator, state, rows) as tracking:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
-                state, row = chain.generation(gen, state, tracking.tracker)
-            rows.append(row)
-            tracking.committed(gen, state, row)
+                committed = chain.generation(gen, state)
+            state = committed.state
+            rows.append(committed.row)
+            tracking.committed(gen, state, committed.row, committed.picture, committed.timing)
     return rows
 
 
@@ -135,14 +123,14 @@ class Chain:
     cfg: DictConfig
     real: RealData
     evaluator: Evaluation
-    run_dir: Path
+    run: RunDir
     model: object
     curator: Mitigation
     history: list = field(default_factory=list)
 
-    def generation(self, gen: int, state: dict, tracker: Tracker) -> tuple[dict, dict]:
+    def generation(self, gen: int, state: dict) -> "Committed":
         """Compose, fit, sample, curate (`produce`), evaluate, write; state.json moves past it last (the commit).
-        Returns the new state and the generation's metrics row."""
+        Returns what W&B logs of it, and the new state."""
         loop, history = self.cfg.loop, self.history
         regime = schedule.regimes(loop)[gen]
         switch = f": loop={regime.loop}, real_fraction={regime.real_fraction:g}" if loop.schedule and gen else ""
@@ -153,7 +141,7 @@ class Chain:
         # real images for its real share, generation gen−1's held-back samples for the rest.
         null = loops.Null(history[gen - 1].heldback if gen else None, data.provenance()["real"] / len(data))
         history.append(made.curated.samples)
-        rundir.save_samples(self.run_dir, made.curated.samples, data.provenance())
+        self.run.save_samples(made.curated.samples, data.provenance())
         metrics = self.evaluator(samples.images, samples.labels, data.images, null)
         if fit.parameters is not None:
             metrics |= self.evaluator.of_fit(fit.parameters)
@@ -163,13 +151,21 @@ class Chain:
         histogram = scalars.pop("metrics/class_histogram")
         timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
         picture = self.evaluator.picture(samples.images, samples.labels, self.real.num_classes)
-        row = tracker.write_row(gen, scalars, histogram, picture, timing)
+        row = self.run.write_row(gen, scalars, histogram, picture, timing)
         faults.point("metrics_write")
         log.info("generation %d: %s", gen, self.evaluator.headline(scalars))
-        rundir.save_checkpoint(self.run_dir, gen, self.model)
-        state = rundir.commit(self.run_dir, state, gen, keep=loop.keep)
+        self.run.save_checkpoint(gen, self.model)
+        state = self.run.commit(state, gen, keep=loop.keep)
         faults.point("tracking")
-        return state, row
+        return Committed(state, row, picture, timing)
+
+
+@dataclass
+class Committed:
+    state: dict  # state.json after the commit
+    row: dict  # the generation's metrics.jsonl row
+    picture: np.ndarray  # its sample grid
+    timing: dict  # its timing.jsonl row
 
 
 @dataclass

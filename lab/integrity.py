@@ -36,11 +36,6 @@ def generation_files(gen: int) -> tuple[str, str]:
     return layout.samples(gen), layout.checkpoint(gen)
 
 
-def generation_of(name: str) -> int:
-    """The generation a recorded file belongs to: generations/gen_007.pt and checkpoints/gen_007 → 7."""
-    return int(name.rsplit("gen_", 1)[1][:3])
-
-
 def checksums_after(run_dir: Path, state: dict, gen: int) -> dict:
     """state["checksums"] with generation `gen`'s files added."""
     sums = dict(state.get("checksums", {}))
@@ -56,7 +51,7 @@ def first_damaged(run_dir: Path, state: dict) -> tuple[int, str] | None:
     for name, expected in state.get("checksums", {}).items():
         path = run_dir / name
         if not path.exists() or sha256_of(path) != expected:
-            damaged.append((generation_of(name), name))
+            damaged.append((layout.generation_of(name), name))
     return min(damaged) if damaged else None
 
 

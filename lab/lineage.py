@@ -25,24 +25,25 @@ import re
 from pathlib import Path
 
 from lab import layout
+from lab.layout import RunPaths
 
 STEPS = ("compose", "fit", "sample")  # the job types of a generation's lineage runs, in the order they run
 
 
-def offline_runs(run_dir: Path, run_id: str) -> list[Path]:
+def offline_runs(run_dir: RunPaths, run_id: str) -> list[Path]:
     """The offline W&B directories of one run id under run_dir/wandb/ (the id read from the records file's name:
     the directory's name gets a suffix when two runs start within one second)."""
     found = []
-    for path in (run_dir / layout.WANDB).glob("offline-run-*"):
+    for path in run_dir.wandb.glob("offline-run-*"):
         if any(p.stem == f"run-{run_id}" for p in path.glob("run-*.wandb")):
             found.append(path)
     return found
 
 
-def set_aside(run_dir: Path, run_id: str, keep: Path | None = None) -> None:
+def set_aside(run_dir: RunPaths, run_id: str, keep: Path | None = None) -> None:
     """Move run_id's offline directories (but `keep`) to wandb/superseded/: kept, and not uploaded by
     `wandb sync wandb/offline-run-*`, so that no generation reaches W&B twice."""
-    aside = run_dir / layout.WANDB / "superseded"
+    aside = run_dir.superseded
     for old in offline_runs(run_dir, run_id):
         if keep is not None and old.resolve() == keep.resolve():
             continue
@@ -57,8 +58,8 @@ def set_aside(run_dir: Path, run_id: str, keep: Path | None = None) -> None:
 class Lineage:
     """Logs the lineage runs of committed generations (`log`), and knows which ones a resume still lacks (`pending`)."""
 
-    def __init__(self, tracking_cfg, mode: str, run_dir: Path, chain_id: str, name: str, group: str | None, real, loop_cfg, warm_start: bool):
-        self.tracking, self.mode, self.run_dir = tracking_cfg, mode, Path(run_dir)
+    def __init__(self, tracking_cfg, mode: str, run_dir: RunPaths, chain_id: str, name: str, group: str | None, real, loop_cfg, warm_start: bool):
+        self.tracking, self.mode, self.run_dir = tracking_cfg, mode, run_dir
         self.chain_id, self.name, self.group = chain_id, name, group
         self.warm_start = warm_start
         # loop.keep=last removes each checkpoint after the next commit: its model artifacts carry the checkpoint's
@@ -72,7 +73,7 @@ class Lineage:
             "shape": list(real.train_images.shape[1:]),
             "sha256": _tensor_digest(real.train_images, real.train_labels),
         }
-        self.record = self.run_dir / layout.LINEAGE
+        self.record = self.run_dir.lineage
 
     def pending(self, state: dict) -> list[int]:
         """Committed generations whose lineage is not logged (or was logged for samples since redone)."""
@@ -86,7 +87,7 @@ class Lineage:
         """The three runs of committed generation `gen`, then its line in lineage.jsonl."""
         import torch
 
-        provenance = torch.load(self.run_dir / layout.samples(gen), weights_only=True)["provenance"]
+        provenance = torch.load(self.run_dir.samples(gen), weights_only=True)["provenance"]
         sources = sorted(int(k.removeprefix("gen_")) for k in provenance if k != "real")
         trainset = {"chain": self.chain_id, "generation": gen, "composition": provenance, "real_pool": self.pool["sha256"]}
         used = ([self._pool_artifact()] if provenance.get("real") else []) + [self._samples(k) for k in sources]
@@ -111,7 +112,7 @@ class Lineage:
             name=f"{self.name} · {step} {gen}",
             tags=list(self.tracking.tags),
             config={"chain": self.chain_id, "generation": gen},
-            dir=str(self.run_dir),
+            dir=str(self.run_dir.path),
             mode=self.mode,
             id=run_id,
             resume="allow",
@@ -151,11 +152,11 @@ class Lineage:
         return artifact
 
     def _samples(self, gen: int):
-        files = [(self.run_dir / layout.samples(gen), "samples.pt"), (self.run_dir / layout.grid(gen), "grid.png")]
+        files = [(self.run_dir.samples(gen), "samples.pt"), (self.run_dir.grid(gen), "grid.png")]
         return self._artifact("samples", {"chain": self.chain_id, "generation": gen}, files)
 
     def _model(self, gen: int, state: dict):
-        checkpoint = self.run_dir / layout.checkpoint(gen)
+        checkpoint = self.run_dir.checkpoint(gen)
         identity = {"chain": self.chain_id, "generation": gen, "weights": self.with_weights}
         if not self.with_weights:
             return self._artifact("model", identity)

@@ -6,7 +6,6 @@ The `timing/*` keys (seconds, speeds) go to W&B and to timing.jsonl instead: the
 run, and metrics.jsonl of a resumed run must equal that of an uninterrupted one.
 """
 
-import json
 import logging
 import netrc
 import os
@@ -20,10 +19,10 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
-from lab import layout
 from lab.conf import science_overrides
 from lab.errors import LabError
 from lab.lineage import Lineage, set_aside
+from lab.rundir import RunDir, hw
 
 log = logging.getLogger("lab")
 
@@ -106,10 +105,10 @@ def condition_keys(loop: str, real_fraction: float, overrides) -> dict:
 
 
 class Tracker:
-    def __init__(self, tracking_cfg, run_dir: Path, config: dict, name: str, group: str | None, job_type: str, run_id: str | None = None):
-        self.run_dir = Path(run_dir)
-        self.jsonl = self.run_dir / layout.METRICS
-        (self.run_dir / layout.SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+    """The chain's W&B run, in the run directory's wandb/."""
+
+    def __init__(self, tracking_cfg, run_dir: RunDir, config: dict, name: str, group: str | None, job_type: str, run_id: str | None = None):
+        self.run_dir = run_dir
         self.mode = resolve_mode(tracking_cfg.mode)
         self.run = None
         if self.mode == "disabled":
@@ -124,7 +123,7 @@ class Tracker:
             name=name,
             tags=list(tracking_cfg.tags),
             config=config,
-            dir=str(self.run_dir),
+            dir=str(self.run_dir.path),
             mode=self.mode,
             id=run_id,
             resume="allow",
@@ -142,17 +141,6 @@ class Tracker:
     def run_id(self) -> str | None:
         return None if self.run is None else self.run.id
 
-    def write_row(self, generation: int, scalars: dict, histogram: list[int], picture: np.ndarray, timing: dict | None = None) -> dict:
-        """Write the generation's grid, its row to metrics.jsonl and its timing to timing.jsonl; returns the row."""
-        Image.fromarray(_hw(picture)).save(self.run_dir / layout.grid(generation))
-        row = {"generation": generation, **scalars, "class_histogram": list(histogram), "samples": layout.grid(generation)}
-        with self.jsonl.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        if timing:
-            with (self.run_dir / layout.TIMING).open("a") as f:
-                f.write(json.dumps({"generation": generation, **timing}) + "\n")
-        return row
-
     def log(self, row: dict, picture: np.ndarray, timing: dict | None = None) -> None:
         """Log a committed generation's row to W&B (one step per generation)."""
         if self.run is None:
@@ -168,7 +156,7 @@ class Tracker:
                 **scalars,
                 **(timing or {}),
                 "class_histogram": wandb.Histogram(np_histogram=(np.asarray(histogram), edges)),
-                "samples": wandb.Image(_hw(picture), caption=f"generation {row['generation']}"),
+                "samples": wandb.Image(hw(picture), caption=f"generation {row['generation']}"),
             }
         )
 
@@ -193,9 +181,9 @@ class Tracker:
                 self.run.step,
                 len(rows),
             )
-        timings = _by_generation(self.run_dir / layout.TIMING)
+        timings = self.run_dir.timings()
         for row in rows[self.run.step if self.mode == "online" else 0 :]:
-            picture = np.asarray(Image.open(self.run_dir / row["samples"]))
+            picture = np.asarray(Image.open(self.run_dir.file(row["samples"])))
             self.log(row, picture, timings.get(row["generation"]))
 
     def summary(self, values: dict) -> None:
@@ -213,7 +201,7 @@ class Tracking:
     summary), then what a resumed run's W&B side lacks (committed generations, their lineage); `committed` logs a
     generation once state.json holds it; on exit the runs finish (exit code 1 when the chain failed)."""
 
-    def __init__(self, cfg, run_dir: Path, config: dict, name: str, group: str | None, real, evaluator, state: dict, rows: list[dict]):
+    def __init__(self, cfg, run_dir: RunDir, config: dict, name: str, group: str | None, real, evaluator, state: dict, rows: list[dict]):
         self.tracker = Tracker(cfg.tracking, run_dir, config, name, group, cfg.loop.name, run_id=state["wandb_run_id"])
         info = evaluator.classifier_info
         accuracy = {"reference/classifier_heldout_accuracy": info["heldout_accuracy"]} if info else {}
@@ -233,28 +221,16 @@ class Tracking:
             raise
         return self
 
-    def committed(self, gen: int, state: dict, row: dict) -> None:
-        picture = np.asarray(Image.open(self.tracker.run_dir / row["samples"]))
-        self.tracker.log(row, picture, _by_generation(self.tracker.run_dir / layout.TIMING).get(gen))
+    def committed(self, gen: int, state: dict, row: dict, picture: np.ndarray, timing: dict | None) -> None:
+        self.tracker.log(row, picture, timing)
         if self.lineage and gen in self.lineage.pending(state):  # a generation redone to the same files keeps its lineage
             self.lineage.log(gen, state)
 
     def __exit__(self, kind, value, traceback) -> None:
         self.tracker.finish(exit_code=0 if kind is None else 1)
         if self.lineage and self.tracker.mode == "offline":
-            where = self.tracker.run_dir / layout.WANDB
+            where = self.tracker.run_dir.wandb
             log.info("W&B offline: upload the chain with its lineage runs, in order: wandb sync -n 1 %s/offline-run-*", where)
-
-
-def _hw(picture: np.ndarray) -> np.ndarray:
-    return picture.squeeze(-1) if picture.ndim == 3 and picture.shape[-1] == 1 else picture  # PIL and W&B want HW for grey
-
-
-def _by_generation(path: Path) -> dict[int, dict]:
-    if not path.exists():
-        return {}
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {r.pop("generation"): r for r in rows}
 
 
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, num_classes: int, per_class: int = 10, min_side: int = 32) -> np.ndarray:

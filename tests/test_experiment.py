@@ -124,88 +124,88 @@ def test_a_generation_trained_on_real_data_only_scores_like_generation_0(make_cf
 
 
 def test_another_options_null_setting_does_not_make_a_run_foreign(make_cfg, tmp_path):
-    from lab import rundir
+    from lab.rundir import RunDir
 
     cfg = make_cfg(*SMOKE)
     older = OmegaConf.to_container(cfg, resolve=True)
     older["sampler"]["eta"] = None  # the flat union of every sampler's settings, before the samplers' own schemas
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
-    rundir.check_resumable(tmp_path, cfg)
+    RunDir(tmp_path).check_resumable(cfg)
     older["sampler"]["steps"] = 99
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     with pytest.raises(LabError, match=r"other settings \(sampler.steps: 99 there, 4 now\)"):
-        rundir.check_resumable(tmp_path, cfg)
+        RunDir(tmp_path).check_resumable(cfg)
 
 
 def test_settings_added_with_the_toys_and_curate_do_not_make_an_older_run_foreign(make_cfg, tmp_path):
-    from lab import rundir
+    from lab.rundir import RunDir
 
     cfg = make_cfg(*SMOKE)
     older = OmegaConf.to_container(cfg, resolve=True)
     del older["curate"], older["model"]["family"], older["metrics"]["mode_min_share"]  # a run from before them
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
-    rundir.check_resumable(tmp_path, cfg)
+    RunDir(tmp_path).check_resumable(cfg)
     # Asked for anything but what the code did before, the older run is another run.
     with pytest.raises(LabError, match=r"other settings \(curate.name: absent, so none, there, verifier now"):
-        rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "curate=verifier"))
+        RunDir(tmp_path).check_resumable(make_cfg(*SMOKE, "curate=verifier"))
 
 
 def test_a_run_from_before_sampler_bf16_resumes_only_as_it_sampled_then(make_cfg, tmp_path):
     """Runs before sampler.bf16 sampled in fp32 everywhere; auto would change that midway on a CPU with bf16 units,
     so they resume with sampler.bf16=false, and auto stops with one line naming the setting."""
-    from lab import rundir
+    from lab.rundir import RunDir
 
     older = OmegaConf.to_container(make_cfg(*SMOKE), resolve=True)
     del older["sampler"]["bf16"]
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
-    rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "sampler.bf16=false"))
+    RunDir(tmp_path).check_resumable(make_cfg(*SMOKE, "sampler.bf16=false"))
     with pytest.raises(LabError, match=r"other settings \(sampler.bf16: absent, so False, there, auto now\)"):
-        rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+        RunDir(tmp_path).check_resumable(make_cfg(*SMOKE))
 
 
 def test_a_run_from_before_the_label_source_and_class_min_share_resumes_as_it_ran_then(make_cfg, tmp_path):
     """Runs before sampler.labels drew labels from the real pool's shares (today's default) and counted a class present
     on one sample (class_min_share 0): they resume with metrics.class_min_share=0, and the default stops with one line."""
-    from lab import rundir
+    from lab.rundir import RunDir
 
     older = OmegaConf.to_container(make_cfg(*SMOKE), resolve=True)
     del older["sampler"]["labels"], older["metrics"]["class_min_share"]
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
-    rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "metrics.class_min_share=0"))
+    RunDir(tmp_path).check_resumable(make_cfg(*SMOKE, "metrics.class_min_share=0"))
     with pytest.raises(LabError, match=r"other settings \(metrics.class_min_share: absent, so 0.0, there, 0.01 now\)"):
-        rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+        RunDir(tmp_path).check_resumable(make_cfg(*SMOKE))
     with pytest.raises(LabError, match=r"other settings \(sampler.labels: absent, so real_pool, there, training_set now\)"):
-        rundir.check_resumable(tmp_path, make_cfg(*SMOKE, "metrics.class_min_share=0", "sampler.labels=training_set"))
+        RunDir(tmp_path).check_resumable(make_cfg(*SMOKE, "metrics.class_min_share=0", "sampler.labels=training_set"))
 
 
 def test_what_does_not_change_the_science_never_blocks_a_resume(make_cfg, tmp_path):
     """The settings conf/config.yaml keeps out of run names (tracking and everything under it, threads, device, …)
     are the ones a resume may change; a run written when every curate option's settings sat in one flat node
     (null where another option's) resumes under the options' own schemas."""
-    from lab import rundir
+    from lab.rundir import RunDir
 
     older = OmegaConf.to_container(make_cfg(*SMOKE), resolve=True)
     older["curate"] |= {"threshold": None, "strength": None, "centres_per_class": None, "candidates": None}
     older["tracking"] |= {"project": "another-project", "mode": "online"}
     older["threads"] = 7
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
-    rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+    RunDir(tmp_path).check_resumable(make_cfg(*SMOKE))
     older["curate"]["threshold"] = 0.9
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     with pytest.raises(LabError, match=r"other settings \(curate.threshold: 0.9 there, None now\)"):
-        rundir.check_resumable(tmp_path, make_cfg(*SMOKE))
+        RunDir(tmp_path).check_resumable(make_cfg(*SMOKE))
 
 
 def test_a_toy_run_from_before_the_data_schemas_resumes(make_cfg, tmp_path):
     """Toy runs recorded data.download (an image setting) at its default before data sets had typed schemas."""
-    from lab import rundir
+    from lab.rundir import RunDir
 
     toy = ("model=gaussian", "data=gaussian", "tracking=disabled", "progress=false")
     older = OmegaConf.to_container(make_cfg(*toy), resolve=True)
     older["data"] |= {"download": False, "root": None, "resolution": None, "channels": None}
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
-    rundir.check_resumable(tmp_path, make_cfg(*toy))
+    RunDir(tmp_path).check_resumable(make_cfg(*toy))
     older["data"]["download"] = True  # never a toy run's value: another run
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
     with pytest.raises(LabError, match=r"other settings \(data.download: True there, None now\)"):
-        rundir.check_resumable(tmp_path, make_cfg(*toy))
+        RunDir(tmp_path).check_resumable(make_cfg(*toy))

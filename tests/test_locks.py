@@ -11,8 +11,9 @@ import time
 import pytest
 
 from lab.errors import LabError
+from lab.layout import LOCK
 from lab.locks import exclusive
-from lab.rundir import LOCK, holds_foreign_files
+from lab.rundir import RunDir
 from tests.conftest import SMOKE, repo_root
 
 HOLD_FOREVER = (
@@ -52,9 +53,9 @@ def test_a_dead_holder_never_blocks(tmp_path):
 
 def test_the_lock_file_alone_is_not_foreign(tmp_path):
     (tmp_path / LOCK).write_text("")
-    assert not holds_foreign_files(tmp_path)  # a run killed before its config was written resumes
+    assert not RunDir(tmp_path).holds_foreign_files()  # a run killed before its config was written resumes
     (tmp_path / "notes.txt").write_text("mine")
-    assert holds_foreign_files(tmp_path)
+    assert RunDir(tmp_path).holds_foreign_files()
 
 
 def test_a_lock_on_an_empty_directory_leaves_it_empty(tmp_path):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lab.faults import PHASES
-from lab.rundir import LOCK
+from lab.layout import LOCK
 from tests.conftest import repo_root
 from tests.test_errors import lab_cli
 from tests.test_tracking import chain_run, history_of, live_runs

@@ -5,12 +5,13 @@ import json
 import pytest
 import torch
 
-from lab import generators, rundir
+from lab import generators
 from lab.__main__ import check_job
 from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import run_experiment
 from lab.loops import compose
+from lab.rundir import RunDir
 from tests.conftest import compose_cfg
 from tests.test_tracking import chain_run, history_of, live_runs
 
@@ -60,12 +61,12 @@ def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_
     # Interrupted after generation 0 (state.json is the commit point), then the same command again.
     run = tmp_path / "cut"
     run_experiment(cfg, run)
-    rundir.rewind(run, rundir.read_state(run), 1)
+    RunDir(run).rewind(RunDir(run).read_state(), 1)
     resumed = run_experiment(cfg, run)
     assert resumed == whole
     assert (run / "metrics.jsonl").read_text() == (tmp_path / "whole" / "metrics.jsonl").read_text()
     live = live_runs(run)
-    assert live[rundir.read_state(run)["wandb_run_id"]] == 1 and set(live.values()) == {1}  # the chain's run and its lineage runs, once each
+    assert live[RunDir(run).read_state()["wandb_run_id"]] == 1 and set(live.values()) == {1}  # the chain's run and its lineage runs, once each
     assert [h["generation"] for h in history_of(chain_run(run))] == [0, 1, 2]
     reference = json.loads((run / "reference.json").read_text())
     assert reference["classifier"] is None and reference["real_baseline"]["modes_covered"] == 25

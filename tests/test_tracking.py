@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from lab.rundir import RunDir
 from lab.tracking import Tracker, resolve_mode, sample_grid
 
 WANDB = str(Path(sys.executable).with_name("wandb"))
@@ -23,11 +24,12 @@ def leet(run_dir: Path, *flags: str):
 @pytest.fixture
 def offline_run(tmp_path):
     cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": ["test"]})
-    tracker = Tracker(cfg, tmp_path, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a", group="sweep-42", job_type="mixed")
+    run = RunDir(tmp_path)
+    tracker = Tracker(cfg, run, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a", group="sweep-42", job_type="mixed")
     grid = np.zeros((20, 20, 1), dtype=np.uint8)
     rows = []
     for g in range(3):
-        rows.append(tracker.write_row(g, {"metrics/fd_classifier": 10.0 + g, "provenance/real": 100 - g}, [g, 1, 2], grid))
+        rows.append(run.write_row(g, {"metrics/fd_classifier": 10.0 + g, "provenance/real": 100 - g}, [g, 1, 2], grid))
         tracker.log(rows[-1], grid)
     tracker.summary({"reference/classifier_heldout_accuracy": 0.97})
     tracker.finish()
@@ -65,9 +67,10 @@ def test_metrics_jsonl_has_the_same_keys(offline_run):
 
 def test_disabled_writes_no_wandb_files(tmp_path):
     cfg = OmegaConf.create({"mode": "disabled", "project": "p", "entity": None, "group": None, "tags": []})
-    tracker = Tracker(cfg, tmp_path, {}, name="x", group=None, job_type="mixed")
+    run = RunDir(tmp_path)
+    tracker = Tracker(cfg, run, {}, name="x", group=None, job_type="mixed")
     grid = np.zeros((4, 4, 1), dtype=np.uint8)
-    tracker.log(tracker.write_row(0, {"metrics/fd_classifier": 1.0}, [1], grid), grid)
+    tracker.log(run.write_row(0, {"metrics/fd_classifier": 1.0}, [1], grid), grid)
     tracker.finish()
     assert not (tmp_path / "wandb").exists() and (tmp_path / "metrics.jsonl").is_file()
 
@@ -79,9 +82,10 @@ def run_id_of(wandb_run: Path) -> str:
 
 def chain_run(run_dir: Path) -> Path:
     """The chain's metrics run among a run directory's offline W&B runs (the others are its lineage runs)."""
-    from lab import lineage, rundir
+    from lab import lineage
 
-    (path,) = lineage.offline_runs(run_dir, rundir.read_state(run_dir)["wandb_run_id"])
+    run = RunDir(run_dir)
+    (path,) = lineage.offline_runs(run, run.read_state()["wandb_run_id"])
     return path
 
 
@@ -99,15 +103,16 @@ def test_a_resumed_offline_run_holds_each_generation_once(tmp_path):
     """Attempt 1 logs generations 0 and 1 and dies; attempt 2 (same run id) resumes and adds generation 2."""
     cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": []})
     grid = np.zeros((8, 8, 1), dtype=np.uint8)
-    first = Tracker(cfg, tmp_path, {}, name="r", group=None, job_type="mixed", run_id="resume01")
-    rows = [first.write_row(g, {"metrics/fd_classifier": 10.0 + g}, [1, 2], grid, {"timing/train_seconds": 1.0}) for g in range(2)]
+    run = RunDir(tmp_path)
+    first = Tracker(cfg, run, {}, name="r", group=None, job_type="mixed", run_id="resume01")
+    rows = [run.write_row(g, {"metrics/fd_classifier": 10.0 + g}, [1, 2], grid, {"timing/train_seconds": 1.0}) for g in range(2)]
     for row in rows:
         first.log(row, grid)
     first.finish(exit_code=1)
 
-    second = Tracker(cfg, tmp_path, {}, name="r", group=None, job_type="mixed", run_id="resume01")
+    second = Tracker(cfg, run, {}, name="r", group=None, job_type="mixed", run_id="resume01")
     second.catch_up(rows)
-    second.log(second.write_row(2, {"metrics/fd_classifier": 12.0}, [1, 2], grid), grid)
+    second.log(run.write_row(2, {"metrics/fd_classifier": 12.0}, [1, 2], grid), grid)
     second.finish()
 
     live = list((tmp_path / "wandb").glob("offline-run-*"))
