@@ -27,9 +27,9 @@ test-slow: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
-# Terminal dashboard of a local W&B run: make dashboard DIR=outputs/<run> (default: the newest run).
+# Terminal dashboard of a run's chain (wandb leet): make dashboard DIR=outputs/<run> (default: the newest run).
 dashboard: $(STAMP)
-	$(VENV)/bin/wandb leet $(or $(DIR),$(shell ls -td outputs/*/wandb multirun/*/*/*/wandb 2>/dev/null | head -n 1))
+	$(PY) -m lab.leet $(DIR)
 
 # A W&B workspace for synced runs: make workspace ENTITY=<entity> PROJECT=<project> DIR=multirun/<date>/<time>
 # (default: the newest sweep); OUT=<file.json> writes its specification instead of saving it (no network).

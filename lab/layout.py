@@ -116,6 +116,12 @@ class RunPaths:
     def checkpoint(self, gen: int) -> Path:
         return self.path / checkpoint(gen)
 
+    def wandb_runs(self, run_id: str) -> list[Path]:
+        """The local W&B directories of one run id under wandb/ (run-* online, offline-run-* offline), by name: by
+        start time. The id is read from the records file's name, since a directory's name gets a suffix when two runs
+        start within one second."""
+        return sorted(p for p in self.wandb.glob("*run-*") if any(f.stem == f"run-{run_id}" for f in p.glob("run-*.wandb")))
+
     def file(self, name: str) -> Path:
         """A file named relative to the run directory (state.json's checksum keys, metrics.jsonl's `samples`)."""
         return self.path / name

@@ -31,13 +31,8 @@ STEPS = ("compose", "fit", "sample")  # the job types of a generation's lineage 
 
 
 def offline_runs(run_dir: RunPaths, run_id: str) -> list[Path]:
-    """The offline W&B directories of one run id under run_dir/wandb/ (the id read from the records file's name:
-    the directory's name gets a suffix when two runs start within one second)."""
-    found = []
-    for path in run_dir.wandb.glob("offline-run-*"):
-        if any(p.stem == f"run-{run_id}" for p in path.glob("run-*.wandb")):
-            found.append(path)
-    return found
+    """The offline W&B directories of one run id under run_dir/wandb/."""
+    return [p for p in run_dir.wandb_runs(run_id) if p.name.startswith("offline-run-")]
 
 
 def set_aside(run_dir: RunPaths, run_id: str, keep: Path | None = None) -> None:

@@ -138,3 +138,22 @@ def test_lineage_off_and_tracking_disabled_log_no_lineage(tmp_path):
     assert [run_id_of(p) for p in (tmp_path / "off" / "wandb").glob("offline-run-*")] == [chain_id]
     chain(tmp_path / "disabled", "loop.generations=1", "tracking=disabled")
     assert not (tmp_path / "disabled" / "wandb").exists() and not (tmp_path / "disabled" / "lineage.jsonl").exists()
+
+
+def test_make_dashboard_opens_the_chain_not_a_lineage_run(tmp_path, monkeypatch):
+    from lab.errors import LabError
+    from lab.leet import chain_wandb_dir, newest_run_dir
+
+    chain(tmp_path / "outputs" / "a", "loop.generations=2")
+    chain_id = json.loads((tmp_path / "outputs" / "a" / "state.json").read_text())["wandb_run_id"]
+    # Seven runs under wandb/ (the chain and three per generation); the newest is generation 1's sample run.
+    live = sorted((tmp_path / "outputs" / "a" / "wandb").glob("offline-run-*"))
+    assert len(live) == 7 and run_id_of(live[-1]) == f"{chain_id}-g001-3sample"
+    assert run_id_of(chain_wandb_dir(tmp_path / "outputs" / "a")) == chain_id
+    monkeypatch.chdir(tmp_path)
+    assert newest_run_dir() == Path("outputs") / "a"
+    with pytest.raises(LabError, match="is not a run directory"):
+        chain_wandb_dir(tmp_path)
+    chain(tmp_path / "disabled", "loop.generations=1", "tracking=disabled")
+    with pytest.raises(LabError, match="has no local W&B run"):
+        chain_wandb_dir(tmp_path / "disabled")
