@@ -23,7 +23,6 @@ class FrechetDistance:
         self.metric.to(device)
         # torchmetrics does not put a custom feature module in eval mode (dropout would add noise).
         self.metric.inception.eval()
-        self.reference_size = len(reference)
         self._update(reference, real=True)
 
     @torch.no_grad()

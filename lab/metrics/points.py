@@ -50,10 +50,12 @@ class PointEvaluator(Evaluation):
         floor = torch.randperm(len(real.train_labels), generator=generator(0, 0, "baseline"))[: self.num_samples]
         self.baseline = self(real.train_images[floor])
 
-    def __call__(self, points: torch.Tensor, labels=None, train_points=None, null=None) -> dict:
-        if len(points) < self.num_samples:
-            raise ValueError(f"{len(points)} points given, the metrics need {self.num_samples}")
-        x = points[: self.num_samples].double()
+    def __call__(self, samples: torch.Tensor, labels=None, train=None, null=None) -> dict:
+        """Distances to the truth and coverage of the first N points (a toy has no labels and no memorisation test:
+        `labels`, `train` and `null` are the interface's, unused)."""
+        if len(samples) < self.num_samples:
+            raise ValueError(f"{len(samples)} points given, the metrics need {self.num_samples}")
+        x = samples[: self.num_samples].double()
         mean, cov = x.mean(0), torch.cov(x.T, correction=0).reshape(x.shape[1], x.shape[1])
         out = {"w2": empirical_w2(x, self.reference_points)} | self._moments("", mean, cov) | self._coverage(x)
         if self.truth.modes is not None:
