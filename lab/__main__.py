@@ -121,7 +121,8 @@ def _one_line(exc: Exception) -> str:
     """One line from a composition error, read from OmegaConf's typed cause where there is one."""
     cause = exc.__cause__
     if isinstance(cause, ValidationError) and isinstance(cause.child_node, EnumNode):  # a setting with named values
-        return f"{cause.full_key}={cause.value} is not allowed; allowed: {', '.join(m.value for m in cause.child_node.enum_type)}"
+        value = "null" if cause.value is None else cause.value
+        return f"{cause.full_key}={value} is not allowed; allowed: {', '.join(m.value for m in cause.child_node.enum_type)}"
     if isinstance(cause, ValidationError):  # a value of the wrong type for the schema (lab/schema.py)
         return f"{cause.full_key}={cause.value} has the wrong type for this setting: {_first_line(cause)}"
     if isinstance(cause, ConfigAttributeError | ConfigKeyError):

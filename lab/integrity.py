@@ -14,8 +14,8 @@ import lab
 from lab import layout
 
 PACKAGE_DIR = Path(lab.__file__).resolve().parent
-# Code that runs inside a chain: the report and its page are read-only views of finished runs.
-_NOT_IN_A_CHAIN = ("report.py", "report_html.py", "report_plots.py", "report_stats.py", "report_verdict.py")
+# Code that runs inside a chain: the report, its page and the dashboards are read-only views of runs.
+_NOT_IN_A_CHAIN = ("report.py", "report_html.py", "report_plots.py", "report_stats.py", "report_verdict.py", "dashboard.py", "leet.py")
 
 
 def sha256_of(path: Path) -> str:

@@ -1,6 +1,6 @@
 """The run directory's layout: every name in it, spelled here once, and `RunPaths`, where each file of one run
 directory is. lab.rundir.RunDir (a RunPaths) writes and trusts them, lab.tracking and lab.lineage log into them,
-lab.report and lab.dashboard read them through RunPaths. Only pathlib is imported: the report stays light."""
+lab.report and lab.dashboard read them by these names. Only pathlib is imported: the report stays light."""
 
 from pathlib import Path
 
@@ -117,10 +117,11 @@ class RunPaths:
         return self.path / checkpoint(gen)
 
     def wandb_runs(self, run_id: str) -> list[Path]:
-        """The local W&B directories of one run id under wandb/ (run-* online, offline-run-* offline), by name: by
-        start time. The id is read from the records file's name, since a directory's name gets a suffix when two runs
-        start within one second."""
-        return sorted(p for p in self.wandb.glob("*run-*") if any(f.stem == f"run-{run_id}" for f in p.glob("run-*.wandb")))
+        """The local W&B directories of one run id under wandb/ (run-* online, offline-run-* offline), oldest first.
+        The id is read from the records file's name, since a directory's name gets a suffix when two runs start
+        within one second."""
+        found = [p for p in self.wandb.glob("*run-*") if any(f.stem == f"run-{run_id}" for f in p.glob("run-*.wandb"))]
+        return sorted(found, key=lambda p: p.name.split("run-", 1)[1])  # YYYYMMDD_HHMMSS-<id>, online or offline
 
     def file(self, name: str) -> Path:
         """A file named relative to the run directory (state.json's checksum keys, metrics.jsonl's `samples`)."""

@@ -69,10 +69,12 @@ def floors(table: pd.DataFrame) -> dict[str, float]:
 
 def floors_by_condition(table: pd.DataFrame) -> pd.DataFrame:
     """Condition × metric: the real floor from the condition's own runs, mean and 95% interval over them."""
-    rows = [
-        {"condition": condition, "metric": metric} | t_test(part.value) | {"mean": float(part.value.mean())}
-        for (condition, metric), part in _baselines(table).groupby(["condition", "metric"])
-    ]
+    rows = []
+    for (condition, metric), part in _baselines(table).groupby(["condition", "metric"]):
+        row = {"condition": condition, "metric": metric} | t_test(part.value) | {"mean": float(part.value.mean())}
+        if len(part) >= 2 and math.isnan(row["low"]):  # the same floor in every run (one fixed real draw): exact
+            row |= {"low": row["mean"], "high": row["mean"]}
+        rows.append(row)
     return pd.DataFrame(rows).drop(columns="p", errors="ignore")
 
 
@@ -220,7 +222,7 @@ def departures(effect: pd.DataFrame) -> pd.DataFrame:
     part = effect[effect.quantity.str.startswith("generation")].copy()
     if part.empty:
         return pd.DataFrame()
-    part = part[~((part.generation == 0) & part.p.isna())]  # a generation 0 both share: 0 by construction
+    part = part[~((part.generation == 0) & part.p.isna() & (part["mean"].abs() < 1e-12))]  # a generation 0 both share: 0 by construction
     part["text"] = [interval_text(r) for r in part.to_dict("records")]
     wide = part.pivot_table(index=["condition", "metric"], columns="quantity", values="text", aggfunc="first", sort=False)
     columns = sorted(wide.columns, key=lambda q: int(q.removeprefix("generation ")))  # 0, 1, …, 10 in order

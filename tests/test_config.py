@@ -123,3 +123,18 @@ def test_composed_config_is_typed(make_cfg):
     assert OmegaConf.get_type(cfg) is LabConfig
     cfg.loop.generations = "7"  # converted on assignment, as from the command line
     assert cfg.loop.generations == 7
+
+
+def test_named_values_are_their_names():
+    # OmegaConf reads and writes an enum setting by its member's name, the code compares and prints its value: the
+    # two must be the same string for every setting with named values.
+    import lab.config  # noqa: F401  (imports every option, so every Named enum exists)
+    from lab.named import Named
+
+    def every(cls):
+        return [c for sub in cls.__subclasses__() for c in (sub, *every(sub))]
+
+    enums = every(Named)
+    assert len(enums) >= 9
+    for enum in enums:
+        assert [m.name for m in enum] == [m.value for m in enum], enum
