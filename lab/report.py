@@ -25,6 +25,7 @@ The loader (`load_runs`) and the plot functions are what notebooks import.
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -33,7 +34,10 @@ from omegaconf import OmegaConf
 
 from lab import layout
 from lab.conf import science_overrides
+from lab.errors import LabError
 from lab.loops import effective_real_fraction
+from lab.report_claims import ALPHA, declared, judge_claims, settings_named
+from lab.report_claims import as_text as claims_text
 from lab.report_html import write_html
 from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
     COVERAGE_DECILE,
@@ -47,6 +51,7 @@ from lab.report_plots import (  # noqa: F401 — the plot functions are lab.repo
     sample_strips,
     summarise,
 )
+from lab.report_power import look_level
 from lab.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, interval_text
 from lab.report_verdict import (
     BASIS,
@@ -66,6 +71,7 @@ from lab.report_verdict import (
     with_tail_gap,
 )
 
+EXPLORATORY = "Exploratory — not a verdict"
 # The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
 SCHEDULE = "loop.schedule"  # lab/schedule.py
 HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage", "knn_coverage_tail"))
@@ -83,13 +89,14 @@ def find_runs(paths) -> list[Path]:
     return sorted(runs)
 
 
-def load_runs(paths) -> pd.DataFrame:
-    """Tidy table: run, generation, metric, value, plus loop, real_fraction, seed and every override key."""
+def load_runs(paths, settings=()) -> pd.DataFrame:
+    """Tidy table: run, generation, metric, value, plus loop, real_fraction, seed, every override key and the
+    `settings` asked for (as a command line would name their values)."""
     frames = []
     runs = find_runs(paths)
     # A setting given on one sweep's command line and left to a preset in another is still a setting of both runs:
     # each run's own config.yaml supplies the value it did not name (else one condition would read "key=nan").
-    named = {key for run in runs for key in _overrides(run)}
+    named = {key for run in runs for key in _overrides(run)} | (set(settings) - {"loop", "seed"})
     configs = {run: OmegaConf.load(run / layout.CONFIG) for run in runs}
     if any(OmegaConf.select(cfg, SCHEDULE, default=None) for cfg in configs.values()):
         named.add(SCHEDULE)  # a schedule a preset set is a setting too: a scheduled chain is never taken for the control
@@ -182,39 +189,68 @@ def main_metrics(table: pd.DataFrame) -> list[str]:
     return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: (order.get(m, len(order)), m))
 
 
-def write_report(
-    paths,
-    out: Path,
-    control: str | None = None,
-    adjust: str = "holm",
-    window: int = 3,
-    fraction: float = 0.2,
-    effect_metrics: list[str] | None = None,
-    split: bool = False,
-) -> list[Path]:
-    """The report of the runs under `paths` in `out` (one per comparable group in out/group_<i> with `split`)."""
-    table = load_runs(paths)
+@dataclass
+class Reading:
+    """How a sweep is read: the control, the exploratory tables' adjustment and metrics, and the declared claims
+    (with the level this read may spend when the sweep is read at planned seed counts)."""
+
+    control: str | None = None
+    adjust: str = "holm"
+    effect_metrics: list[str] | None = None
+    claims_file: Path | None = None
+    looks: list[int] | None = None
+    split: bool = False
+
+
+def write_report(paths, out: Path, reading: Reading | None = None, **settings) -> list[Path]:
+    """The report of the runs under `paths` in `out` (one per comparable group in out/group_<i> with `split`).
+    `settings` are Reading's fields, for a call that names one or two. Every check runs before anything is written."""
+    reading = reading or Reading(**settings)
+    try:
+        claims, source = declared(find_runs(paths), reading.claims_file)
+    except LabError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    table = load_runs(paths, settings_named(claims))
     problem = comparable(table)
-    if problem and not split:
+    if problem and not reading.split:
         raise SystemExit(f"error: {problem}; give the report runs of one basis, or pass --split for one report per group")
-    if effect_metrics:  # checked before anything is written
+    effect_metrics = reading.effect_metrics
+    if effect_metrics:
         logged = set(table.metric) | {TAIL_GAP}
         named = {m: m if m in logged else f"metrics/{m}" for m in effect_metrics}
         unknown = [m for m, key in named.items() if key not in logged]
         if unknown:
             raise SystemExit(f"error: --metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
         effect_metrics = list(named.values())
-    if not problem:
-        control_condition(table, control)  # an unknown --control stops here, before anything is written
-        return [_write_group(table, out, paths, control, adjust, window, fraction, effect_metrics)]
     basis = sorted(c for c in table.columns if c.startswith(BASIS))
-    return [
-        _write_group(group, out / f"group_{i}", paths, control, adjust, window, fraction, effect_metrics)
-        for i, (_, group) in enumerate(table.groupby(basis, sort=True))
-    ]
+    groups = [(out, table)] if not problem else [(out / f"group_{i}", g) for i, (_, g) in enumerate(table.groupby(basis, sort=True))]
+    tested = []
+    for _, group in groups:
+        group = with_tail_gap(group.assign(condition=_conditions(group)))  # within a group, only what varies there names a condition
+        baseline = control_condition(group, reading.control)  # an unknown --control stops here
+        level = _level(group, reading.looks, claims)
+        try:
+            tested.append(judge_claims(group, claims, baseline, level) if claims else pd.DataFrame())
+        except LabError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    return [_write_group(group, where, paths, reading, effect_metrics, claimed, source) for (where, group), claimed in zip(groups, tested)]
 
 
-def _write_group(table, out: Path, paths, control, adjust, window, fraction, effect_metrics) -> Path:
+def _level(table: pd.DataFrame, looks: list[int] | None, claims) -> float:
+    """The level this read may spend: 0.05, or at a planned read of a sweep that grows by seeds, the share that
+    Lan–DeMets' O'Brien–Fleming spending gives it (lab.report_power)."""
+    if not looks:
+        return ALPHA
+    if not claims:
+        raise SystemExit("error: --looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
+    seeds = int(table.groupby("condition")[SEED].nunique().max())
+    if seeds not in looks:
+        raise SystemExit(f"error: --looks {','.join(map(str, looks))}: these runs hold {seeds} seeds; read a growing sweep only at a planned seed count")
+    return look_level(ALPHA, looks, seeds)
+
+
+def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, source: str) -> Path:
+    adjust, control = reading.adjust, reading.control
     table = table.assign(condition=_conditions(table))  # within a group, only what varies there names a condition
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
@@ -238,28 +274,33 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
-    tables = [("Last generation: mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])]
-    method = ADJUSTMENT_NAMES[adjust]
+    tables = [_claims_section(claimed, source)]
+    tables.append(
+        (f"{EXPLORATORY}: last generation, mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])
+    )
+    if len(claimed):
+        claimed.to_csv(out / "claims.csv", index=False)
     table = with_tail_gap(table)
+    method = ADJUSTMENT_NAMES[adjust]
     family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
     baseline = control_condition(table, control)
     if baseline is not None and family:
-        effect, verdict = against_control(table, family, baseline, adjust, window, fraction)
+        effect, verdict = against_control(table, family, baseline, adjust)
         if len(effect):
             effect.to_csv(out / "effects.csv", index=False)
             verdict.to_csv(out / "verdicts.csv", index=False)
             tables.append(
                 (
-                    f"Against the control ({baseline}), paired by seed: jump 0→1, drift per generation over generations "
-                    f"≥ 1, first generation that departs, and whether the effect levels off (late slope within ±{fraction:g} "
-                    f"× the first step, TOST); mean [95% interval]; * = {method}-adjusted p < 0.05 within effects.csv",
-                    verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure", "after the first step"]],
+                    f"{EXPLORATORY}: against the control ({baseline}), paired by seed: jump 0→1, drift per generation over "
+                    f"generations ≥ 1, and the first generation whose difference has a {method}-adjusted p < 0.05 within "
+                    "effects.csv; mean [95% interval]",
+                    verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
                 )
             )
             tables.append(
                 (
-                    f"Against the control per generation: condition − control [95% interval]; * = {method}-adjusted "
-                    "p < 0.05 (effects.csv has every p-value, raw and adjusted)",
+                    f"{EXPLORATORY}: against the control per generation, condition − control [95% interval] (effects.csv has "
+                    "every p-value, raw and adjusted within the table)",
                     departures(effect),
                 )
             )
@@ -270,8 +311,8 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
                 shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
                 tables.append(
                     (
-                        f"Classes against the control at the last generation, paired by seed; vanished = seeds with no "
-                        f"sample recognised as the class; * = {method}-adjusted p < 0.05",
+                        f"{EXPLORATORY}: classes against the control at the last generation, paired by seed; vanished = "
+                        "seeds with no sample recognised as the class",
                         shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
                     )
                 )
@@ -282,8 +323,7 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
         paired.to_csv(out / "contrasts.csv", index=False)
         tables.append(
             (
-                f"Every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval]; "
-                f"* = {method}-adjusted p < 0.05 (contrasts.csv)",
+                f"{EXPLORATORY}: every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval] (contrasts.csv)",
                 as_text(paired),
             )
         )
@@ -303,7 +343,7 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
     if len(lost):
         tables.append(
             (
-                "Extinction by the last generation: share of seeds [95% exact interval] in which a class has no copy "
+                f"{EXPLORATORY}: extinction by the last generation, share of seeds [95% exact interval] in which a class has no copy "
                 "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)",
                 lost,
             )
@@ -311,6 +351,24 @@ def _write_group(table, out: Path, paths, control, adjust, window, fraction, eff
     for i, (title, grids) in enumerate(sample_strips(table)):
         figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
+
+
+def _claims_section(claimed: pd.DataFrame, source: str) -> tuple[str, pd.DataFrame]:
+    """The page's first table: the declared claims, the confirmatory family."""
+    if claimed.empty:
+        return (
+            "Declared claims: none. Nothing below is a verdict: declare the claims a sweep exists to test in its preset "
+            "(claims:) before it runs, or name them with --claims FILE",
+            pd.DataFrame(),
+        )
+    level, family = claimed.level.iloc[0], int(claimed.family.iloc[0])
+    spent = "" if level == ALPHA else f" (this planned read of a growing sweep spends {level:.3g} of the 0.05)"
+    return (
+        f"Declared claims ({source}): the confirmatory family, {family} test{'s' * (family != 1)} with Holm's adjustment at "
+        f"level {level:.3g}{spent}; paired by seed; intervals 95% (90% for equivalence: TOST at 5%); seeds for 80% power "
+        f"at each claim's Holm share ({claimed.power_level.iloc[0]:.3g}), reading this sweep as a pilot (claims.csv)",
+        claims_text(claimed),
+    )
 
 
 def _final_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -350,14 +408,17 @@ def main(argv=None) -> None:
         help="p-value adjustment within each table: holm (family-wise error, default) or bh (false discovery rate)",
     )
     parser.add_argument(
-        "--plateau-window", type=int, default=3, metavar="G", help="'levels off' is tested on the slope over the last G generations ≥ 1 (default 3)"
+        "--claims",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a YAML file of claims (claims: [...], as a preset declares them) for runs that declared none; the confirmatory family",
     )
     parser.add_argument(
-        "--plateau-fraction",
-        type=float,
-        default=0.2,
-        metavar="F",
-        help="... which must lie within ±F × the smallest first step (0→1 jump) the data support (default 0.2)",
+        "--looks",
+        default=None,
+        metavar="N,N,…",
+        help="the seed counts at which this sweep is planned to be read as it grows (e.g. 5,10,20): each read spends its share of α",
     )
     parser.add_argument(
         "--metrics", nargs="+", default=None, metavar="KEY", help="the metrics tested against the control, as logged (default: the headline and tail metrics)"
@@ -371,13 +432,25 @@ def main(argv=None) -> None:
         if not d.is_dir():
             print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
             sys.exit(2)
-    if args.plateau_window < 2 or not 0 < args.plateau_fraction < 1:
-        print("error: --plateau-window must be ≥ 2 generations and --plateau-fraction between 0 and 1", file=sys.stderr)
-        sys.exit(2)
+    looks = _looks(args.looks)
     out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
-    pages = write_report(args.dirs, out, args.control, args.adjust, args.plateau_window, args.plateau_fraction, args.metrics, args.split)
+    reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split)
+    pages = write_report(args.dirs, out, reading)
     for page in pages:
         print(f"report: {page}")
+
+
+def _looks(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        looks = [int(n) for n in text.split(",")]
+    except ValueError:
+        looks = []
+    if not looks or looks != sorted(set(looks)) or looks[0] < 2:
+        print(f"error: --looks {text}: allowed increasing seed counts ≥ 2, e.g. 5,10,20", file=sys.stderr)
+        sys.exit(2)
+    return looks
 
 
 if __name__ == "__main__":

@@ -69,12 +69,11 @@ def adjust(p_values, method: str) -> np.ndarray:
     return out
 
 
-def interval_text(row, adjusted: str = "p_adjusted") -> str:
-    """ "+1.2 [+0.4, +2.0] *": mean [95% interval], starred where the adjusted p-value is below 0.05."""
+def interval_text(row) -> str:
+    """ "+1.2 [+0.4, +2.0]": mean [95% interval]. No star: outside the declared claims every interval is exploratory."""
     if math.isnan(row["low"]):
         return f"{row['mean']:+.3g}" + (" (1 seed)" if row["seeds"] < 2 else " (the same in every seed: not a test)")
-    mark = " *" if row.get(adjusted, math.nan) < 1 - LEVEL else ""
-    return f"{row['mean']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}]{mark}"
+    return f"{row['mean']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}]"
 
 
 # The scale a band over seeds is computed on, so that it stays inside the metric's range: shares and coverages live in

@@ -1,16 +1,17 @@
-"""The report's verdicts: what a sweep shows against its control, with the multiplicity of its tables controlled.
+"""The report's exploratory tables: what a sweep looks like against its control, beyond the declared claims.
 
+The verdicts a paper may state are the declared claims (lab.report_claims); every table here is exploratory, its
+p-values adjusted within the table only as a guard against reading noise.
 - floors: each run's reference.json holds every metric of N real training images against the held-out set at the
   same N; a condition's floor is the mean over its runs (`floors_by_condition`), and the plots draw the mean over
   the table, which `comparable` has made one basis (same data, resolution, N, classifier, k).
-- effects: for each condition and metric, the difference from a control condition (the real_only one without a schedule, unless named),
-  paired by seed — every loop of a seed starts from the same generation-0 model, held-out set and noise streams,
-  so the seed's luck cancels — at every generation; the generation-0→1 jump; the drift per generation fitted over
-  generations ≥ 1 (apart from the jump); the slope over the last generations. One t-test over seeds each; the
-  table's p-values adjusted together (Holm unless --adjust bh).
+- effects: for each condition and metric, the difference from a control condition (the real_only one without a
+  schedule, unless named), paired by seed — every loop of a seed starts from the same generation-0 model, held-out
+  set and noise streams, so the seed's luck cancels — at every generation; the generation-0→1 jump; the drift per
+  generation fitted over generations ≥ 1 (apart from the jump). One t-test over seeds each.
 - verdicts: per condition and metric, read from the effects: the jump, the drift, the first generation that
-  departs from the control, and whether the effect levels off (see `plateau`).
-- contrasts: every pair of conditions at the last generation both reached, paired by seed, adjusted likewise.
+  departs from the control.
+- contrasts: every pair of conditions at the last generation both reached, paired by seed.
 - class_effects: per class, its share (÷ its real share) against the control's at the last generation, paired by
   seed, and the share of seeds in which no sample of it was recognised.
 - extinction: labelled chains' classes with no copy left, beside the Wright–Fisher prediction.
@@ -27,7 +28,7 @@ from scipy import stats
 
 from lab import layout
 from lab.labels import wright_fisher_extinction
-from lab.report_stats import ADJUSTMENT_NAMES, adjust, equivalence_p, interval_text, slope, t_test
+from lab.report_stats import ADJUSTMENT_NAMES, adjust, interval_text, slope, t_test
 from lab.tracking import scalar_key
 
 SHARE_RATIO = "classes/share_ratio_"
@@ -35,7 +36,7 @@ LABEL_COUNT = "data/label_count_"  # copies of a class in a generation's trainin
 SAMPLE_COUNT = "class_histogram/"  # recognised samples of a class (lab.report expands metrics.jsonl's histogram)
 BASIS = "basis/"  # columns of load_runs' table that say what a run's metrics are measured against
 TAIL_GAP = "metrics/knn_coverage_tail_minus_core"
-JUMP, DRIFT, LATE = "jump 0→1", "drift per generation (≥ 1)", "late slope"
+JUMP, DRIFT = "jump 0→1", "drift per generation (≥ 1)"
 ALPHA = 0.05
 
 
@@ -110,20 +111,15 @@ def _slopes(differences: pd.DataFrame, generations: list[int]) -> np.ndarray:
     return np.array([slope(generations, part[seed]) for seed in part.columns])
 
 
-def against_control(
-    table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm", window: int = 3, fraction: float = 0.2
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Condition − control, paired by seed. Returns two tables, each one family for the p-value adjustment:
+def against_control(table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Condition − control, paired by seed: exploratory (the declared claims are the verdicts, lab.report_claims).
 
     effects: one row per condition, metric and quantity — each generation, the 0→1 jump, the drift per generation
-      fitted over generations ≥ 1, the slope over the last `window` generations ≥ 1 — with mean, 95% interval, p
-      and p adjusted within the table;
-    verdicts: one row per condition and metric — jump, drift, the first generation whose adjusted p is below 0.05,
-      and what happens after the first step (`plateau`; its TOST p-values adjusted as a family of their own)."""
+      fitted over generations ≥ 1 — with mean, 95% interval, p and p adjusted within the table;
+    verdicts: one row per condition and metric — jump, drift and the first generation whose adjusted p is below 0.05."""
     wide = _by_seed(table, metrics)
     rows, verdict_rows = [], []
-    same = {}  # row → the row it repeats (the jump is generation 1 when generation 0 is shared; the late slope the drift
-    # when the window is every generation ≥ 1): one test, counted once in the family
+    same = {}  # row → the row it repeats (the jump is generation 1 when generation 0 is shared): one test, counted once
     for condition in sorted(set(table.condition) - {control}):
         for metric in metrics:
             d = _paired(wide, condition, control, metric)
@@ -136,24 +132,14 @@ def against_control(
             for g in generations:
                 at[g] = len(rows)
                 rows.append(key | {"quantity": f"generation {g}", "generation": g} | t_test(d.loc[g].dropna()))
-            jump = t_test((d.loc[1] - d.loc[0]).dropna()) if {0, 1} <= set(generations) else None
-            if jump:
+            if {0, 1} <= set(generations):
                 if math.isnan(rows[at[0]]["p"]) and (d.loc[0].dropna().abs() < 1e-12).all():
                     same[len(rows)] = at[1]
-                rows.append(key | {"quantity": JUMP, "generation": 1} | jump)
+                rows.append(key | {"quantity": JUMP, "generation": 1} | t_test((d.loc[1] - d.loc[0]).dropna()))
             after = [g for g in generations if g >= 1]
-            margin = p_plateau = math.nan
             if len(after) >= 2:
-                drift_row = len(rows)
                 rows.append(key | {"quantity": DRIFT, "generation": after[-1]} | t_test(_slopes(d, after)))
-                late = after[-window:]
-                late_slopes = _slopes(d, late)
-                if late == after:
-                    same[len(rows)] = drift_row
-                rows.append(key | {"quantity": f"{LATE} {late[0]}–{late[-1]}", "generation": late[-1]} | t_test(late_slopes))
-                if jump:
-                    margin, p_plateau = plateau(late_slopes, jump, fraction)
-            verdict_rows.append(key | {"rows": (first, len(rows)), "margin": margin, "p_plateau": p_plateau})
+            verdict_rows.append(key | {"rows": (first, len(rows))})
     effect = pd.DataFrame(rows)
     if effect.empty:
         return effect, pd.DataFrame()
@@ -162,59 +148,21 @@ def against_control(
     effect["p_adjusted"] = adjust(family, method)
     for row, original in same.items():
         effect.loc[row, "p_adjusted"] = effect.loc[original, "p_adjusted"]
-    effect["adjustment"] = ADJUSTMENT_NAMES[method]
+    effect["adjustment"] = f"{ADJUSTMENT_NAMES[method]} within effects.csv (exploratory)"
     verdict = pd.DataFrame([_verdict(v, effect.iloc[slice(*v.pop("rows"))]) for v in verdict_rows])
-    verdict["p_plateau_adjusted"] = adjust(verdict.p_plateau, method)
-    verdict["after the first step"] = [_after(r) for r in verdict.to_dict("records")]
-    verdict["adjustment"] = ADJUSTMENT_NAMES[method]
-    order = [
-        "condition",
-        "metric",
-        "control",
-        "seeds",
-        JUMP,
-        DRIFT,
-        "first_departure",
-        "after the first step",
-        "margin",
-        "p_plateau",
-        "p_plateau_adjusted",
-        "adjustment",
-    ]
-    return effect, verdict[order]
+    verdict["adjustment"] = effect["adjustment"].iloc[0]
+    return effect, verdict[["condition", "metric", "control", "seeds", JUMP, DRIFT, "first_departure", "adjustment"]]
 
 
 def _verdict(row: dict, part: pd.DataFrame) -> dict:
     by = part.set_index("quantity")
     departed = part[part.quantity.str.startswith("generation") & (part.p_adjusted < ALPHA)]
-    late = part[part.quantity.str.startswith(LATE)]
     return row | {
         "seeds": int(part.seeds.max()),
         JUMP: interval_text(by.loc[JUMP]) if JUMP in by.index else "",
         DRIFT: interval_text(by.loc[DRIFT]) if DRIFT in by.index else "",
         "first_departure": int(departed.generation.min()) if len(departed) else "not shown",
-        "late_drifts": bool(len(late)) and late.p_adjusted.iloc[0] < ALPHA,
     }
-
-
-def plateau(late_slopes: np.ndarray, jump: dict, fraction: float) -> tuple[float, float]:
-    """The stated test for "levels off": the effect's slope over the last generations lies within ±margin, where the
-    margin is `fraction` of the smallest first step (0→1 jump) the jump's 95% interval allows — a plateau is claimed
-    only against a first step the data show. Returns (margin, TOST p); NaN where the jump's interval holds 0."""
-    if math.isnan(jump["low"]) or jump["low"] <= 0 <= jump["high"]:
-        return math.nan, math.nan
-    margin = fraction * min(abs(jump["low"]), abs(jump["high"]))
-    return margin, equivalence_p(late_slopes, margin)
-
-
-def _after(row: dict) -> str:
-    flat = row["p_plateau_adjusted"] < ALPHA
-    drifts = row["late_drifts"]
-    if flat and drifts:
-        return f"slows down (late slope ≠ 0, within ±{row['margin']:.3g})"
-    if flat:
-        return f"levels off (late slope within ±{row['margin']:.3g})"
-    return "keeps drifting" if drifts else "not shown"
 
 
 def departures(effect: pd.DataFrame) -> pd.DataFrame:

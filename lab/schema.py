@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from lab.claims import ClaimConfig
 from lab.curate.base import CurateConfig
 from lab.draws import TimestepKind
 from lab.errors import LabError
@@ -232,6 +233,9 @@ class LabConfig:
     curate: CurateConfig = field(default_factory=CurateConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # What an experiment preset exists to test, declared before it runs (lab/claims.py); the report tests these as
+    # its confirmatory family. They do not change the chain: resume and run names leave them out.
+    claims: list[ClaimConfig] = field(default_factory=list)
 
 
 def register() -> None:

@@ -169,7 +169,7 @@ def test_effects_against_the_control_split_the_jump_from_the_drift(tmp_path):
         start = 10 + luck + jump
         fake_run(tmp_path, f"fs{seed}", "fully_synthetic", 0.0, seed, [10 + luck, start, start + drift, start + 2 * drift])
         fake_run(tmp_path, f"ro{seed}", "real_only", 1.0, seed, [10 + luck] * 4)
-    effect, verdict = against_control(load_runs([tmp_path]), ["metrics/fd_classifier"], "loop=real_only", window=2)
+    effect, verdict = against_control(load_runs([tmp_path]), ["metrics/fd_classifier"], "loop=real_only")
     by = effect.set_index("quantity")
     assert np.isnan(by.loc["generation 0", "p"])  # identical by construction: not a test
     # Jump: mean 4, sd 0.5 over 3 seeds: t = 4 / (0.5/√3) = 13.86 on 2 degrees of freedom, half-width 4.303 · 0.5/√3.
@@ -179,15 +179,13 @@ def test_effects_against_the_control_split_the_jump_from_the_drift(tmp_path):
     # Drift over generations 1–3: slopes 1, 2, 3 → mean 2, half-width t(0.975, 2) · 1 / √3 = 2.484.
     drift = by.loc["drift per generation (≥ 1)"]
     assert (drift["mean"], drift["low"], drift["high"]) == pytest.approx((2.0, 2.0 - 2.484138, 2.0 + 2.484138), rel=1e-5)
-    assert by.loc["late slope 2–3", "mean"] == pytest.approx(2.0)
-    # Holm over the table's tests (generations 1–3, drift, late slope; the jump repeats generation 1).
+    # Holm within the table (generations 1–3 and the drift; the jump repeats generation 1): exploratory, no verdict.
     tested = effect.quantity != "jump 0→1"
-    assert effect.p[tested].notna().sum() == 5
+    assert effect.p[tested].notna().sum() == 4
     assert effect.p_adjusted[tested].tolist() == pytest.approx(list(adjust(effect.p[tested], "holm")), nan_ok=True)
     assert by.loc["jump 0→1", "p_adjusted"] == by.loc["generation 1", "p_adjusted"]
     row = verdict.iloc[0]
-    assert row["first_departure"] == 1 and row["jump 0→1"] == "+4 [+2.76, +5.24] *"
-    assert row["after the first step"] == "not shown"  # slopes 1–3 with 3 seeds: neither flat within 0.8 nor shown to drift
+    assert row["first_departure"] == 1 and row["jump 0→1"] == "+4 [+2.76, +5.24]"  # no star outside the declared claims
 
 
 def test_slopes_spread_over_seeds_give_an_interval(tmp_path):
@@ -275,7 +273,7 @@ def test_class_shares_against_the_control(tmp_path):
     assert found.loc[1, "p_adjusted"] < 0.05 and np.isnan(found.loc[0, "p"])  # class 0: identical to the control
     assert (found.loc[1, "vanished"], found.loc[1, "vanished_in_control"]) == ("1/3", "0/3")
     page = write_report([tmp_path], tmp_path / "report")[0]
-    assert "Classes against the control" in page.read_text() and (tmp_path / "report" / "plots" / "class_shares_0.png").exists()
+    assert "classes against the control" in page.read_text() and (tmp_path / "report" / "plots" / "class_shares_0.png").exists()
 
 
 def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_path):
@@ -412,7 +410,7 @@ def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_gener
     assert effect.set_index(["metric", "quantity"]).loc[("knn_coverage_tail", "generation 2"), "mean"] == pytest.approx(-0.2)
     assert found.loc["knn_coverage_core", "first_departure"] == "not shown"  # identical to the control in every seed
     # Jump −0.1 ± 0.01 over 3 seeds: half-width t(0.975, 2) · 0.01/√3 = 0.0248.
-    assert found.loc["knn_coverage_tail_minus_core", "jump 0→1"] == "-0.1 [-0.125, -0.0752] *"
+    assert found.loc["knn_coverage_tail_minus_core", "jump 0→1"] == "-0.1 [-0.125, -0.0752]"
 
 
 def simulated_sweep(rng, seeds: int, generations: int, effect, noise: float) -> pd.DataFrame:
@@ -439,7 +437,7 @@ def simulated_sweep(rng, seeds: int, generations: int, effect, noise: float) -> 
     return pd.DataFrame(rows)
 
 
-def test_simulated_sweeps_cover_the_true_drift_and_never_call_noise_a_plateau():
+def test_simulated_sweeps_cover_the_true_drift():
     rng = np.random.default_rng(0)
     drift, covered, sweeps = 0.5, 0, 200
     for _ in range(sweeps):
@@ -448,25 +446,6 @@ def test_simulated_sweeps_cover_the_true_drift_and_never_call_noise_a_plateau():
         row = effect.set_index("quantity").loc["drift per generation (≥ 1)"]
         covered += row["low"] <= drift <= row["high"]
     assert covered / sweeps >= 0.90  # nominal 95%: binomial SE over 200 sweeps ≈ 0.015
-    # No effect at all: no departure, no plateau claimed from intervals that hold 0 (there is no first step).
-    calls = []
-    for _ in range(50):
-        table = simulated_sweep(rng, seeds=3, generations=5, effect=lambda g: 0.0, noise=0.4)
-        _, verdict = against_control(table, ["metrics/fd_classifier"], "loop=real_only")
-        calls.append(verdict.iloc[0]["after the first step"])
-    assert calls.count("not shown") >= 45 and not any(c.startswith(("levels off", "slows")) for c in calls)
-
-
-def test_a_jump_then_flat_levels_off_with_enough_seeds_and_is_not_shown_with_three():
-    rng = np.random.default_rng(1)
-    flat = lambda g: 5.0  # noqa: E731 — a first step of 5, then nothing
-    _, many = against_control(simulated_sweep(rng, 20, 5, flat, noise=0.2), ["metrics/fd_classifier"], "loop=real_only")
-    assert many.iloc[0]["after the first step"].startswith("levels off") and many.iloc[0]["first_departure"] == 1
-    _, few = against_control(simulated_sweep(rng, 3, 5, flat, noise=2.0), ["metrics/fd_classifier"], "loop=real_only")
-    assert few.iloc[0]["after the first step"] == "not shown"
-    # Steady drift is never a plateau.
-    _, steady = against_control(simulated_sweep(rng, 20, 5, lambda g: 3.0 * g, noise=0.2), ["metrics/fd_classifier"], "loop=real_only")
-    assert steady.iloc[0]["after the first step"] == "keeps drifting"
 
 
 def test_holm_and_benjamini_hochberg_on_a_hand_made_table():

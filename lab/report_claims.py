@@ -1,0 +1,259 @@
+"""The report's confirmatory family: the claims a sweep declared before it ran (lab/claims.py), tested together.
+
+Each claim becomes one number per seed (its quantity, lab.claims), one test over seeds, and one verdict:
+`shown`, `not shown`, `equivalent within ±m`, or `not a test` (fewer than 2 seeds, or no spread). The p-values
+of the claims that are tests are adjusted together with Holm, at the level this read may spend (0.05, or less at
+a planned interim read: lab.report_power.look_level). Each claim also gets the seeds a sweep would need for 80%
+power at its Holm share (level ÷ claims), reading this sweep as a pilot.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+from scipy import stats
+
+from lab import layout
+from lab.claims import ClaimKind, parse_claims, scale_of_claim
+from lab.errors import LabError
+from lab.report_power import POWER, seeds_for_power
+from lab.report_stats import equivalence_p, holm, slope, t_test
+
+ALPHA = 0.05
+EQUIVALENCE = (ClaimKind.equivalent, ClaimKind.levels_off)
+POWER_COLUMN = f"seeds_for_{round(POWER * 100)}pct_power"
+
+
+def declared(runs: list[Path], claims_file: Path | None):
+    """(claims, where they come from): the --claims file, else the claims the runs' presets declared (all the same)."""
+    if claims_file is not None:
+        return parse_claims(_read(claims_file), f"--claims {claims_file}"), f"declared in {claims_file.name}"
+    found = {}
+    for run in runs:
+        raw = OmegaConf.select(OmegaConf.load(run / layout.CONFIG), "claims", default=None)
+        if raw:
+            found.setdefault(OmegaConf.to_yaml(raw), (run, raw))
+    if not found:
+        return [], "none declared"
+    if len(found) > 1:
+        (a, _), (b, _) = list(found.values())[:2]
+        raise LabError(f"the runs declare different claims ({a} and {b} differ); report them apart, or name one family with --claims FILE")
+    run, raw = next(iter(found.values()))
+    return parse_claims(raw, f"{run}/{layout.CONFIG}"), "declared by the runs' preset"
+
+
+def _read(path: Path):
+    try:
+        raw = OmegaConf.load(path)
+    except (OSError, ValueError) as exc:
+        raise LabError(f"--claims {path}: {exc}") from None
+    return raw.claims if OmegaConf.is_dict(raw) and "claims" in raw else raw
+
+
+def settings_named(claims) -> set[str]:
+    """The settings the claims pick their conditions by (load_runs adds them as columns)."""
+    return {key for c in claims for part in (c.condition, c.against or {}) for key in part}
+
+
+def condition_of(table: pd.DataFrame, settings, name: str, control: str | None) -> str:
+    """The one condition of the table whose runs have these settings (None: the control)."""
+    if settings is None:
+        if control is None:
+            raise LabError(
+                f"claim {name} is against the control, and these runs hold no single real_only condition without a schedule; name one with --control"
+            )
+        return control
+    picked = pd.Series(True, index=table.index)
+    for key, value in settings.items():
+        if key == "seed" or key not in table:
+            raise LabError(f"claim {name}: {key} is not a setting that tells these runs' conditions apart (seeds are the replicates)")
+        picked &= table[key].map(lambda have, want=str(value): _same(have, want))
+    found = sorted(table[picked].condition.unique())
+    text = ", ".join(f"{k}={v}" for k, v in settings.items())
+    if not found:
+        raise LabError(f"claim {name}: no run has {text}; the conditions are: {'; '.join(sorted(table.condition.unique()))}")
+    if len(found) > 1:
+        raise LabError(f"claim {name}: {text} matches {len(found)} conditions ({'; '.join(found)}); name the setting that tells them apart")
+    return found[0]
+
+
+def _same(have, want: str) -> bool:
+    """A setting's value as a run recorded it against a claim's: the same text, or the same number (0 and 0.0)."""
+    if str(have) == want:
+        return True
+    try:
+        return float(have) == float(want)
+    except (TypeError, ValueError):
+        return False
+
+
+def _effect(table: pd.DataFrame, a: str, b: str, metric: str, log: bool) -> pd.DataFrame:
+    """Generation × seed: a − b (or log(a/b)) on the seeds and generations both have; NaN where a log meets a value ≤ 0.
+    A seed given twice (which load_runs refuses) would be averaged, never counted as two."""
+    rows = table[table.metric == metric]
+    x, y = (rows[rows.condition == c].groupby(["generation", "seed"]).value.mean().unstack("seed") for c in (a, b))
+    if log:
+        x, y = np.log(x.where(x > 0)), np.log(y.where(y > 0))
+    return (x - y).dropna(how="all").dropna(axis=1, how="all")
+
+
+def quantity(table: pd.DataFrame, claim, a: str, b: str) -> tuple[np.ndarray, str, int]:
+    """(one value per seed, where it was read, the last generation both reached) for a claim."""
+    logged = set(table.metric)
+    metrics = [m if m in logged else f"metrics/{m}" for m in (claim.metric, claim.versus_metric) if m]  # as logged, or without metrics/
+    for metric in metrics:
+        if metric not in logged:
+            known = ", ".join(sorted(m.removeprefix("metrics/") for m in logged if m.startswith("metrics/")))
+            raise LabError(f"claim {claim.name}: {metric.removeprefix('metrics/')} is not logged by these runs; they log {known}")
+    last = int(min(table[table.condition == a].generation.max(), table[table.condition == b].generation.max()))
+    log = scale_of_claim(claim) == "log_ratio"
+    d = _effect(table, a, b, metrics[0], log)
+    if claim.versus_metric:
+        d = d - _effect(table, a, b, metrics[1], log)
+    if claim.kind == ClaimKind.levels_off or claim.slope_from is not None:
+        start = claim.slope_from if claim.slope_from is not None else max(2, math.ceil(last / 2))
+        window = [g for g in d.index if start <= g <= last]
+        if len(window) < 2:
+            raise LabError(f"claim {claim.name}: a slope over generations ≥ {start} needs 2 generations up to the last both reached ({last})")
+        part = d.loc[window].dropna(axis=1)  # seeds with a value at every generation of the window
+        return np.array([slope(window, part[s]) for s in part.columns]), f"slope over generations {window[0]}–{window[-1]}", last
+    generation = last if claim.generation is None else claim.generation
+    if generation not in d.index:
+        raise LabError(f"claim {claim.name}: generation {generation} is not in these runs; both conditions reach generation {last}")
+    return d.loc[generation].dropna().to_numpy(), f"generation {generation}", last
+
+
+def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float = ALPHA) -> pd.DataFrame:
+    """One row per claim: its test, the Holm-adjusted p over the claims that are tests, verdict and power."""
+    rows = []
+    for claim in claims:
+        a = condition_of(table, claim.condition, claim.name, control)
+        b = condition_of(table, claim.against, claim.name, control)
+        values, where, _ = quantity(table, claim, a, b)
+        kind, margin = ClaimKind(claim.kind), claim.margin or 0.0
+        summary = t_test(values)
+        if kind in EQUIVALENCE:
+            p = equivalence_p(values, margin)
+            low, high = _interval(values, 1 - 2 * ALPHA)  # TOST at 5% is the 90% interval inside ±margin
+        else:
+            shifted = values - margin if kind == ClaimKind.increase else values + margin
+            p = t_test(shifted)["p"]
+            low, high = summary["low"], summary["high"]
+        metric = claim.metric + (f" − {claim.versus_metric}" if claim.versus_metric else "")
+        rows.append(
+            {
+                "claim": claim.name,
+                "kind": kind.value,
+                "metric": metric,
+                "contrast": f"{a} − {b}",
+                "where": where,
+                "scale": scale_of_claim(claim),
+                "margin": claim.margin if claim.margin is not None else (0.0 if kind not in EQUIVALENCE else math.nan),
+                "seeds": len(values),
+                "estimate": summary["mean"],
+                "low": low,
+                "high": high,
+                "interval": "90%" if kind in EQUIVALENCE else "95%",
+                "p_raw": p,
+                "values": values,
+            }
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    tested = out.p_raw.notna()
+    out["family"] = int(tested.sum())
+    out["level"] = level
+    out["p_adjusted"] = math.nan
+    if tested.any():
+        out.loc[tested, "p_adjusted"] = holm(out.p_raw[tested].to_numpy())
+    out["verdict"] = [_verdict(r) for r in out.to_dict("records")]
+    share = level / len(out)  # Holm's first step: the level each claim must clear when all are declared
+    out[POWER_COLUMN] = [seeds_for_power(r["values"], r["kind"], r["margin"], share) for r in out.to_dict("records")]
+    out["power_level"] = share
+    return out.drop(columns="values")[COLUMNS]
+
+
+COLUMNS = [
+    "claim",
+    "verdict",
+    "estimate",
+    "low",
+    "high",
+    "interval",
+    "p_raw",
+    "p_adjusted",
+    "level",
+    "family",
+    "seeds",
+    POWER_COLUMN,
+    "power_level",
+    "kind",
+    "metric",
+    "contrast",
+    "where",
+    "scale",
+    "margin",
+]
+
+
+def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    if len(values) < 2 or not np.ptp(values) > 0:
+        return math.nan, math.nan
+    half = stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def _verdict(row: dict) -> str:
+    if math.isnan(row["p_raw"]):
+        return "not a test"
+    passed = row["p_adjusted"] < row["level"]
+    if row["kind"] in EQUIVALENCE:
+        return f"equivalent within ±{row['margin']:g}" if passed else "not shown"
+    beyond = row["estimate"] > row["margin"] if row["kind"] == ClaimKind.increase else row["estimate"] < -row["margin"]
+    if passed and not beyond:
+        return "not shown (the opposite direction)"
+    return "shown" if passed else "not shown"
+
+
+def _kind_text(kind: str, margin: float) -> str:
+    if kind in EQUIVALENCE:
+        return f"{kind} (±{margin:g})"
+    return f"{kind} (beyond {margin:g})" if margin else kind
+
+
+def as_text(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims table for the page: estimates on the claim's scale (a log-ratio also as a ratio ×r)."""
+    if claims.empty:
+        return claims
+
+    def estimate(r) -> str:
+        if math.isnan(r["low"]):
+            return f"{r['estimate']:+.3g} ({r['seeds']} seed{'s' * (r['seeds'] != 1)}{'' if r['seeds'] < 2 else ', the same in every seed'})"
+        text = f"{r['estimate']:+.3g} [{r['low']:+.3g}, {r['high']:+.3g}] ({r['interval']})"
+        if r["scale"] == "log_ratio":
+            text += f" = ×{math.exp(r['estimate']):.3g} [×{math.exp(r['low']):.3g}, ×{math.exp(r['high']):.3g}]"
+        return text
+
+    def p_text(p) -> str:
+        return "" if math.isnan(p) else f"{p:.2g}"
+
+    return pd.DataFrame(
+        {
+            "claim": claims.claim,
+            "verdict": claims.verdict,
+            "kind": [
+                f"{k}" + (f" (±{m:g})" if k in ("equivalent", "levels_off") else (f" (beyond {m:g})" if m else "")) for k, m in zip(claims.kind, claims.margin)
+            ],
+            "metric (scale)": [f"{m} ({s})" for m, s in zip(claims.metric, claims.scale)],
+            "contrast, paired by seed": claims.contrast,
+            "where": claims.where,
+            "estimate [interval]": [estimate(r) for r in claims.to_dict("records")],
+            "p raw": claims.p_raw.map(p_text),
+            "p Holm": claims.p_adjusted.map(p_text),
+            "seeds": claims.seeds,
+            f"seeds for {round(POWER * 100)}% power": claims[POWER_COLUMN].map(lambda n: "—" if math.isnan(n) else ("∞" if math.isinf(n) else f"{n:.0f}")),
+        }
+    )
