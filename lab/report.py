@@ -1,24 +1,27 @@
-"""Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT]
+"""Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT] [--claims FILE] [--looks N,N,…]
 
 DIR is a multirun directory (every run below it is found) or a run directory. Runs measured against different
 data, resolution, class shares, held-out N, features, k or classifier are refused in one line (--split: one report
-per group). Writes into OUT (default DIR/report for one DIR, ./report otherwise):
+per group). The verdicts are the claims the runs' preset declared before they ran (or --claims FILE), tested
+together with Holm (lab.report_claims); every other table is exploratory. Writes into OUT (default DIR/report for
+one DIR, ./report otherwise):
+    claims.csv          per declared claim: verdict, estimate, interval, raw and Holm-adjusted p, the level, the
+                        family's size, seeds used and seeds for 80% power at the claim's Holm share (the confirmatory family)
     runs.csv            one row per run × generation × metric, the run's overrides as columns
     floors.csv          per condition and metric: the real-vs-real floor from its runs' reference.json
     last_generation.csv per condition and metric at the last generation: mean [95% interval over seeds]
-    effects.csv         per condition, metric and quantity: the difference from the control (the unscheduled real_only, or --control)
-                        paired by seed — at each generation, the 0→1 jump, the drift over generations ≥ 1, the late
-                        slope — with its 95% interval, p and p adjusted within the table (Holm, or --adjust bh)
-    verdicts.csv        per condition and metric: jump, drift, first departure from the control, and whether the
-                        effect levels off (a stated equivalence test; "not shown" where the data cannot decide)
-    contrasts.csv       per pair of conditions and metric at the last generation both reached, paired by seed
-    class_effects.csv   per condition and class: its share against the control's, paired by seed; seeds where it vanished
+    effects.csv         exploratory: per condition, metric and quantity, the difference from the control (the
+                        unscheduled real_only, or --control) paired by seed — at each generation, the 0→1 jump, the
+                        drift over generations ≥ 1 — with its 95% interval, p and p adjusted within the table
+    verdicts.csv        exploratory: per condition and metric, jump, drift and first departure from the control
+    contrasts.csv       exploratory: per pair of conditions and metric at the last generation both reached, paired by seed
+    class_effects.csv   exploratory: per condition and class, its share against the control's; seeds where it vanished
     extinction.csv      per condition and class: how often it has no copy left at the last generation (in the training
                         set's labels and in the recognised samples), beside pure resampling's prediction
     plots/*.png         each metric vs generation (one line per condition, 95% band over seeds on the metric's scale,
                         the real floor dashed), precision against recall, heat maps of real fraction × generation,
                         class shares, coverage by density, and each condition's samples generation by generation
-    report.html         all of it in one self-contained page (images inlined) that opens from disk
+    report.html         all of it in one self-contained page (images inlined) that opens from disk, the claims first
 The loader (`load_runs`) and the plot functions are what notebooks import.
 """
 

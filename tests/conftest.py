@@ -57,3 +57,18 @@ def real():
 
 def repo_root() -> Path:
     return CONF_DIR.parent
+
+
+@pytest.fixture(scope="session")
+def digits_evaluator():
+    """The real Evaluator on scikit-learn's digits (classifier trained for five epochs, once per session)."""
+    from hydra import compose, initialize_config_dir
+
+    from lab.config import CONF_DIR
+    from lab.data import load_real_data
+    from lab.metrics import Evaluator
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["data=digits", "metrics.classifier.epochs=5", "metrics.kid.subsets=20"])
+    real = load_real_data(cfg.data)
+    return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False), real

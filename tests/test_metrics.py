@@ -134,21 +134,6 @@ def test_the_classifier_is_the_same_on_every_machine(make_cfg, tmp_path):
     assert torch.equal(torch.rand(1), expected)
 
 
-@pytest.fixture(scope="module")
-def digits_evaluator():
-    """The real Evaluator on scikit-learn's digits (classifier trained for five epochs, cached per session)."""
-    from hydra import compose, initialize_config_dir
-
-    from lab.config import CONF_DIR
-    from lab.data import load_real_data
-    from lab.metrics import Evaluator
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["data=digits", "metrics.classifier.epochs=5", "metrics.kid.subsets=20"])
-    real = load_real_data(cfg.data)
-    return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False), real
-
-
 def test_every_metric_has_a_real_floor(digits_evaluator):
     """reference.json's real_baseline holds a value for every key a generation logs (issue: floors)."""
     evaluator, real = digits_evaluator
