@@ -1,4 +1,4 @@
-"""Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT] [--claims FILE] [--looks N,N,…]
+"""Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT] [--claims FILE] [--looks N,N,…] [--export PREFIX]
 
 DIR is a multirun directory (every run below it is found) or a run directory. Runs measured against different
 data, resolution, class shares, held-out N, features, k or classifier are refused in one line (--split: one report
@@ -41,6 +41,7 @@ from lab.errors import LabError
 from lab.loops import effective_real_fraction
 from lab.report_claims import ALPHA, declared, judge_claims, settings_named
 from lab.report_claims import as_text as claims_text
+from lab.report_export import export
 from lab.report_html import write_html
 from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
     COVERAGE_DECILE,
@@ -427,6 +428,13 @@ def main(argv=None) -> None:
         "--metrics", nargs="+", default=None, metavar="KEY", help="the metrics tested against the control, as logged (default: the headline and tail metrics)"
     )
     parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        metavar="PREFIX",
+        help="also write PREFIX-claims.csv and PREFIX-runs.csv.gz for a results page, and print the claims table in Markdown",
+    )
+    parser.add_argument(
         "--split", action="store_true", help="runs measured against different data, resolution, N or classifier: one report per group instead of refusing"
     )
     args = parser.parse_args(argv)
@@ -436,11 +444,16 @@ def main(argv=None) -> None:
             print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
             sys.exit(2)
     looks = _looks(args.looks)
+    if args.export is not None and args.split:
+        print("error: --export takes one report, and --split may write several; export one group's runs at a time", file=sys.stderr)
+        sys.exit(2)
     out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
     reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split)
     pages = write_report(args.dirs, out, reading)
     for page in pages:
         print(f"report: {page}")
+    if args.export is not None:
+        print(export(pages[0].parent, args.export))
 
 
 def _looks(text: str | None) -> list[int] | None:

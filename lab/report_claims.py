@@ -249,7 +249,7 @@ def as_text(claims: pd.DataFrame) -> pd.DataFrame:
             ],
             "metric (scale)": [f"{m} ({s})" for m, s in zip(claims.metric, claims.scale)],
             "contrast, paired by seed": claims.contrast,
-            "where": claims.where,
+            "where": claims["where"],
             "estimate [interval]": [estimate(r) for r in claims.to_dict("records")],
             "p raw": claims.p_raw.map(p_text),
             "p Holm": claims.p_adjusted.map(p_text),

@@ -14,6 +14,7 @@ from lab.config import check_settings
 from lab.errors import LabError
 from lab.report import load_runs, write_report
 from lab.report_claims import POWER_COLUMN, judge_claims
+from lab.report_export import export
 from lab.report_power import look_level, power_difference, power_equivalence, seeds_for_power, spent
 from tests.test_report import fake_run
 
@@ -253,7 +254,15 @@ def test_the_report_tests_the_runs_declared_claims_first_and_writes_claims_csv(t
     assert row.claim == "fd rises" and row.seeds == 3 and row.family == 1 and row.scale == "log_ratio"
     text = page.read_text()
     assert text.index("Declared claims") < text.index("Exploratory — not a verdict")
-    assert "1 test with Holm" in text
+    assert "1 test with Holm" in text and "bound method" not in text
+    claims_table = text[text.index("<table") : text.index("</table>")]
+    assert "<td>generation 1</td>" in claims_table and "×" in claims_table  # where it was read; the log-ratio as a ratio
+    # For a results page: the claims as they are, and every run's numbers with no machine path in them.
+    table = export(tmp_path / "report", tmp_path / "page" / "2026-12-03-x")
+    assert table.startswith("| claim | verdict |") and "fd rises" in table
+    assert pd.read_csv(tmp_path / "page" / "2026-12-03-x-claims.csv").equals(pd.read_csv(tmp_path / "report" / "claims.csv"))
+    runs = pd.read_csv(tmp_path / "page" / "2026-12-03-x-runs.csv.gz")
+    assert len(runs) == 12 and set(runs.run) == {"fs0", "fs1", "fs2", "ro0", "ro1", "ro2"} and "metrics/fd_classifier" in runs
 
 
 def test_claims_from_a_file_and_claims_the_sweep_cannot_answer(tmp_path):
