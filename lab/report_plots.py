@@ -42,7 +42,7 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
             ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
     if floor is not None:
         ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real ({floor:.3g})")
-    scale = {"logit": ", logit scale", "log": ", log scale"}.get(scale_of(metric), "")
+    scale = {"logit": " computed on the logit scale", "log": " computed on the log scale"}.get(scale_of(metric), "")
     ax.set(xlabel="generation", ylabel=metric, title=f"{metric} ({_seeds_text(summary)}, 95% band{scale})")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="small")
