@@ -3,7 +3,7 @@
 Each claim is one test of one quantity, computed per seed and tested over seeds (lab.report_claims):
 
     effect_s = metric(condition) − metric(against), paired by seed s   (scale=difference)
-             = log(metric(condition) / metric(against))                (scale=log_ratio: FD, KID, W2)
+             = log(metric(condition) / metric(against))                (scale=log_ratio: FD, W2)
     with versus_metric, the effect of `metric` minus the effect of `versus_metric` (an ordering: "the tail's
     coverage falls more than the core's")
     quantity_s = effect_s at `generation` (null: the last generation both reached), or its least-squares slope
@@ -27,6 +27,15 @@ from lab.named import Named
 MAX_CLAIMS = 4  # few claims and more seeds buy more than many claims (docs/statistics.md)
 
 
+def check_looks(looks, source: str = "looks") -> None:
+    """The seed counts at which a growing sweep is read (alpha spending): increasing, each ≥ 2."""
+    looks = list(looks)
+    require(
+        looks == sorted(set(looks)) and all(isinstance(n, int) and n >= 2 for n in looks),
+        f"{source}={looks} is not allowed: allowed increasing seed counts ≥ 2, e.g. [5, 10, 20] (or [] for one read)",
+    )
+
+
 class ClaimKind(Named):
     """claims[i].kind: what the claim says of its quantity."""
 
@@ -37,15 +46,17 @@ class ClaimKind(Named):
 
 
 class ClaimScale(Named):
-    """claims[i].scale: log_ratio for distances (FD, KID, W2: effects multiply across seeds), difference for shares
-    and coverages; auto chooses by the metric's name."""
+    """claims[i].scale: log_ratio for distances (FD, W2: effects multiply across seeds), difference for shares,
+    coverages and KID; auto chooses by the metric's name."""
 
     auto = "auto"
     log_ratio = "log_ratio"
     difference = "difference"
 
 
-LOG_RATIO_METRICS = ("fd_", "kid_mean", "w2")
+# FD and W2 are distances (> 0) whose effects multiply across seeds; KID's unbiased estimate can be negative, so it
+# takes the difference unless a claim names log_ratio (and then every value must be > 0).
+LOG_RATIO_METRICS = ("fd_", "w2")
 
 
 @dataclass
@@ -75,14 +86,8 @@ class ClaimConfig:
 def scale_of_claim(claim) -> str:
     if claim.scale != ClaimScale.auto:
         return str(claim.scale)
-    return ClaimScale.log_ratio.value if str(claim.metric).startswith(LOG_RATIO_METRICS) else ClaimScale.difference.value
-
-
-def where_text(claim) -> str:
-    if claim.kind == ClaimKind.levels_off or claim.slope_from is not None:
-        start = f"≥ {claim.slope_from}" if claim.slope_from is not None else "≥ max(2, ⌈T/2⌉)"
-        return f"slope over generations {start}"
-    return "last generation" if claim.generation is None else f"generation {claim.generation}"
+    name = str(claim.metric).removeprefix("metrics/")
+    return ClaimScale.log_ratio.value if name.startswith(LOG_RATIO_METRICS) else ClaimScale.difference.value
 
 
 def check_claims(claims, source: str = "claims") -> None:
@@ -117,6 +122,7 @@ def check_claims(claims, source: str = "claims") -> None:
             f"{at}.generation={claim.generation} does not apply to kind=levels_off, which tests a slope (set slope_from, or leave it null)",
         )
         require(claim.versus_metric != claim.metric, f"{at}.versus_metric={claim.versus_metric} is the claim's own metric; an ordering compares two")
+        require(claim.against is None or dict(claim.against) != dict(claim.condition), f"{at}.against names the condition itself; a claim compares two")
 
 
 @dataclass

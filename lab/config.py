@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from lab import schedule
-from lab.claims import check_claims
+from lab.claims import check_claims, check_looks
 from lab.conf import CONF_DIR
 from lab.curate import check_curate
 from lab.datasets import DATASETS, TOY_DATASETS, check_data
@@ -124,6 +124,7 @@ def check_settings(cfg: DictConfig) -> None:
     check_curate(cfg.curate, on_points)
     check_online(cfg.tracking.mode)
     check_claims(cfg.claims)
+    check_looks(cfg.looks)
     require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
     resolve_device(cfg.device)
 

@@ -39,7 +39,7 @@ from lab import layout
 from lab.conf import science_overrides
 from lab.errors import LabError
 from lab.loops import effective_real_fraction
-from lab.report_claims import ALPHA, declared, judge_claims, settings_named
+from lab.report_claims import ALPHA, condition_of, declared, judge_claims, settings_named
 from lab.report_claims import as_text as claims_text
 from lab.report_export import export
 from lab.report_html import write_html
@@ -204,6 +204,7 @@ class Reading:
     claims_file: Path | None = None
     looks: list[int] | None = None
     split: bool = False
+    post_hoc: bool = False
 
 
 def write_report(paths, out: Path, reading: Reading | None = None, **settings) -> list[Path]:
@@ -211,9 +212,10 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     `settings` are Reading's fields, for a call that names one or two. Every check runs before anything is written."""
     reading = reading or Reading(**settings)
     try:
-        claims, source = declared(find_runs(paths), reading.claims_file)
+        family = declared(find_runs(paths), reading.claims_file, reading.looks, reading.post_hoc)
     except LabError as exc:
         raise SystemExit(f"error: {exc}") from None
+    claims = family.claims
     table = load_runs(paths, settings_named(claims))
     problem = comparable(table)
     if problem and not reading.split:
@@ -232,28 +234,29 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     for _, group in groups:
         group = with_tail_gap(group.assign(condition=_conditions(group)))  # within a group, only what varies there names a condition
         baseline = control_condition(group, reading.control)  # an unknown --control stops here
-        level = _level(group, reading.looks, claims)
         try:
+            level = _level(group, family)
             tested.append(judge_claims(group, claims, baseline, level) if claims else pd.DataFrame())
         except LabError as exc:
             raise SystemExit(f"error: {exc}") from None
-    return [_write_group(group, where, paths, reading, effect_metrics, claimed, source) for (where, group), claimed in zip(groups, tested)]
+    return [_write_group(group, where, paths, reading, effect_metrics, claimed, family) for (where, group), claimed in zip(groups, tested)]
 
 
-def _level(table: pd.DataFrame, looks: list[int] | None, claims) -> float:
+def _level(table: pd.DataFrame, family) -> float:
     """The level this read may spend: 0.05, or at a planned read of a sweep that grows by seeds, the share that
-    Lan–DeMets' O'Brien–Fleming spending gives it (lab.report_power)."""
-    if not looks:
+    Lan–DeMets' O'Brien–Fleming spending gives it (lab.report_power). Seeds are counted on the claims' conditions."""
+    if not family.looks:
         return ALPHA
-    if not claims:
-        raise SystemExit("error: --looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
-    seeds = int(table.groupby("condition")[SEED].nunique().max())
-    if seeds not in looks:
-        raise SystemExit(f"error: --looks {','.join(map(str, looks))}: these runs hold {seeds} seeds; read a growing sweep only at a planned seed count")
-    return look_level(ALPHA, looks, seeds)
+    if not family.claims:
+        raise LabError("--looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
+    named = [condition_of(table, side, c.name, control_condition(table)) for c in family.claims for side in (c.condition, c.against)]
+    seeds = int(table[table.condition.isin(named)].groupby("condition")[SEED].nunique().max())
+    if seeds not in family.looks:
+        raise LabError(f"looks {','.join(map(str, family.looks))}: these runs hold {seeds} seeds; read a growing sweep only at a planned seed count")
+    return look_level(ALPHA, family.looks, seeds)
 
 
-def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, source: str) -> Path:
+def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, family) -> Path:
     adjust, control = reading.adjust, reading.control
     table = table.assign(condition=_conditions(table))  # within a group, only what varies there names a condition
     out.mkdir(parents=True, exist_ok=True)
@@ -278,12 +281,14 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
-    tables = [_claims_section(claimed, source)]
+    tables = [_claims_section(claimed, family)]
     tables.append(
         (f"{EXPLORATORY}: last generation, mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])
     )
     if len(claimed):
         claimed.to_csv(out / "claims.csv", index=False)
+    else:
+        (out / "claims.csv").unlink(missing_ok=True)  # an earlier report's claims must not pass for this one's
     table = with_tail_gap(table)
     method = ADJUSTMENT_NAMES[adjust]
     family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
@@ -357,7 +362,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
 
 
-def _claims_section(claimed: pd.DataFrame, source: str) -> tuple[str, pd.DataFrame]:
+def _claims_section(claimed: pd.DataFrame, family) -> tuple[str, pd.DataFrame]:
     """The page's first table: the declared claims, the confirmatory family."""
     if claimed.empty:
         return (
@@ -365,11 +370,12 @@ def _claims_section(claimed: pd.DataFrame, source: str) -> tuple[str, pd.DataFra
             "(claims:) before it runs, or name them with --claims FILE",
             pd.DataFrame(),
         )
-    level, family = claimed.level.iloc[0], int(claimed.family.iloc[0])
+    level, tests = claimed.level.iloc[0], int(claimed.family.iloc[0])
     spent = "" if level == ALPHA else f" (this planned read of a growing sweep spends {level:.3g} of the 0.05)"
+    what = "POST HOC — named after the runs, not a confirmatory family" if family.post_hoc else "the confirmatory family"
     return (
-        f"Declared claims ({source}): the confirmatory family, {family} test{'s' * (family != 1)} with Holm's adjustment at "
-        f"level {level:.3g}{spent}; paired by seed; intervals 95% (90% for equivalence: TOST at 5%); seeds for 80% power "
+        f"Declared claims ({family.source}): {what}, {tests} test{'s' * (tests != 1)} with Holm's adjustment at "
+        f"level {level:.3g}{spent}; paired by seed; intervals unadjusted, 95% (90% for equivalence); seeds for 80% power "
         f"at each claim's Holm share ({claimed.power_level.iloc[0]:.3g}), reading this sweep as a pilot (claims.csv)",
         claims_text(claimed),
     )
@@ -419,10 +425,15 @@ def main(argv=None) -> None:
         help="a YAML file of claims (claims: [...], as a preset declares them) for runs that declared none; the confirmatory family",
     )
     parser.add_argument(
+        "--post-hoc",
+        action="store_true",
+        help="with --claims, over runs that declared claims of their own: test the file's family anyway, labelled post hoc",
+    )
+    parser.add_argument(
         "--looks",
         default=None,
         metavar="N,N,…",
-        help="the seed counts at which this sweep is planned to be read as it grows (e.g. 5,10,20): each read spends its share of α",
+        help="for runs whose preset planned none (looks:): the seed counts at which this sweep is read as it grows (e.g. 5,10,20)",
     )
     parser.add_argument(
         "--metrics", nargs="+", default=None, metavar="KEY", help="the metrics tested against the control, as logged (default: the headline and tail metrics)"
@@ -448,7 +459,7 @@ def main(argv=None) -> None:
         print("error: --export takes one report, and --split may write several; export one group's runs at a time", file=sys.stderr)
         sys.exit(2)
     out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
-    reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split)
+    reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split, args.post_hoc)
     pages = write_report(args.dirs, out, reading)
     for page in pages:
         print(f"report: {page}")

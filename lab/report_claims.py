@@ -4,10 +4,11 @@ Each claim becomes one number per seed (its quantity, lab.claims), one test over
 `shown`, `not shown`, `equivalent within ±m`, or `not a test` (fewer than 2 seeds, or no spread). The p-values
 of the claims that are tests are adjusted together with Holm, at the level this read may spend (0.05, or less at
 a planned interim read: lab.report_power.look_level). Each claim also gets the seeds a sweep would need for 80%
-power at its Holm share (level ÷ claims), reading this sweep as a pilot.
+power at its Holm share (0.05 ÷ the claims declared, the final read's), reading this sweep as a pilot.
 """
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,22 +27,51 @@ EQUIVALENCE = (ClaimKind.equivalent, ClaimKind.levels_off)
 POWER_COLUMN = f"seeds_for_{round(POWER * 100)}pct_power"
 
 
-def declared(runs: list[Path], claims_file: Path | None):
-    """(claims, where they come from): the --claims file, else the claims the runs' presets declared (all the same)."""
+@dataclass
+class Family:
+    """The claims a report tests, where they come from, and the planned reads of a growing sweep."""
+
+    claims: list = field(default_factory=list)
+    source: str = "none declared"
+    looks: list[int] = field(default_factory=list)
+    post_hoc: bool = False
+
+
+def declared(runs: list[Path], claims_file: Path | None = None, looks: list[int] | None = None, post_hoc: bool = False) -> Family:
+    """The family to test: the claims (and looks) the runs' preset declared, all runs alike; or a --claims file for
+    runs that declared none (named after the fact over runs that did: only with post_hoc, and the page says so)."""
+    configs = {run: OmegaConf.load(run / layout.CONFIG) for run in runs}
+    own = {run: OmegaConf.select(cfg, "claims", default=None) for run, cfg in configs.items()}
+    with_claims = [run for run, raw in own.items() if raw]
+    planned = {tuple(OmegaConf.select(cfg, "looks", default=None) or []) for cfg in configs.values()}
+    if len(planned) > 1:
+        raise LabError("the runs plan different reads (looks); report the runs of one plan")
+    runs_looks = list(next(iter(planned), ()))
+    if looks is not None and runs_looks and list(looks) != runs_looks:
+        planned_text = ",".join(map(str, runs_looks))
+        raise LabError(f"--looks {','.join(map(str, looks))}: the runs' preset planned reads at {planned_text}; a plan is fixed before the runs")
+    looks = list(looks) if looks is not None else runs_looks
     if claims_file is not None:
-        return parse_claims(_read(claims_file), f"--claims {claims_file}"), f"declared in {claims_file.name}"
-    found = {}
-    for run in runs:
-        raw = OmegaConf.select(OmegaConf.load(run / layout.CONFIG), "claims", default=None)
-        if raw:
-            found.setdefault(OmegaConf.to_yaml(raw), (run, raw))
+        if with_claims and not post_hoc:
+            raise LabError(
+                f"these runs declared their claims ({with_claims[0]}/{layout.CONFIG}); --claims {claims_file} would replace them "
+                "after the fact: add --post-hoc to read it so (the page then says the family is not confirmatory)"
+            )
+        kind = "named after the runs" if with_claims else "not declared by the runs' preset"
+        return Family(parse_claims(_read(claims_file), f"--claims {claims_file}"), f"from {claims_file.name}, {kind}", looks, bool(with_claims))
+    if with_claims and len(with_claims) < len(runs):
+        raise LabError(
+            f"{len(runs) - len(with_claims)} of {len(runs)} runs declare no claims (they ran before the claims were declared, "
+            "e.g. a pilot): report only the runs that ran under them, or name a family with --claims FILE"
+        )
+    found = {OmegaConf.to_yaml(raw): (run, raw) for run, raw in own.items() if raw}
     if not found:
-        return [], "none declared"
+        return Family(looks=looks)
     if len(found) > 1:
         (a, _), (b, _) = list(found.values())[:2]
         raise LabError(f"the runs declare different claims ({a} and {b} differ); report them apart, or name one family with --claims FILE")
     run, raw = next(iter(found.values()))
-    return parse_claims(raw, f"{run}/{layout.CONFIG}"), "declared by the runs' preset"
+    return Family(parse_claims(raw, f"{run}/{layout.CONFIG}"), "declared by the runs' preset", looks)
 
 
 def _read(path: Path):
@@ -81,7 +111,7 @@ def condition_of(table: pd.DataFrame, settings, name: str, control: str | None) 
 
 def _same(have, want: str) -> bool:
     """A setting's value as a run recorded it against a claim's: the same text, or the same number (0 and 0.0)."""
-    if str(have) == want:
+    if str(have).lower() == want.lower():  # true and True: YAML's and Python's spelling of one value
         return True
     try:
         return float(have) == float(want)
@@ -95,12 +125,21 @@ def _effect(table: pd.DataFrame, a: str, b: str, metric: str, log: bool) -> pd.D
     rows = table[table.metric == metric]
     x, y = (rows[rows.condition == c].groupby(["generation", "seed"]).value.mean().unstack("seed") for c in (a, b))
     if log:
-        x, y = np.log(x.where(x > 0)), np.log(y.where(y > 0))
-    return (x - y).dropna(how="all").dropna(axis=1, how="all")
+        for side, name in ((x, a), (y, b)):
+            bad = side.stack()[lambda v: v <= 0]
+            if len(bad):
+                (generation, seed), value = next(iter(bad.items()))
+                raise LabError(
+                    f"{metric.removeprefix('metrics/')} is {value:g} in {name}, seed {seed}, generation {generation}: a log-ratio needs "
+                    "values > 0; declare scale: difference"
+                )
+        x, y = np.log(x), np.log(y)
+    return x - y
 
 
-def quantity(table: pd.DataFrame, claim, a: str, b: str) -> tuple[np.ndarray, str, int]:
-    """(one value per seed, where it was read, the last generation both reached) for a claim."""
+def quantity(table: pd.DataFrame, claim, a: str, b: str) -> tuple[np.ndarray, str, str]:
+    """(one value per seed, where it was read, the seeds it could not use) for a claim. Every seed of either side
+    counts: one without a value where the claim reads is named, never dropped in silence."""
     logged = set(table.metric)
     metrics = [m if m in logged else f"metrics/{m}" for m in (claim.metric, claim.versus_metric) if m]  # as logged, or without metrics/
     for metric in metrics:
@@ -109,20 +148,32 @@ def quantity(table: pd.DataFrame, claim, a: str, b: str) -> tuple[np.ndarray, st
             raise LabError(f"claim {claim.name}: {metric.removeprefix('metrics/')} is not logged by these runs; they log {known}")
     last = int(min(table[table.condition == a].generation.max(), table[table.condition == b].generation.max()))
     log = scale_of_claim(claim) == "log_ratio"
-    d = _effect(table, a, b, metrics[0], log)
-    if claim.versus_metric:
-        d = d - _effect(table, a, b, metrics[1], log)
+    try:
+        d = _effect(table, a, b, metrics[0], log)
+        if claim.versus_metric:
+            d = d - _effect(table, a, b, metrics[1], log)
+    except LabError as exc:
+        raise LabError(f"claim {claim.name}: {exc}") from None
+    seeds = sorted(set(table[table.condition.isin([a, b])].seed))
     if claim.kind == ClaimKind.levels_off or claim.slope_from is not None:
         start = claim.slope_from if claim.slope_from is not None else max(2, math.ceil(last / 2))
         window = [g for g in d.index if start <= g <= last]
         if len(window) < 2:
             raise LabError(f"claim {claim.name}: a slope over generations ≥ {start} needs 2 generations up to the last both reached ({last})")
-        part = d.loc[window].dropna(axis=1)  # seeds with a value at every generation of the window
-        return np.array([slope(window, part[s]) for s in part.columns]), f"slope over generations {window[0]}–{window[-1]}", last
+        part = d.loc[window].reindex(columns=seeds).dropna(axis=1)  # seeds with a value at every generation of the window
+        where = f"slope over generations {window[0]}–{window[-1]}"
+        return np.array([slope(window, part[s]) for s in part.columns]), where, _dropped(seeds, part.columns, where)
     generation = last if claim.generation is None else claim.generation
     if generation not in d.index:
         raise LabError(f"claim {claim.name}: generation {generation} is not in these runs; both conditions reach generation {last}")
-    return d.loc[generation].dropna().to_numpy(), f"generation {generation}", last
+    column = d.loc[generation].reindex(seeds).dropna()
+    return column.to_numpy(), f"generation {generation}", _dropped(seeds, column.index, f"generation {generation}")
+
+
+def _dropped(seeds: list, used, where: str) -> str:
+    """The seeds of either side that the test could not use (a chain that stopped early, a seed one side lacks)."""
+    missing = [s for s in seeds if s not in set(used)]
+    return f"seed{'s' * (len(missing) > 1)} {', '.join(map(str, missing))}: no pair at {where}" if missing else ""
 
 
 def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float = ALPHA) -> pd.DataFrame:
@@ -131,7 +182,9 @@ def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float 
     for claim in claims:
         a = condition_of(table, claim.condition, claim.name, control)
         b = condition_of(table, claim.against, claim.name, control)
-        values, where, _ = quantity(table, claim, a, b)
+        if a == b:
+            raise LabError(f"claim {claim.name}: its condition and what it is against are the same runs ({a})")
+        values, where, dropped = quantity(table, claim, a, b)
         kind, margin = ClaimKind(claim.kind), claim.margin or 0.0
         summary = t_test(values)
         if kind in EQUIVALENCE:
@@ -152,10 +205,11 @@ def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float 
                 "scale": scale_of_claim(claim),
                 "margin": claim.margin if claim.margin is not None else (0.0 if kind not in EQUIVALENCE else math.nan),
                 "seeds": len(values),
+                "seeds_dropped": dropped,
                 "estimate": summary["mean"],
                 "low": low,
                 "high": high,
-                "interval": "90%" if kind in EQUIVALENCE else "95%",
+                "interval": "90%, unadjusted" if kind in EQUIVALENCE else "95%, unadjusted",
                 "p_raw": p,
                 "values": values,
             }
@@ -170,7 +224,9 @@ def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float 
     if tested.any():
         out.loc[tested, "p_adjusted"] = holm(out.p_raw[tested].to_numpy())
     out["verdict"] = [_verdict(r) for r in out.to_dict("records")]
-    share = level / len(out)  # Holm's first step: the level each claim must clear when all are declared
+    # Power for the plan's final read at Holm's first step, α ÷ the claims declared: a claim whose p clears it passes
+    # Holm whatever the others do (conservative; the family's count of tests can be smaller, "not a test" aside).
+    share = ALPHA / len(out)
     out[POWER_COLUMN] = [seeds_for_power(r["values"], r["kind"], r["margin"], share) for r in out.to_dict("records")]
     out["power_level"] = share
     return out.drop(columns="values")[COLUMNS]
@@ -188,6 +244,7 @@ COLUMNS = [
     "level",
     "family",
     "seeds",
+    "seeds_dropped",
     POWER_COLUMN,
     "power_level",
     "kind",
@@ -212,9 +269,9 @@ def _verdict(row: dict) -> str:
     passed = row["p_adjusted"] < row["level"]
     if row["kind"] in EQUIVALENCE:
         return f"equivalent within ±{row['margin']:g}" if passed else "not shown"
-    beyond = row["estimate"] > row["margin"] if row["kind"] == ClaimKind.increase else row["estimate"] < -row["margin"]
-    if passed and not beyond:
-        return "not shown (the opposite direction)"
+    sign = 1 if row["kind"] == ClaimKind.increase else -1
+    if passed and sign * row["estimate"] <= row["margin"]:  # significant, but on the wrong side of the stated bound
+        return "not shown (short of the margin)" if sign * row["estimate"] > 0 else "not shown (the opposite direction)"
     return "shown" if passed else "not shown"
 
 
@@ -244,16 +301,14 @@ def as_text(claims: pd.DataFrame) -> pd.DataFrame:
         {
             "claim": claims.claim,
             "verdict": claims.verdict,
-            "kind": [
-                f"{k}" + (f" (±{m:g})" if k in ("equivalent", "levels_off") else (f" (beyond {m:g})" if m else "")) for k, m in zip(claims.kind, claims.margin)
-            ],
+            "kind": [_kind_text(k, m) for k, m in zip(claims.kind, claims.margin)],
             "metric (scale)": [f"{m} ({s})" for m, s in zip(claims.metric, claims.scale)],
             "contrast, paired by seed": claims.contrast,
             "where": claims["where"],
             "estimate [interval]": [estimate(r) for r in claims.to_dict("records")],
             "p raw": claims.p_raw.map(p_text),
             "p Holm": claims.p_adjusted.map(p_text),
-            "seeds": claims.seeds,
+            "seeds": [f"{n} ({d})" if isinstance(d, str) and d else str(n) for n, d in zip(claims.seeds, claims.seeds_dropped)],
             f"seeds for {round(POWER * 100)}% power": claims[POWER_COLUMN].map(lambda n: "—" if math.isnan(n) else ("∞" if math.isinf(n) else f"{n:.0f}")),
         }
     )

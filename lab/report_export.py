@@ -3,7 +3,7 @@ directories: python -m lab.report DIR --export docs/results/<date>-<preset>
 
     <prefix>-claims.csv     the report's claims.csv as it is
     <prefix>-runs.csv.gz    one row per run and generation: run (its path below the sweep), condition, seed, generation
-                            and every metrics/* and tails/* value
+                            and every metrics/*, tails/* and classes/* value
 and prints the claims table as Markdown for the page.
 """
 
@@ -24,7 +24,7 @@ def export(report: Path, prefix: Path) -> str:
     if len(claims):
         claims.to_csv(f"{prefix}-claims.csv", index=False)
     runs = pd.read_csv(report / "runs.csv")
-    runs = runs[runs.metric.str.startswith(("metrics/", "tails/"))]
+    runs = runs[runs.metric.str.startswith(("metrics/", "tails/", "classes/"))]
     wide = runs.pivot_table(index=["run", "condition", "seed", "generation"], columns="metric", values="value", aggfunc="first").reset_index()
     root = os.path.commonpath(list(wide.run.unique())) if wide.run.nunique() > 1 else str(Path(wide.run.iloc[0]).parent)
     wide["run"] = [str(Path(r).relative_to(root)) for r in wide.run]  # no machine path leaves the machine

@@ -24,7 +24,9 @@ def power_difference(n: int, standardised_effect: float, level: float) -> float:
     df = n - 1
     critical = stats.t.ppf(1 - level / 2, df)
     noncentrality = abs(standardised_effect) * math.sqrt(n)
-    return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    # P(T > c) + P(T < −c); the lower tail as the upper tail of −T (scipy's nct.cdf far in the tail returns NaN).
+    power = stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -noncentrality)
+    return float(power) if math.isfinite(power) else math.nan
 
 
 def power_equivalence(n: int, sd: float, margin: float, level: float) -> float:
@@ -41,8 +43,13 @@ def power_equivalence(n: int, sd: float, margin: float, level: float) -> float:
         s = sd * math.sqrt(u / df)
         return stats.chi2.pdf(u, df) * (2 * stats.norm.cdf((margin - critical * s / root) * root / sd) - 1)
 
-    value, _ = integrate.quad(inside, 0, upper, limit=200)
-    return float(max(0.0, value))
+    # The χ² mass sits within a few SDs of df: integrating [0, upper] blindly misses it when upper ≫ df.
+    spread = 40 * math.sqrt(2 * df)
+    low, high = max(0.0, df - spread), min(upper, df + spread)
+    if high <= low:
+        return 0.0
+    value, _ = integrate.quad(inside, low, high, points=[df] if low < df < high else None, limit=200)
+    return float(min(1.0, max(0.0, value)))
 
 
 def seeds_for_power(values, kind: str, margin: float, level: float, power: float = POWER) -> float:
@@ -51,7 +58,7 @@ def seeds_for_power(values, kind: str, margin: float, level: float, power: float
     NaN with fewer than 2 values or no spread; infinite where the pilot shows no effect in the stated direction or
     more than MAX_SEEDS would be needed."""
     values = np.asarray(values, float)
-    if len(values) < 2 or not np.ptp(values) > 0:
+    if len(values) < 2 or np.ptp(values) <= 1e-12 * (1 + abs(values.mean())):  # no spread: not a test (report_stats.t_test)
         return math.nan
     sd = float(values.std(ddof=1))
     if kind in ("equivalent", "levels_off"):
@@ -70,9 +77,10 @@ def _smallest(power_at, target: float, guess: float) -> float:
     if not guess < MAX_SEEDS:
         return math.inf
     n = max(2, math.floor(guess))
-    while n > 2 and power_at(n - 1) >= target:
+    enough = lambda k: power_at(k) >= target  # noqa: E731 — a power that is not a number is never enough
+    while n > 2 and enough(n - 1):
         n -= 1
-    while power_at(n) < target:
+    while not enough(n):
         n += 1
         if n > MAX_SEEDS:
             return math.inf

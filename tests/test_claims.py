@@ -13,7 +13,7 @@ from lab.claims import parse_claims
 from lab.config import check_settings
 from lab.errors import LabError
 from lab.report import load_runs, write_report
-from lab.report_claims import POWER_COLUMN, judge_claims
+from lab.report_claims import POWER_COLUMN, declared, judge_claims
 from lab.report_export import export
 from lab.report_power import look_level, power_difference, power_equivalence, seeds_for_power, spent
 from tests.test_report import fake_run
@@ -114,6 +114,9 @@ def test_fd_is_read_as_a_log_ratio_so_a_seed_that_is_worse_everywhere_costs_no_p
     table["value"] *= np.exp(table.seed.to_numpy() * 0.6)
     out = judge_claims(table, claims(claim()), CONTROL).iloc[0]
     assert out.scale == "log_ratio" and out.estimate == pytest.approx(math.log(1.5)) and out.verdict == "not a test"
+    assert math.isnan(out[POWER_COLUMN])  # no spread to read a power from
+    # The scale does not depend on how the metric is spelled.
+    assert judge_claims(table, claims(claim(metric="metrics/fd_classifier")), CONTROL).iloc[0].scale == "log_ratio"
     noisy = sweep(np.random.default_rng(4), seeds=5, generations=3, effect=lambda g: math.log(1.5), noise=0.3, luck=3.0, multiply=True)
     ratio = judge_claims(noisy, claims(claim()), CONTROL).iloc[0]
     difference = judge_claims(noisy, claims(claim(scale="difference")), CONTROL).iloc[0]
@@ -125,7 +128,7 @@ def test_equivalence_by_tost_and_levels_off_over_a_window_that_grows_with_the_ch
     flat = sweep(rng, seeds=12, generations=9, effect=lambda g: 5.0, noise=0.2)  # a first step of 5, then nothing
     out = judge_claims(flat, claims(claim(name="flat", kind="levels_off", margin=0.2, scale="difference")), CONTROL).iloc[0]
     # T = 9: the window is generations max(2, ⌈9/2⌉) = 5 … 9; generation 1 is never in it.
-    assert out["where"] == "slope over generations 5–9" and out.interval == "90%" and out.verdict == "equivalent within ±0.2"
+    assert out["where"] == "slope over generations 5–9" and out.interval == "90%, unadjusted" and out.verdict == "equivalent within ±0.2"
     short = sweep(rng, seeds=12, generations=3, effect=lambda g: 5.0, noise=0.2)
     assert judge_claims(short, claims(claim(kind="levels_off", margin=0.2, scale="difference")), CONTROL).iloc[0]["where"] == "slope over generations 2–3"
     steady = sweep(rng, seeds=12, generations=9, effect=lambda g: 1.0 * g, noise=0.2)
@@ -196,6 +199,15 @@ def test_seeds_for_80_percent_power_match_simulated_power():
     assert power_equivalence(int(estimate), 1.0, 0.8, 0.025) == pytest.approx(simulated_tost_power(int(estimate), 1.0, 0.8, 0.025), abs=0.03)
     # No effect in the stated direction: no seed count powers the claim.
     assert math.isinf(seeds_for_power(exact(-1.0, 1.0), "increase", 0.0, level))
+    # A very large effect (where scipy's noncentral t loses its lower tail): 2 seeds give a t-test with 1 degree of
+    # freedom, power far below 80% at 0.05/3; 3 seeds suffice.
+    large = exact(5.94, 1.0)
+    assert power_difference(2, 5.94, 0.05 / 3) == pytest.approx(simulated_power(2, 5.94, 1.0, 0.05 / 3, sweeps=40000), abs=0.01)
+    assert seeds_for_power(large, "increase", 0.0, 0.05 / 3) == 3
+    # Beyond a margin: the effect that counts is the mean less the margin.
+    assert seeds_for_power(exact(3.0, 2.0), "increase", 2.0, level) == seeds_for_power(exact(1.0, 2.0), "increase", 0.0, level)
+    # TOST's power far beyond the guess still integrates the χ² mass (n = 1,000, margin 1 SD: certain).
+    assert power_equivalence(1000, 1.0, 1.0, 0.05) == pytest.approx(1.0)
 
 
 def test_the_power_estimate_read_from_a_sweep_gives_about_80_percent_when_run_at_that_many_seeds():
@@ -208,27 +220,28 @@ def test_the_power_estimate_read_from_a_sweep_gives_about_80_percent_when_run_at
 
 
 def test_no_effect_is_called_shown_in_about_5_percent_of_sweeps_at_most():
+    # Four declared claims and no effect anywhere: without Holm about 1 − 0.975⁴ ≈ 9.6% of sweeps would show one
+    # (each two-sided test errs in the stated direction 2.5% of the time); with Holm at most 5%.
     rng = np.random.default_rng(9)
-    family = claims(claim(name="up", scale="difference"), claim(name="down", metric="fd_b", kind="decrease", scale="difference"))
+    names = ("fd_a", "fd_b", "fd_c", "fd_d")
+    family = claims(*[claim(name=m, metric=m, kind=("increase", "decrease")[i % 2], scale="difference") for i, m in enumerate(names)])
     calls = []
     for _ in range(200):
-        a = sweep(rng, 8, 2, lambda g: 0.0, noise=1.0)
-        b = sweep(rng, 8, 2, lambda g: 0.0, noise=1.0, metric="metrics/fd_b")
-        out = judge_claims(pd.concat([a, b], ignore_index=True), family, CONTROL)
-        calls.append((out.verdict == "shown").any())
-    assert np.mean(calls) <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / 200)  # the family-wise rate, with 2 binomial SE
+        table = pd.concat([sweep(rng, 6, 1, lambda g: 0.0, noise=1.0, metric=f"metrics/{m}") for m in names], ignore_index=True)
+        calls.append((judge_claims(table, family, CONTROL).verdict == "shown").any())
+    assert np.mean(calls) <= 0.05
     # Equivalence when the truth sits on the margin (TOST's null): called equivalent in ≤ 5% of sweeps.
     eq = claims(claim(kind="equivalent", margin=1.0, scale="difference"))
-    wrong = [judge_claims(sweep(rng, 10, 2, lambda g: 1.0, noise=1.0), eq, CONTROL).iloc[0].verdict != "not shown" for _ in range(200)]
+    wrong = [judge_claims(sweep(rng, 10, 1, lambda g: 1.0, noise=1.0), eq, CONTROL).iloc[0].verdict != "not shown" for _ in range(200)]
     assert np.mean(wrong) <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / 200)
 
 
-def test_alpha_spending_over_planned_reads_adds_up_to_alpha():
-    looks = [5, 10, 20]
-    levels = [look_level(0.05, looks, n) for n in looks]
-    assert sum(levels) == pytest.approx(0.05) and spent(0.05, 1.0) == pytest.approx(0.05)
-    # O'Brien–Fleming-type: the first read at a quarter of the information spends almost nothing.
-    assert levels[0] == pytest.approx(2 * (1 - stats.norm.cdf(1.959964 / math.sqrt(0.25))), rel=1e-4) and levels[0] < 1e-4
+def test_alpha_spending_matches_the_published_obrien_fleming_type_boundaries():
+    # Lan & DeMets (1983), O'Brien–Fleming-type spending at α = 0.05 two-sided: cumulative α 0.0056 at half the
+    # information, 0.0000 (8.9e-5) at a quarter; the reads' shares add up to α.
+    assert spent(0.05, 0.5) == pytest.approx(0.0056, abs=5e-5) and spent(0.05, 0.25) == pytest.approx(8.9e-5, rel=0.01)
+    levels = [look_level(0.05, [5, 10, 20], n) for n in (5, 10, 20)]
+    assert levels == pytest.approx([8.9e-5, 0.0056 - 8.9e-5, 0.05 - 0.0056], abs=5e-5)
 
 
 # The report: claims first, claims.csv, one line for a claim the sweep cannot answer.
@@ -275,7 +288,7 @@ def test_claims_from_a_file_and_claims_the_sweep_cannot_answer(tmp_path):
     with pytest.raises(SystemExit, match=r"claim c: no run has loop=fresh; the conditions are: loop=fully_synthetic; loop=real_only"):
         write_report([root], tmp_path / "r2", claims_file=file)
     file.write_text(OmegaConf.to_yaml({"claims": [claim()]}))
-    with pytest.raises(SystemExit, match=r"--looks 2,5: these runs hold 3 seeds"):
+    with pytest.raises(SystemExit, match=r"looks 2,5: these runs hold 3 seeds"):
         write_report([root], tmp_path / "r3", claims_file=file, looks=[2, 5])
     assert not any((tmp_path / f"r{i}").exists() for i in (1, 2, 3))
     write_report([root], tmp_path / "r4", claims_file=file, looks=[3, 6])
@@ -287,3 +300,34 @@ def test_load_runs_adds_the_settings_claims_pick_conditions_by(tmp_path):
     root = claimed_sweep(tmp_path / "sweep")
     table = load_runs([root], {"loop.real_fraction"})
     assert set(table["loop.real_fraction"].astype(str)) == {"0.0"}
+
+
+def test_a_seed_without_a_pair_is_named_and_a_log_of_a_value_at_or_below_zero_stops():
+    rng = np.random.default_rng(10)
+    table = sweep(rng, 6, 3, lambda g: 1.0, noise=0.5)
+    short = table[~((table.run == "fully_synthetic3") & (table.generation == 3))]  # seed 3's chain stopped at generation 2
+    out = judge_claims(short, claims(claim(scale="difference")), CONTROL).iloc[0]
+    assert out.seeds == 5 and out.seeds_dropped == "seed 3: no pair at generation 3"
+    negative = table.assign(metric="metrics/kid_mean", value=table.value - 12)  # KID's unbiased estimate can be < 0
+    assert judge_claims(negative, claims(claim(metric="kid_mean")), CONTROL).iloc[0].scale == "difference"
+    with pytest.raises(LabError, match=r"claim c: kid_mean is -?[0-9.e+-]+ in loop=\w+, seed \d, generation \d: a log-ratio needs values > 0"):
+        judge_claims(negative, claims(claim(metric="kid_mean", scale="log_ratio")), CONTROL)
+
+
+def test_claims_named_after_the_runs_are_refused_unless_called_post_hoc(tmp_path):
+    root = claimed_sweep(tmp_path / "sweep", [claim(name="fd rises")])
+    file = tmp_path / "other.yaml"
+    file.write_text(OmegaConf.to_yaml({"claims": [claim(name="something else", kind="decrease")]}))
+    with pytest.raises(SystemExit, match="these runs declared their claims .* add --post-hoc"):
+        write_report([root], tmp_path / "r1", claims_file=file)
+    page = write_report([root], tmp_path / "r2", claims_file=file, post_hoc=True)[0]
+    assert "POST HOC" in page.read_text()
+    # A run that predates the claims (a pilot) is not folded into the confirmatory family.
+    fake_run(root, "pilot", "fully_synthetic", 0.0, 7, [10.0, 12.0])
+    with pytest.raises(LabError, match="1 of 7 runs declare no claims"):
+        declared(sorted(p for p in root.iterdir()))
+    # A report without claims removes an earlier report's claims.csv from the folder it writes.
+    (tmp_path / "r3").mkdir()
+    (tmp_path / "r3" / "claims.csv").write_text("stale")
+    write_report([claimed_sweep(tmp_path / "plain")], tmp_path / "r3")
+    assert not (tmp_path / "r3" / "claims.csv").exists()
