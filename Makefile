@@ -39,4 +39,4 @@ workspace: $(STAMP)
 
 # Comparison report of a sweep: make report DIR=multirun/<date>/<time> (default: the newest sweep).
 report: $(STAMP)
-	$(PY) -m lab.report $(or $(DIR),$(shell ls -td multirun/*/* 2>/dev/null | head -n 1))
+	$(PY) -m lab.report $(or $(DIR),$(shell ls -td multirun/*/* 2>/dev/null | head -n 1),multirun)

@@ -107,7 +107,7 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
     for run in runs:
         cfg = configs[run]
         overrides = {key: _setting(cfg, key) for key in named} | _overrides(run)
-        rows = [json.loads(line) for line in (run / layout.METRICS).read_text().splitlines() if line.strip()]
+        rows = _metric_rows(run / layout.METRICS)
         records = []
         for row in rows:
             for key, value in row.items():
@@ -127,6 +127,21 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
     table["condition"] = _conditions(table)
     _one_run_per_seed(table)
     return table
+
+
+def _metric_rows(path: Path) -> list[dict]:
+    """metrics.jsonl's rows; a line that is not JSON (a file cut by a copy) stops the report in one line."""
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise SystemExit(
+                f"error: {path} line {number} is not a JSON row (a cut or damaged file); restore the run directory, or leave this run out"
+            ) from None
+    return rows
 
 
 def _one_run_per_seed(table: pd.DataFrame) -> None:

@@ -69,8 +69,14 @@ class RunDir(RunPaths):
         stopped with one line that keeps what is committed, and bad input leaving no new directory behind."""
         if self.holds_foreign_files():
             raise LabError(f"run_dir={self} is not empty and holds no run state; runs are never overwritten: choose another run_dir")
+        blocking = next((p for p in (self.path, *self.path.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise LabError(f"run_dir={self}: {blocking} is a file, not a directory; choose another run_dir")
         created = not self.path.exists()
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # no permission, a read-only disk
+            raise LabError(f"run_dir={self} cannot be created ({exc.strerror}); choose another run_dir") from None
         try:
             # One writer per run directory: a second process (a double start, a requeued job) stops here.
             with exclusive(self.lock, f"run_dir={self}"):

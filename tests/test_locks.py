@@ -84,3 +84,13 @@ def test_two_processes_on_one_run_directory(tmp_path):
     assert first.wait(timeout=600) == 0
     rows = [json.loads(line)["generation"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows == [0, 1, 2]
+
+
+def test_a_run_dir_under_a_file_is_one_line_and_leaves_it_alone(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for where in (notes / "run", notes):
+        with pytest.raises(LabError, match=rf"run_dir={where}: {notes} is a file, not a directory; choose another run_dir"):
+            with RunDir(where).writing():
+                pass
+    assert notes.read_text() == "mine"

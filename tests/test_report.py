@@ -487,3 +487,11 @@ def test_the_control_is_the_real_only_chain_that_no_schedule_changes(tmp_path):
             OmegaConf.save(OmegaConf.create(saved), run / "config.yaml")
     table = load_runs([tmp_path])
     assert control_condition(table) == "loop=real_only, loop.schedule=[]"
+
+
+def test_a_cut_metrics_file_stops_the_report_in_one_line(sweep, tmp_path):
+    metrics = sweep / "0" / "metrics.jsonl"
+    metrics.write_text(metrics.read_text() + '{"generation": 3, "metrics/fd_cl')  # a copy cut mid-line
+    with pytest.raises(SystemExit, match=r"metrics.jsonl line 4 is not a JSON row \(a cut or damaged file\)"):
+        write_report([sweep], tmp_path / "report")
+    assert not (tmp_path / "report").exists()
