@@ -130,17 +130,18 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
 
 
 def _metric_rows(path: Path) -> list[dict]:
-    """metrics.jsonl's rows; a line that is not JSON (a file cut by a copy) stops the report in one line."""
+    """metrics.jsonl's rows. A cut last line is a chain still writing or killed mid-write (resume drops it too): the
+    rows before it are read and the report says so; a damaged line before the last stops it in one line."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in enumerate(lines, start=1):
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
-            raise SystemExit(
-                f"error: {path} line {number} is not a JSON row (a cut or damaged file); restore the run directory, or leave this run out"
-            ) from None
+            if number == len(lines):
+                print(f"note: {path} ends in a cut line (a chain still running, or killed while writing): read up to the row before it", file=sys.stderr)
+                break
+            raise SystemExit(f"error: {path} line {number} is not a JSON row (a damaged file); restore the run, or leave it out") from None
     return rows
 
 
@@ -227,10 +228,10 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     `settings` are Reading's fields, for a call that names one or two. Every check runs before anything is written."""
     reading = reading or Reading(**settings)
     try:
-        family = declared(find_runs(paths), reading.claims_file, reading.looks, reading.post_hoc)
+        declared_family = declared(find_runs(paths), reading.claims_file, reading.looks, reading.post_hoc)
     except LabError as exc:
         raise SystemExit(f"error: {exc}") from None
-    claims = family.claims
+    claims = declared_family.claims
     table = load_runs(paths, settings_named(claims))
     problem = comparable(table)
     if problem and not reading.split:
@@ -250,28 +251,39 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
         group = with_tail_gap(group.assign(condition=_conditions(group)))  # within a group, only what varies there names a condition
         baseline = control_condition(group, reading.control)  # an unknown --control stops here
         try:
-            level = _level(group, family)
-            tested.append(judge_claims(group, claims, baseline, level) if claims else pd.DataFrame())
+            level, final = _levels(group, declared_family, baseline)
+            claimed = judge_claims(group, claims, baseline, level, final) if claims else pd.DataFrame()
+            if len(claimed):  # where the family comes from travels with claims.csv (and with an exported copy)
+                claimed = claimed.assign(source=declared_family.source, post_hoc=declared_family.post_hoc)
+            tested.append(claimed)
         except LabError as exc:
             raise SystemExit(f"error: {exc}") from None
-    return [_write_group(group, where, paths, reading, effect_metrics, claimed, family) for (where, group), claimed in zip(groups, tested)]
+    return [_write_group(group, where, paths, reading, effect_metrics, claimed, declared_family) for (where, group), claimed in zip(groups, tested)]
 
 
-def _level(table: pd.DataFrame, family) -> float:
-    """The level this read may spend: 0.05, or at a planned read of a sweep that grows by seeds, the share that
-    Lan–DeMets' O'Brien–Fleming spending gives it (lab.report_power). Seeds are counted on the claims' conditions."""
+def _levels(table: pd.DataFrame, family, control: str | None) -> tuple[float, float]:
+    """(the level this read may spend, the plan's final read's): 0.05 for one read; at a planned read of a sweep that
+    grows by seeds, the shares that Lan–DeMets' O'Brien–Fleming spending gives them (lab.report_power). Every
+    condition a claim names must hold the same, planned number of finished seeds: a read waits for the missing ones."""
     if not family.looks:
-        return ALPHA
+        return ALPHA, ALPHA
     if not family.claims:
         raise LabError("--looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
-    named = [condition_of(table, side, c.name, control_condition(table)) for c in family.claims for side in (c.condition, c.against)]
-    seeds = int(table[table.condition.isin(named)].groupby("condition")[SEED].nunique().max())
+    named = sorted({condition_of(table, side, c.name, control) for c in family.claims for side in (c.condition, c.against)})
+    last = table[table.condition.isin(named)].generation.max()
+    finished = table[table.condition.isin(named) & (table.generation == last)].groupby("condition")[SEED].nunique()
+    counts = {condition: int(finished.get(condition, 0)) for condition in named}
+    plan = ",".join(map(str, family.looks))
+    if len(set(counts.values())) > 1:
+        held = "; ".join(f"{c}: {n}" for c, n in counts.items())
+        raise LabError(f"looks {plan}: the claims' conditions hold different numbers of seeds finished to generation {last} ({held}); a read waits for them")
+    seeds = next(iter(counts.values()))
     if seeds not in family.looks:
-        raise LabError(f"looks {','.join(map(str, family.looks))}: these runs hold {seeds} seeds; read a growing sweep only at a planned seed count")
-    return look_level(ALPHA, family.looks, seeds)
+        raise LabError(f"looks {plan}: these runs hold {seeds} seeds finished to generation {last}; read a growing sweep only at a planned seed count")
+    return look_level(ALPHA, family.looks, seeds), look_level(ALPHA, family.looks, family.looks[-1])
 
 
-def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, family) -> Path:
+def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, declared_family) -> Path:
     adjust, control = reading.adjust, reading.control
     table = table.assign(condition=_conditions(table))  # within a group, only what varies there names a condition
     out.mkdir(parents=True, exist_ok=True)
@@ -296,7 +308,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
-    tables = [_claims_section(claimed, family)]
+    tables = [_claims_section(claimed, declared_family)]
     tables.append(
         (f"{EXPLORATORY}: last generation, mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])
     )
@@ -377,6 +389,10 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
 
 
+def reading_file(family) -> bool:
+    return family.source.startswith("from ")
+
+
 def _claims_section(claimed: pd.DataFrame, family) -> tuple[str, pd.DataFrame]:
     """The page's first table: the declared claims, the confirmatory family."""
     if claimed.empty:
@@ -387,7 +403,12 @@ def _claims_section(claimed: pd.DataFrame, family) -> tuple[str, pd.DataFrame]:
         )
     level, tests = claimed.level.iloc[0], int(claimed.family.iloc[0])
     spent = "" if level == ALPHA else f" (this planned read of a growing sweep spends {level:.3g} of the 0.05)"
-    what = "POST HOC — named after the runs, not a confirmatory family" if family.post_hoc else "the confirmatory family"
+    if family.post_hoc:
+        what = "POST HOC — named after the runs, not a confirmatory family"
+    elif reading_file(family):
+        what = "a family named in a file: confirmatory only if it was fixed before the runs"
+    else:
+        what = "the confirmatory family"
     return (
         f"Declared claims ({family.source}): {what}, {tests} test{'s' * (tests != 1)} with Holm's adjustment at "
         f"level {level:.3g}{spent}; paired by seed; intervals unadjusted, 95% (90% for equivalence); seeds for 80% power "
@@ -470,6 +491,9 @@ def main(argv=None) -> None:
             print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
             sys.exit(2)
     looks = _looks(args.looks)
+    if args.post_hoc and args.claims is None:
+        print("error: --post-hoc reads a --claims FILE over runs that declared their own; name the file with --claims", file=sys.stderr)
+        sys.exit(2)
     if args.export is not None and args.split:
         print("error: --export takes one report, and --split may write several; export one group's runs at a time", file=sys.stderr)
         sys.exit(2)

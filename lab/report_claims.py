@@ -110,8 +110,10 @@ def condition_of(table: pd.DataFrame, settings, name: str, control: str | None) 
 
 
 def _same(have, want: str) -> bool:
-    """A setting's value as a run recorded it against a claim's: the same text, or the same number (0 and 0.0)."""
-    if str(have).lower() == want.lower():  # true and True: YAML's and Python's spelling of one value
+    """A setting's value as a run recorded it against a claim's: the same text, the same truth value (YAML's true,
+    Python's True), or the same number (0 and 0.0)."""
+    have = str(have)
+    if have == want or (have.lower() in BOOLEANS and have.lower() == want.lower()):
         return True
     try:
         return float(have) == float(want)
@@ -119,13 +121,21 @@ def _same(have, want: str) -> bool:
         return False
 
 
-def _effect(table: pd.DataFrame, a: str, b: str, metric: str, log: bool) -> pd.DataFrame:
-    """Generation × seed: a − b (or log(a/b)) on the seeds and generations both have; NaN where a log meets a value ≤ 0.
-    A seed given twice (which load_runs refuses) would be averaged, never counted as two."""
+BOOLEANS = ("true", "false")
+
+
+def _sides(table: pd.DataFrame, a: str, b: str, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generation × seed of the metric in each condition. A seed given twice (which load_runs refuses) would be
+    averaged, never counted as two."""
     rows = table[table.metric == metric]
     x, y = (rows[rows.condition == c].groupby(["generation", "seed"]).value.mean().unstack("seed") for c in (a, b))
+    return x, y
+
+
+def _effect(x: pd.DataFrame, y: pd.DataFrame, names: tuple[str, str], metric: str, log: bool) -> pd.DataFrame:
+    """x − y, or log(x / y); a log-ratio meeting a value ≤ 0 where the claim reads stops in one line."""
     if log:
-        for side, name in ((x, a), (y, b)):
+        for side, name in ((x, names[0]), (y, names[1])):
             bad = side.stack()[lambda v: v <= 0]
             if len(bad):
                 (generation, seed), value = next(iter(bad.items()))
@@ -133,7 +143,7 @@ def _effect(table: pd.DataFrame, a: str, b: str, metric: str, log: bool) -> pd.D
                     f"{metric.removeprefix('metrics/')} is {value:g} in {name}, seed {seed}, generation {generation}: a log-ratio needs "
                     "values > 0; declare scale: difference"
                 )
-        x, y = np.log(x), np.log(y)
+        return np.log(x) - np.log(y)
     return x - y
 
 
@@ -147,27 +157,32 @@ def quantity(table: pd.DataFrame, claim, a: str, b: str) -> tuple[np.ndarray, st
             known = ", ".join(sorted(m.removeprefix("metrics/") for m in logged if m.startswith("metrics/")))
             raise LabError(f"claim {claim.name}: {metric.removeprefix('metrics/')} is not logged by these runs; they log {known}")
     last = int(min(table[table.condition == a].generation.max(), table[table.condition == b].generation.max()))
-    log = scale_of_claim(claim) == "log_ratio"
-    try:
-        d = _effect(table, a, b, metrics[0], log)
-        if claim.versus_metric:
-            d = d - _effect(table, a, b, metrics[1], log)
-    except LabError as exc:
-        raise LabError(f"claim {claim.name}: {exc}") from None
-    seeds = sorted(set(table[table.condition.isin([a, b])].seed))
+    sides = [_sides(table, a, b, metric) for metric in metrics]
+    generations = sorted(set(sides[0][0].index) & set(sides[0][1].index))
     if claim.kind == ClaimKind.levels_off or claim.slope_from is not None:
         start = claim.slope_from if claim.slope_from is not None else max(2, math.ceil(last / 2))
-        window = [g for g in d.index if start <= g <= last]
-        if len(window) < 2:
+        read = [g for g in generations if start <= g <= last]
+        if len(read) < 2:
             raise LabError(f"claim {claim.name}: a slope over generations ≥ {start} needs 2 generations up to the last both reached ({last})")
-        part = d.loc[window].reindex(columns=seeds).dropna(axis=1)  # seeds with a value at every generation of the window
-        where = f"slope over generations {window[0]}–{window[-1]}"
-        return np.array([slope(window, part[s]) for s in part.columns]), where, _dropped(seeds, part.columns, where)
-    generation = last if claim.generation is None else claim.generation
-    if generation not in d.index:
-        raise LabError(f"claim {claim.name}: generation {generation} is not in these runs; both conditions reach generation {last}")
-    column = d.loc[generation].reindex(seeds).dropna()
-    return column.to_numpy(), f"generation {generation}", _dropped(seeds, column.index, f"generation {generation}")
+        where = f"slope over generations {read[0]}–{read[-1]}"
+    else:
+        generation = last if claim.generation is None else claim.generation
+        if generation not in generations or generation > last:
+            raise LabError(f"claim {claim.name}: generation {generation} is not in both conditions' runs; both reach generation {last}")
+        read, where = [generation], f"generation {generation}"
+    log = scale_of_claim(claim) == "log_ratio"
+    try:  # only the generations the claim reads: a value ≤ 0 elsewhere does not stop a log-ratio
+        effects = [_effect(x.reindex(read), y.reindex(read), (a, b), metric, log) for (x, y), metric in zip(sides, metrics)]
+    except LabError as exc:
+        raise LabError(f"claim {claim.name}: {exc}") from None
+    d = effects[0] - effects[1] if claim.versus_metric else effects[0]
+    seeds = sorted(set(table[table.condition.isin([a, b])].seed))
+    part = d.reindex(columns=seeds).dropna(axis=1)  # seeds with a value at every generation read
+    if len(read) > 1:
+        values = np.array([slope(read, part[s]) for s in part.columns])
+    else:
+        values = part.loc[read[0]].to_numpy()
+    return values, where, _dropped(seeds, part.columns, where)
 
 
 def _dropped(seeds: list, used, where: str) -> str:
@@ -176,8 +191,9 @@ def _dropped(seeds: list, used, where: str) -> str:
     return f"seed{'s' * (len(missing) > 1)} {', '.join(map(str, missing))}: no pair at {where}" if missing else ""
 
 
-def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float = ALPHA) -> pd.DataFrame:
-    """One row per claim: its test, the Holm-adjusted p over the claims that are tests, verdict and power."""
+def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float = ALPHA, final_level: float = ALPHA) -> pd.DataFrame:
+    """One row per claim: its test, the Holm-adjusted p over the claims that are tests at `level` (this read's), its
+    verdict, and the seeds 80% power needs at `final_level` (the plan's final read) ÷ the claims declared."""
     rows = []
     for claim in claims:
         a = condition_of(table, claim.condition, claim.name, control)
@@ -226,7 +242,7 @@ def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float 
     out["verdict"] = [_verdict(r) for r in out.to_dict("records")]
     # Power for the plan's final read at Holm's first step, α ÷ the claims declared: a claim whose p clears it passes
     # Holm whatever the others do (conservative; the family's count of tests can be smaller, "not a test" aside).
-    share = ALPHA / len(out)
+    share = final_level / len(out)
     out[POWER_COLUMN] = [seeds_for_power(r["values"], r["kind"], r["margin"], share) for r in out.to_dict("records")]
     out["power_level"] = share
     return out.drop(columns="values")[COLUMNS]
@@ -257,7 +273,7 @@ COLUMNS = [
 
 
 def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
-    if len(values) < 2 or not np.ptp(values) > 0:
+    if len(values) < 2 or np.ptp(values) <= 1e-12 * (1 + abs(values.mean())):  # no spread: not a test
         return math.nan, math.nan
     half = stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)
@@ -308,7 +324,7 @@ def as_text(claims: pd.DataFrame) -> pd.DataFrame:
             "estimate [interval]": [estimate(r) for r in claims.to_dict("records")],
             "p raw": claims.p_raw.map(p_text),
             "p Holm": claims.p_adjusted.map(p_text),
-            "seeds": [f"{n} ({d})" if isinstance(d, str) and d else str(n) for n, d in zip(claims.seeds, claims.seeds_dropped)],
+            "seeds": [f"{n} ({d})" if isinstance(d, str) and d else str(n) for n, d in zip(claims.seeds, claims.get("seeds_dropped", [""] * len(claims)))],
             f"seeds for {round(POWER * 100)}% power": claims[POWER_COLUMN].map(lambda n: "—" if math.isnan(n) else ("∞" if math.isinf(n) else f"{n:.0f}")),
         }
     )

@@ -29,7 +29,12 @@ def export(report: Path, prefix: Path) -> str:
     root = os.path.commonpath(list(wide.run.unique())) if wide.run.nunique() > 1 else str(Path(wide.run.iloc[0]).parent)
     wide["run"] = [str(Path(r).relative_to(root)) for r in wide.run]  # no machine path leaves the machine
     wide.rename_axis(columns=None).to_csv(f"{prefix}-runs.csv.gz", index=False, compression="gzip", float_format="%.6g")
-    return markdown(as_text(claims)) if len(claims) else "(no declared claims)"
+    if not len(claims):
+        return "(no declared claims)"
+    origin = str(claims.source.iloc[0]) if "source" in claims else "declared by the runs' preset"
+    post_hoc = bool(claims.post_hoc.iloc[0]) if "post_hoc" in claims else False
+    heading = f"Claims {origin}" + (": POST HOC, not a confirmatory family" if post_hoc else "")
+    return heading + "\n\n" + markdown(as_text(claims))
 
 
 def markdown(table: pd.DataFrame) -> str:

@@ -3,7 +3,6 @@
 Notebooks import these (through lab.report) to draw the same figures the report page shows.
 """
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -128,7 +127,7 @@ def sample_strips(table: pd.DataFrame) -> list[tuple[str, list[Path]]]:
     out = []
     for condition, part in table.groupby("condition", sort=True):
         run = Path(part.sort_values([SEED, "run"])["run"].iloc[0])
-        generations = sorted(json.loads(line)["generation"] for line in (run / layout.METRICS).read_text().splitlines() if line.strip())
+        generations = sorted(int(g) for g in part.loc[part.run == str(run), "generation"].unique())  # the rows load_runs read
         paths = [run / layout.grid(g) for g in generations]
         if paths and all(p.exists() for p in paths):
             seed = part.loc[part.run == str(run), SEED].iloc[0]

@@ -272,7 +272,7 @@ def test_the_report_tests_the_runs_declared_claims_first_and_writes_claims_csv(t
     assert "<td>generation 1</td>" in claims_table and "×" in claims_table  # where it was read; the log-ratio as a ratio
     # For a results page: the claims as they are, and every run's numbers with no machine path in them.
     table = export(tmp_path / "report", tmp_path / "page" / "2026-12-03-x")
-    assert table.startswith("| claim | verdict |") and "fd rises" in table
+    assert table.startswith("Claims declared by the runs' preset\n\n| claim | verdict |") and "fd rises" in table
     assert pd.read_csv(tmp_path / "page" / "2026-12-03-x-claims.csv").equals(pd.read_csv(tmp_path / "report" / "claims.csv"))
     runs = pd.read_csv(tmp_path / "page" / "2026-12-03-x-runs.csv.gz")
     assert len(runs) == 12 and set(runs.run) == {"fs0", "fs1", "fs2", "ro0", "ro1", "ro2"} and "metrics/fd_classifier" in runs
@@ -322,6 +322,8 @@ def test_claims_named_after_the_runs_are_refused_unless_called_post_hoc(tmp_path
         write_report([root], tmp_path / "r1", claims_file=file)
     page = write_report([root], tmp_path / "r2", claims_file=file, post_hoc=True)[0]
     assert "POST HOC" in page.read_text()
+    assert pd.read_csv(tmp_path / "r2" / "claims.csv").post_hoc.all()  # the label travels with the CSV and its export
+    assert "POST HOC" in export(tmp_path / "r2", tmp_path / "page" / "x")
     # A run that predates the claims (a pilot) is not folded into the confirmatory family.
     fake_run(root, "pilot", "fully_synthetic", 0.0, 7, [10.0, 12.0])
     with pytest.raises(LabError, match="1 of 7 runs declare no claims"):
@@ -331,3 +333,14 @@ def test_claims_named_after_the_runs_are_refused_unless_called_post_hoc(tmp_path
     (tmp_path / "r3" / "claims.csv").write_text("stale")
     write_report([claimed_sweep(tmp_path / "plain")], tmp_path / "r3")
     assert not (tmp_path / "r3" / "claims.csv").exists()
+
+
+def test_a_planned_read_waits_for_every_condition_to_reach_the_planned_seeds(tmp_path):
+    root = claimed_sweep(tmp_path / "sweep", [claim(name="fd rises")])
+    for seed in (3, 4, 5):  # the condition has 6 seeds, the control still 3
+        run = fake_run(root, f"fs{seed}", "fully_synthetic", 0.0, seed, [10.0, 14.0])
+        config = OmegaConf.load(run / "config.yaml")
+        config.claims = [claim(name="fd rises")]
+        OmegaConf.save(config, run / "config.yaml")
+    with pytest.raises(SystemExit, match=r"looks 3,6: the claims' conditions hold different numbers of seeds finished to generation 1"):
+        write_report([root], tmp_path / "r", looks=[3, 6])

@@ -489,9 +489,15 @@ def test_the_control_is_the_real_only_chain_that_no_schedule_changes(tmp_path):
     assert control_condition(table) == "loop=real_only, loop.schedule=[]"
 
 
-def test_a_cut_metrics_file_stops_the_report_in_one_line(sweep, tmp_path):
+def test_a_cut_last_line_is_read_up_to_and_a_damaged_one_stops_the_report(sweep, tmp_path, capsys):
     metrics = sweep / "0" / "metrics.jsonl"
-    metrics.write_text(metrics.read_text() + '{"generation": 3, "metrics/fd_cl')  # a copy cut mid-line
-    with pytest.raises(SystemExit, match=r"metrics.jsonl line 4 is not a JSON row \(a cut or damaged file\)"):
+    whole = metrics.read_text()
+    metrics.write_text(whole + '{"generation": 3, "metrics/fd_cl')  # a chain still writing, or killed mid-write
+    write_report([sweep], tmp_path / "read")
+    assert "ends in a cut line" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "read" / "runs.csv").query("run.str.endswith('/0')").generation.max() == 2
+    lines = whole.splitlines()
+    metrics.write_text("\n".join([lines[0], lines[1][:20], *lines[2:]]) + "\n")  # damage before the end
+    with pytest.raises(SystemExit, match=r"metrics.jsonl line 2 is not a JSON row \(a damaged file\)"):
         write_report([sweep], tmp_path / "report")
     assert not (tmp_path / "report").exists()
