@@ -122,7 +122,7 @@ def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
         tmp_path,
         "-m",
         "experiment=toy_modes",
-        "curate=none,diversity",
+        "curate=none,diversity,self_correction",
         "loop=fully_synthetic",
         "seed=0",
         "loop.generations=3",
@@ -131,10 +131,14 @@ def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
         "hydra.sweep.dir=sweep",
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for job in ("0", "1"):
+    for job in ("0", "1", "2"):
         data = rows(tmp_path / "sweep" / job)
         assert [r["generation"] for r in data] == [0, 1, 2] and all(0 <= r["metrics/modes_covered"] <= 25 for r in data)
     assert rows(tmp_path / "sweep" / "1")[1]["curate/draws"] == 2.0
+    # The preset's declared claims need self-correction's runs: without them the report stops in one line.
+    part = subprocess.run([sys.executable, "-m", "lab.report", "sweep/0", "sweep/1", "--out", "part"], cwd=tmp_path, capture_output=True, text=True)
+    assert part.returncode == 1 and part.stderr.strip().startswith("error: claim self-correction keeps modes: no run has curate=self_correction")
+    assert not (tmp_path / "part").exists()
     report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     # no real_only run in the sweep: the page says so instead of measuring effects against nothing
@@ -145,5 +149,7 @@ def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
     report = subprocess.run([sys.executable, "-m", "lab.report", "sweep", "--control", control], cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     verdicts = pd.read_csv(tmp_path / "sweep" / "report" / "verdicts.csv")
-    assert set(verdicts.condition) == {"loop=fully_synthetic, curate=diversity"} and set(verdicts.control) == {control}
+    assert set(verdicts.condition) == {"loop=fully_synthetic, curate=diversity", "loop=fully_synthetic, curate=self_correction"}
+    assert set(verdicts.control) == {control}
+    assert len(pd.read_csv(tmp_path / "sweep" / "report" / "claims.csv")) == 2  # the preset's two claims, tested
     assert set(verdicts.first_departure) == {"not shown"}  # one seed cannot decide a departure
