@@ -26,23 +26,18 @@ The loader (`load_runs`) and the plot functions are what notebooks import.
 """
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from omegaconf import OmegaConf
 
-from lab import layout
-from lab.conf import science_overrides
 from lab.errors import LabError
-from lab.loops import effective_real_fraction
-from lab.report_claims import ALPHA, condition_of, declared, judge_claims, settings_named
-from lab.report_claims import as_text as claims_text
+from lab.report_claims import claims_section, declared, judge_claims, levels, settings_named
 from lab.report_export import export
 from lab.report_html import write_html
+from lab.report_load import condition_labels, find_runs, load_runs  # noqa: F401 — find_runs and load_runs: the API notebooks import
 from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
     COVERAGE_DECILE,
     SEED,
@@ -55,11 +50,9 @@ from lab.report_plots import (  # noqa: F401 — the plot functions are lab.repo
     sample_strips,
     summarise,
 )
-from lab.report_power import look_level
 from lab.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, interval_text
 from lab.report_verdict import (
     BASIS,
-    SAMPLE_COUNT,
     TAIL_GAP,
     against_control,
     as_text,
@@ -77,130 +70,10 @@ from lab.report_verdict import (
 
 EXPLORATORY = "Exploratory — not a verdict"
 # The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
-SCHEDULE = "loop.schedule"  # lab/schedule.py
 HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage", "knn_coverage_tail"))
 # The family the verdict tables test against the control (and adjust together): the headline metrics plus the
 # early-then-late question — the core's coverage, tail − core, and the spread. --metrics names another family.
 EFFECT_METRICS = (*HEADLINE, "metrics/knn_coverage_core", TAIL_GAP, "metrics/feature_variance_ratio", "metrics/variance_ratio")
-
-
-def find_runs(paths) -> list[Path]:
-    """Every run directory (one with config.yaml and metrics.jsonl) at or below the given paths."""
-    runs = set()
-    for path in map(Path, paths):
-        candidates = [path] if (path / layout.METRICS).exists() else [p.parent for p in path.rglob(layout.METRICS)]
-        runs.update(c for c in candidates if (c / layout.CONFIG).exists())
-    return sorted(runs)
-
-
-def load_runs(paths, settings=()) -> pd.DataFrame:
-    """Tidy table: run, generation, metric, value, plus loop, real_fraction, seed, every override key and the
-    `settings` asked for (as a command line would name their values)."""
-    frames = []
-    runs = find_runs(paths)
-    # A setting given on one sweep's command line and left to a preset in another is still a setting of both runs:
-    # each run's own config.yaml supplies the value it did not name (else one condition would read "key=nan").
-    named = {key for run in runs for key in _overrides(run)} | (set(settings) - {"loop", "seed"})
-    configs = {run: OmegaConf.load(run / layout.CONFIG) for run in runs}
-    if any(OmegaConf.select(cfg, SCHEDULE, default=None) for cfg in configs.values()):
-        named.add(SCHEDULE)  # a schedule a preset set is a setting too: a scheduled chain is never taken for the control
-    for run in runs:
-        cfg = configs[run]
-        overrides = {key: _setting(cfg, key) for key in named} | _overrides(run)
-        rows = _metric_rows(run / layout.METRICS)
-        records = []
-        for row in rows:
-            for key, value in row.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "generation":
-                    records.append({"generation": row["generation"], "metric": key, "value": float(value)})
-                elif key == "class_histogram":  # recognised samples per class: what the extinction table reads
-                    records += [{"generation": row["generation"], "metric": f"{SAMPLE_COUNT}{c}", "value": float(n)} for c, n in enumerate(value)]
-        frame = pd.DataFrame.from_records(records, columns=["generation", "metric", "value"])
-        frame.insert(0, "run", str(run))
-        fraction = effective_real_fraction(cfg.loop.name, cfg.loop.real_fraction)
-        for key, value in {"loop": cfg.loop.name, "real_fraction": fraction, SEED: int(cfg.seed), **overrides, **_basis(run, cfg)}.items():
-            frame[key] = value
-        frames.append(frame)
-    if not frames:
-        raise SystemExit(f"error: no run directories (with config.yaml and metrics.jsonl) under {', '.join(map(str, paths))}")
-    table = pd.concat(frames, ignore_index=True)
-    table["condition"] = _conditions(table)
-    _one_run_per_seed(table)
-    return table
-
-
-def _metric_rows(path: Path) -> list[dict]:
-    """metrics.jsonl's rows. A cut last line is a chain still writing or killed mid-write (resume drops it too): the
-    rows before it are read and the report says so; a damaged line before the last stops it in one line."""
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):
-                print(f"note: {path} ends in a cut line (a chain still running, or killed while writing): read up to the row before it", file=sys.stderr)
-                break
-            raise SystemExit(f"error: {path} line {number} is not a JSON row (a damaged file); restore the run, or leave it out") from None
-    return rows
-
-
-def _one_run_per_seed(table: pd.DataFrame) -> None:
-    """Two runs of one condition with the same seed are one replicate twice (same generation 0, same noise):
-    counted as two seeds they would narrow every band. Stop before anything is written."""
-    runs = table[["condition", SEED, "run"]].drop_duplicates()
-    twice = runs[runs.duplicated(["condition", SEED], keep=False)]
-    if len(twice):
-        (condition, seed), part = next(iter(twice.groupby(["condition", SEED])))
-        raise SystemExit(
-            f"error: {condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
-            "replicate: give the report one of them, or runs that differ in an override (it splits them "
-            "into conditions)"
-        )
-
-
-def _setting(cfg, key: str) -> str:
-    """A run's value of a setting as a command line would name it: a group (`model`, `loop`) by its option's name."""
-    value = OmegaConf.select(cfg, key, default=[] if key == SCHEDULE else None)  # runs from before schedules had none
-    if OmegaConf.is_list(value) or isinstance(value, list):  # as Hydra's command line writes a list: loop.schedule=[fully_synthetic@1-3]
-        return f"[{','.join(map(str, value))}]"
-    return str(value.get("name") if OmegaConf.is_dict(value) else value)
-
-
-def _basis(run: Path, cfg) -> dict:
-    """What a run's metrics are measured against: runs that differ in any of these cannot share a floor or a table."""
-    path = run / layout.REFERENCE
-    reference = json.loads(path.read_text()) if path.exists() else {}
-    classifier = (reference.get("classifier") or {}).get("path")
-    basis = {
-        "data": "data.name",
-        "resolution": "data.resolution",
-        "class shares": "data.class_shares",
-        "features": "metrics.features",
-        "k": "metrics.nearest_k",
-        "recognition threshold": "metrics.recognised_threshold",
-    }
-    values = {name: OmegaConf.select(cfg, key, default=None) for name, key in basis.items()}
-    values |= {
-        "N": reference.get("num_samples"),
-        "classifier": Path(classifier).name if classifier else None,
-        "metric definitions (version)": reference.get("metrics_version", 1),
-    }
-    return {f"{BASIS}{name}": str(OmegaConf.to_container(v) if OmegaConf.is_config(v) else v) for name, v in values.items()}
-
-
-def _overrides(run: Path) -> dict:
-    path = run / layout.OVERRIDES
-    return science_overrides(OmegaConf.load(path) if path.exists() else [])
-
-
-def _conditions(table: pd.DataFrame) -> pd.Series:
-    """A label per run: the loop, then the settings that vary across runs, seeds excepted (they form the band)."""
-    fixed = {"run", "generation", "metric", "value", SEED, "real_fraction", "loop", "loop.real_fraction", "condition"}
-    keys = ["loop"] + [c for c in table.columns if c not in fixed and not c.startswith(BASIS) and table[c].nunique(dropna=False) > 1]
-    if table.groupby("loop")["real_fraction"].nunique().max() > 1:
-        keys.append("real_fraction")
-    return table[keys].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in zip(keys, r)), axis=1)
 
 
 def main_metrics(table: pd.DataFrame) -> list[str]:
@@ -248,10 +121,10 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     groups = [(out, table)] if not problem else [(out / f"group_{i}", g) for i, (_, g) in enumerate(table.groupby(basis, sort=True))]
     tested = []
     for _, group in groups:
-        group = with_tail_gap(group.assign(condition=_conditions(group)))  # within a group, only what varies there names a condition
+        group = with_tail_gap(group.assign(condition=condition_labels(group)))  # within a group, only what varies there names a condition
         baseline = control_condition(group, reading.control)  # an unknown --control stops here
         try:
-            level, final = _levels(group, declared_family, baseline)
+            level, final = levels(group, declared_family, baseline)
             claimed = judge_claims(group, claims, baseline, level, final) if claims else pd.DataFrame()
             if len(claimed):  # where the family comes from travels with claims.csv (and with an exported copy)
                 claimed = claimed.assign(source=declared_family.source, post_hoc=declared_family.post_hoc)
@@ -261,31 +134,9 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     return [_write_group(group, where, paths, reading, effect_metrics, claimed, declared_family) for (where, group), claimed in zip(groups, tested)]
 
 
-def _levels(table: pd.DataFrame, family, control: str | None) -> tuple[float, float]:
-    """(the level this read may spend, the plan's final read's): 0.05 for one read; at a planned read of a sweep that
-    grows by seeds, the shares that Lan–DeMets' O'Brien–Fleming spending gives them (lab.report_power). Every
-    condition a claim names must hold the same, planned number of finished seeds: a read waits for the missing ones."""
-    if not family.looks:
-        return ALPHA, ALPHA
-    if not family.claims:
-        raise LabError("--looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
-    named = sorted({condition_of(table, side, c.name, control) for c in family.claims for side in (c.condition, c.against)})
-    last = table[table.condition.isin(named)].generation.max()
-    finished = table[table.condition.isin(named) & (table.generation == last)].groupby("condition")[SEED].nunique()
-    counts = {condition: int(finished.get(condition, 0)) for condition in named}
-    plan = ",".join(map(str, family.looks))
-    if len(set(counts.values())) > 1:
-        held = "; ".join(f"{c}: {n}" for c, n in counts.items())
-        raise LabError(f"looks {plan}: the claims' conditions hold different numbers of seeds finished to generation {last} ({held}); a read waits for them")
-    seeds = next(iter(counts.values()))
-    if seeds not in family.looks:
-        raise LabError(f"looks {plan}: these runs hold {seeds} seeds finished to generation {last}; read a growing sweep only at a planned seed count")
-    return look_level(ALPHA, family.looks, seeds), look_level(ALPHA, family.looks, family.looks[-1])
-
-
 def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, declared_family) -> Path:
     adjust, control = reading.adjust, reading.control
-    table = table.assign(condition=_conditions(table))  # within a group, only what varies there names a condition
+    table = table.assign(condition=condition_labels(table))  # within a group, only what varies there names a condition
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
     table.to_csv(out / "runs.csv", index=False)
@@ -308,7 +159,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
-    tables = [_claims_section(claimed, declared_family)]
+    tables = [claims_section(claimed, declared_family)]
     tables.append(
         (f"{EXPLORATORY}: last generation, mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])
     )
@@ -317,41 +168,10 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     else:
         (out / "claims.csv").unlink(missing_ok=True)  # an earlier report's claims must not pass for this one's
     table = with_tail_gap(table)
-    method = ADJUSTMENT_NAMES[adjust]
     family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
     baseline = control_condition(table, control)
     if baseline is not None and family:
-        effect, verdict = against_control(table, family, baseline, adjust)
-        if len(effect):
-            effect.to_csv(out / "effects.csv", index=False)
-            verdict.to_csv(out / "verdicts.csv", index=False)
-            tables.append(
-                (
-                    f"{EXPLORATORY}: against the control ({baseline}), paired by seed: jump 0→1, drift per generation over "
-                    f"generations ≥ 1, and the first generation whose difference has a {method}-adjusted p < 0.05 within "
-                    "effects.csv; mean [95% interval]",
-                    verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
-                )
-            )
-            tables.append(
-                (
-                    f"{EXPLORATORY}: against the control per generation, condition − control [95% interval] (effects.csv has "
-                    "every p-value, raw and adjusted within the table)",
-                    departures(effect),
-                )
-            )
-        if share_ratio_metrics(table):
-            classes = class_effects(table, baseline, adjust)
-            if len(classes):
-                classes.to_csv(out / "class_effects.csv", index=False)
-                shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
-                tables.append(
-                    (
-                        f"{EXPLORATORY}: classes against the control at the last generation, paired by seed; vanished = "
-                        "seeds with no sample recognised as the class",
-                        shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
-                    )
-                )
+        tables += _against_control(table, out, baseline, family, adjust)
     elif baseline is None:
         tables.append(("No control: the runs hold no single real_only condition without a schedule; name one with --control", pd.DataFrame()))
     paired = contrasts(table, family, adjust) if family else pd.DataFrame()
@@ -389,32 +209,42 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
 
 
-def reading_file(family) -> bool:
-    return family.source.startswith("from ")
-
-
-def _claims_section(claimed: pd.DataFrame, family) -> tuple[str, pd.DataFrame]:
-    """The page's first table: the declared claims, the confirmatory family."""
-    if claimed.empty:
-        return (
-            "Declared claims: none. Nothing below is a verdict: declare the claims a sweep exists to test in its preset "
-            "(claims:) before it runs, or name them with --claims FILE",
-            pd.DataFrame(),
+def _against_control(table: pd.DataFrame, out: Path, baseline: str, family: list[str], adjust: str) -> list[tuple[str, pd.DataFrame]]:
+    """The exploratory tables against the control (effects.csv, verdicts.csv, class_effects.csv) and their page tables."""
+    method = ADJUSTMENT_NAMES[adjust]
+    tables = []
+    effect, verdict = against_control(table, family, baseline, adjust)
+    if len(effect):
+        effect.to_csv(out / "effects.csv", index=False)
+        verdict.to_csv(out / "verdicts.csv", index=False)
+        tables.append(
+            (
+                f"{EXPLORATORY}: against the control ({baseline}), paired by seed: jump 0→1, drift per generation over "
+                f"generations ≥ 1, and the first generation whose difference has a {method}-adjusted p < 0.05 within "
+                "effects.csv; mean [95% interval]",
+                verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
+            )
         )
-    level, tests = claimed.level.iloc[0], int(claimed.family.iloc[0])
-    spent = "" if level == ALPHA else f" (this planned read of a growing sweep spends {level:.3g} of the 0.05)"
-    if family.post_hoc:
-        what = "POST HOC — named after the runs, not a confirmatory family"
-    elif reading_file(family):
-        what = "a family named in a file: confirmatory only if it was fixed before the runs"
-    else:
-        what = "the confirmatory family"
-    return (
-        f"Declared claims ({family.source}): {what}, {tests} test{'s' * (tests != 1)} with Holm's adjustment at "
-        f"level {level:.3g}{spent}; paired by seed; intervals unadjusted, 95% (90% for equivalence); seeds for 80% power "
-        f"at each claim's Holm share ({claimed.power_level.iloc[0]:.3g}), reading this sweep as a pilot (claims.csv)",
-        claims_text(claimed),
-    )
+        tables.append(
+            (
+                f"{EXPLORATORY}: against the control per generation, condition − control [95% interval] (effects.csv has "
+                "every p-value, raw and adjusted within the table)",
+                departures(effect),
+            )
+        )
+    if share_ratio_metrics(table):
+        classes = class_effects(table, baseline, adjust)
+        if len(classes):
+            classes.to_csv(out / "class_effects.csv", index=False)
+            shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
+            tables.append(
+                (
+                    f"{EXPLORATORY}: classes against the control at the last generation, paired by seed; vanished = "
+                    "seeds with no sample recognised as the class",
+                    shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
+                )
+            )
+    return tables
 
 
 def _final_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -437,7 +267,7 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def main(argv=None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
     parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
@@ -484,6 +314,11 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--split", action="store_true", help="runs measured against different data, resolution, N or classifier: one report per group instead of refusing"
     )
+    return parser
+
+
+def main(argv=None) -> None:
+    parser = _parser()
     args = parser.parse_args(argv)
     plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
     for d in args.dirs:

@@ -19,7 +19,8 @@ from scipy import stats
 from lab import layout
 from lab.claims import ClaimKind, parse_claims, scale_of_claim
 from lab.errors import LabError
-from lab.report_power import POWER, seeds_for_power
+from lab.report_plots import SEED
+from lab.report_power import POWER, look_level, seeds_for_power
 from lab.report_stats import equivalence_p, holm, slope, t_test
 
 ALPHA = 0.05
@@ -327,4 +328,50 @@ def as_text(claims: pd.DataFrame) -> pd.DataFrame:
             "seeds": [f"{n} ({d})" if isinstance(d, str) and d else str(n) for n, d in zip(claims.seeds, claims.get("seeds_dropped", [""] * len(claims)))],
             f"seeds for {round(POWER * 100)}% power": claims[POWER_COLUMN].map(lambda n: "—" if math.isnan(n) else ("∞" if math.isinf(n) else f"{n:.0f}")),
         }
+    )
+
+
+def levels(table: pd.DataFrame, family, control: str | None) -> tuple[float, float]:
+    """(the level this read may spend, the plan's final read's): 0.05 for one read; at a planned read of a sweep that
+    grows by seeds, the shares that Lan–DeMets' O'Brien–Fleming spending gives them (lab.report_power). Every
+    condition a claim names must hold the same, planned number of finished seeds: a read waits for the missing ones."""
+    if not family.looks:
+        return ALPHA, ALPHA
+    if not family.claims:
+        raise LabError("--looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
+    named = sorted({condition_of(table, side, c.name, control) for c in family.claims for side in (c.condition, c.against)})
+    last = table[table.condition.isin(named)].generation.max()
+    finished = table[table.condition.isin(named) & (table.generation == last)].groupby("condition")[SEED].nunique()
+    counts = {condition: int(finished.get(condition, 0)) for condition in named}
+    plan = ",".join(map(str, family.looks))
+    if len(set(counts.values())) > 1:
+        held = "; ".join(f"{c}: {n}" for c, n in counts.items())
+        raise LabError(f"looks {plan}: the claims' conditions hold different numbers of seeds finished to generation {last} ({held}); a read waits for them")
+    seeds = next(iter(counts.values()))
+    if seeds not in family.looks:
+        raise LabError(f"looks {plan}: these runs hold {seeds} seeds finished to generation {last}; read a growing sweep only at a planned seed count")
+    return look_level(ALPHA, family.looks, seeds), look_level(ALPHA, family.looks, family.looks[-1])
+
+
+def claims_section(claimed: pd.DataFrame, family) -> tuple[str, pd.DataFrame]:
+    """The page's first table: the declared claims, the confirmatory family."""
+    if claimed.empty:
+        return (
+            "Declared claims: none. Nothing below is a verdict: declare the claims a sweep exists to test in its preset "
+            "(claims:) before it runs, or name them with --claims FILE",
+            pd.DataFrame(),
+        )
+    level, tests = claimed.level.iloc[0], int(claimed.family.iloc[0])
+    spent = "" if level == ALPHA else f" (this planned read of a growing sweep spends {level:.3g} of the 0.05)"
+    if family.post_hoc:
+        what = "POST HOC — named after the runs, not a confirmatory family"
+    elif family.source.startswith("from "):  # a --claims file over runs that declared none
+        what = "a family named in a file: confirmatory only if it was fixed before the runs"
+    else:
+        what = "the confirmatory family"
+    return (
+        f"Declared claims ({family.source}): {what}, {tests} test{'s' * (tests != 1)} with Holm's adjustment at "
+        f"level {level:.3g}{spent}; paired by seed; intervals unadjusted, 95% (90% for equivalence); seeds for 80% power "
+        f"at each claim's Holm share ({claimed.power_level.iloc[0]:.3g}), reading this sweep as a pilot (claims.csv)",
+        as_text(claimed),
     )

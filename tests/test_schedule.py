@@ -11,7 +11,7 @@ from lab.conf import science_overrides
 from lab.errors import LabError
 from lab.experiment import run_experiment
 from lab.loops import compose
-from lab.report import _setting
+from lab.report_load import _setting
 from lab.schedule import regimes, synthetic_taken
 from tests.conftest import SMOKE
 from tests.test_errors import lab_cli
