@@ -32,11 +32,10 @@ dashboard: $(STAMP)
 	$(PY) -m lab.leet $(DIR)
 
 # A W&B workspace for synced runs: make workspace ENTITY=<entity> PROJECT=<project> DIR=multirun/<date>/<time>
-# (default: the newest sweep); OUT=<file.json> writes its specification instead of saving it (no network).
+# (default: the newest sweep); OUT=<file.json> writes its specification instead of saving it (no network, no entity).
 workspace: $(STAMP)
-	$(if $(ENTITY),,$(error make workspace needs ENTITY=<your W&B user or team>))
-	$(PY) -m lab.dashboard --entity $(ENTITY) $(if $(PROJECT),--project $(PROJECT)) $(if $(OUT),--out $(OUT)) $(DIR)
+	$(PY) -m lab.dashboard $(if $(ENTITY),--entity $(ENTITY)) $(if $(PROJECT),--project $(PROJECT)) $(if $(OUT),--out $(OUT)) $(DIR)
 
 # Comparison report of a sweep: make report DIR=multirun/<date>/<time> (default: the newest sweep).
 report: $(STAMP)
-	$(PY) -m lab.report $(or $(DIR),$(shell ls -td multirun/*/* 2>/dev/null | head -n 1),multirun)
+	$(PY) -m lab.report $(DIR)

@@ -4,6 +4,8 @@ Every job's settings, a sweep's included, are checked before Hydra creates any d
 input stops with one line and nothing written.
 """
 
+import contextlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -24,19 +26,15 @@ from lab.config import CONF_DIR, GROUPS, device_for_job, group_options
 from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
+from lab.plan import describe
 
-# Flags after which we leave everything to Hydra (help, config printing, other config sources).
+# Flags after which we leave everything to Hydra (help, other config sources).
 _HYDRA_ONLY_FLAGS = {
     "-h",
     "--help",
     "--hydra-help",
-    "-c",
-    "--cfg",
     "-i",
     "--info",
-    "-p",
-    "--package",
-    "--resolve",
     "-cp",
     "--config-path",
     "-cn",
@@ -71,7 +69,24 @@ def _config_sweep_params(overrides: list[str]) -> list[str]:
     return [f"{key}={value}" for key, value in params.items()]
 
 
-def check_job(overrides: list[str]) -> None:
+# Flags that print a config instead of running (with their values): the lab's checks still run first, and a multirun
+# is previewed by lab.plan, since Hydra prints no config of a multirun.
+_PREVIEW_FLAGS = {"-c": 1, "--cfg": 1, "-p": 1, "--package": 1, "--resolve": 0}
+
+
+def without_preview_flags(argv: list[str]) -> list[str]:
+    out, skip = [], 0
+    for arg in argv:
+        if skip:
+            skip -= 1
+        elif arg in _PREVIEW_FLAGS:
+            skip = _PREVIEW_FLAGS[arg]
+        else:
+            out.append(arg)
+    return out
+
+
+def check_job(overrides: list[str]) -> DictConfig:
     for item in overrides:
         key, _, value = item.partition("=")
         key = key.lstrip("+~")
@@ -82,6 +97,7 @@ def check_job(overrides: list[str]) -> None:
     except (HydraException, OmegaConfBaseException) as exc:
         raise LabError(_not_an_option_setting(exc, overrides) or _one_line(exc)) from None
     prepare(cfg, load=_load_once)
+    return cfg
 
 
 def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
@@ -169,14 +185,37 @@ def _fail(exc: LabError) -> None:
     sys.exit(2)
 
 
+def _help_without_schemas() -> None:
+    """Hydra's --help, less the schemas (lab/schema.py) that it lists among each group's options: they are how a
+    group's options share typed settings, not options a user can choose."""
+    printed = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(printed):
+        try:
+            hydra_entry()
+        except SystemExit as exc:
+            code = exc.code
+    for line in printed.getvalue().splitlines():
+        group, colon, options = line.partition(": ")
+        if colon and group in GROUPS and "schema_" in options:
+            line = f"{group}: {', '.join(o for o in options.split(', ') if not o.startswith('schema_'))}"
+        print(line)
+    sys.exit(code)
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are built locally; never reach for the hub
     argv = sys.argv[1:]
+    if "--help" in argv or "-h" in argv:
+        _help_without_schemas()
+    checked = without_preview_flags(argv)
     if not _HYDRA_ONLY_FLAGS.intersection(argv):
         try:
-            jobs = job_overrides(argv)
-            for overrides in jobs:
-                check_job(overrides)
+            jobs = job_overrides(checked)
+            configs = [check_job(overrides) for overrides in jobs]
+            if checked != argv and ("-m" in argv or "--multirun" in argv):
+                print(describe(jobs, configs, str(_compose(jobs[0], return_hydra_config=True).hydra.sweep.dir)))
+                return
         except LabError as exc:
             _fail(exc)
         except HydraException as exc:  # a malformed override

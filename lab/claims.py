@@ -27,6 +27,18 @@ from lab.named import Named
 MAX_CLAIMS = 4  # few claims and more seeds buy more than many claims (docs/statistics.md)
 
 
+def same_setting(have, want) -> bool:
+    """A setting's value as a run recorded it against a claim's: the same text, the same truth value (YAML's true,
+    Python's True), or the same number (0 and 0.0)."""
+    have, want = str(have), str(want)
+    if have == want or (have.lower() in ("true", "false") and have.lower() == want.lower()):
+        return True
+    try:
+        return float(have) == float(want)
+    except (TypeError, ValueError):
+        return False
+
+
 def check_looks(looks, source: str = "looks") -> None:
     """The seed counts at which a growing sweep is read (alpha spending): increasing, each ≥ 2."""
     looks = list(looks)

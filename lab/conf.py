@@ -29,3 +29,14 @@ def science_overrides(items) -> dict[str, str]:
             # the value is the same as a single run's, and so is its label.
             out[key] = re.sub(r"\\(.)", r"\1", value)
     return out
+
+
+SCHEDULE = "loop.schedule"  # lab/schedule.py
+
+
+def setting_text(cfg, key: str) -> str:
+    """A run's value of a setting as a command line would name it: a group (`model`, `loop`) by its option's name."""
+    value = OmegaConf.select(cfg, key, default=[] if key == SCHEDULE else None)  # runs from before schedules had none
+    if OmegaConf.is_list(value) or isinstance(value, list):  # as Hydra's command line writes a list: loop.schedule=[fully_synthetic@1-3]
+        return f"[{','.join(map(str, value))}]"
+    return str(value.get("name") if OmegaConf.is_dict(value) else value)

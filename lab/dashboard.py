@@ -1,14 +1,15 @@
 """A ready W&B workspace for the lab's runs, built with W&B's wandb-workspaces package:
 
     python -m lab.dashboard --entity E [--project P] [SWEEP_DIR …]     (make workspace ENTITY=… DIR=…)
+    python -m lab.dashboard --out workspace.json [SWEEP_DIR …]          (offline; make workspace OUT=…)
 
 Its panels plot what the runs under SWEEP_DIR log (default: the newest sweep under multirun/): the headline
 metrics against `generation`, one line per condition (the `condition` key of each run's W&B config, the label
 lab.report gives it) with the seeds' mean and their range as a band; the real-data floor of each headline
 metric (`reference/real_*`, a run summary); the sample grid per generation; class shares; the tails by density;
 the training set's provenance and the schedule's regime; timing. `--out FILE` writes the workspace's
-specification as JSON and touches no network; without `--out` it is saved to W&B, which needs an API key and
-the server.
+specification as JSON and touches no network (its entity is --entity's, or left empty for the one who imports
+it); without `--out` it is saved to W&B, which needs --entity, an API key and the server.
 """
 
 import argparse
@@ -103,31 +104,27 @@ def specification(workspace) -> dict:
     return workspace._to_model().model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-def _newest_sweep() -> list[Path]:
-    sweeps = sorted(Path("multirun").glob("*/*"), key=lambda p: p.stat().st_mtime)
-    if not sweeps:
-        raise LabError("no SWEEP_DIR given and none under multirun/: name the sweep or run directories whose panels to build")
-    return [sweeps[-1]]
-
-
 def main(argv=None) -> None:
-    from lab.report import find_runs
+    from lab.report_load import find_runs, newest_sweep
     from lab.schema import TrackingConfig
     from lab.tracking import online_problem
 
     parser = argparse.ArgumentParser(prog="python -m lab.dashboard", description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", type=Path, help="sweep or run directories (default: the newest sweep under multirun/)")
-    parser.add_argument("--entity", required=True, help="W&B entity (user or team) the runs were synced to")
+    parser.add_argument("--entity", help="W&B entity (user or team) the runs were synced to; needed to save, not with --out")
     parser.add_argument("--project", default=TrackingConfig.project, help="W&B project the runs were synced to (default: tracking.project's)")
     parser.add_argument("--name", default="self-consumption lab", help="the workspace's name")
     parser.add_argument("--out", type=Path, help="write the workspace's specification to this JSON file instead of saving it to W&B")
     args = parser.parse_args(argv)
     try:
-        runs = find_runs(args.paths or _newest_sweep())
+        if not args.out and not args.entity:
+            raise LabError("saving a workspace to W&B needs --entity (your W&B user or team); --out FILE writes its specification offline")
+        paths = args.paths or [newest_sweep()]
+        runs = find_runs(paths)
         keys, floors = logged_keys(runs)
         if not keys:
-            raise LabError(f"no run directory under {', '.join(map(str, args.paths or _newest_sweep()))} has logged a generation: nothing to plot")
-        workspace = build_workspace(args.entity, args.project, args.name, keys, floors)
+            raise LabError(f"no run directory under {', '.join(map(str, paths))} has logged a generation: nothing to plot")
+        workspace = build_workspace(args.entity or "", args.project, args.name, keys, floors)
         if args.out:
             args.out.write_text(json.dumps(specification(workspace), indent=2))
             print(f"{args.out}: {len(workspace.sections)} sections, {len(keys)} keys from {len(runs)} runs")

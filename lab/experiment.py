@@ -60,6 +60,7 @@ def _run_locked(cfg: DictConfig, real: RealData, run: RunDir, overrides, group, 
         return run.discard_unfinished(state["completed_generations"])
     if state is not None:
         state = run.trust(cfg, state, damaged)  # refuses other code before anything is rewritten
+        run.record_length(int(cfg.loop.generations))  # a finished chain asked for more generations is extended
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = resolve_device(cfg.device)
@@ -89,7 +90,7 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: Ru
         len(real.heldout_labels),
         loop.name,
         device,
-        f", resuming after generation {done - 1}" if done else "",
+        f", resuming after generation {done - 1} (the chain runs to generation {int(loop.generations) - 1})" if done else "",
     )
     reference = {
         "classifier": evaluator.classifier_info,

@@ -33,11 +33,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lab.errors import LabError
+from lab.errors import LabError, require
 from lab.report_claims import claims_section, declared, judge_claims, levels, settings_named
 from lab.report_export import export
 from lab.report_html import write_html
-from lab.report_load import condition_labels, find_runs, load_runs  # noqa: F401 — find_runs and load_runs: the API notebooks import
+from lab.report_load import condition_labels, find_runs, load_runs, newest_sweep  # noqa: F401 — find_runs and load_runs: the API notebooks import
 from lab.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
     COVERAGE_DECILE,
     SEED,
@@ -100,22 +100,19 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     """The report of the runs under `paths` in `out` (one per comparable group in out/group_<i> with `split`).
     `settings` are Reading's fields, for a call that names one or two. Every check runs before anything is written."""
     reading = reading or Reading(**settings)
-    try:
-        declared_family = declared(find_runs(paths), reading.claims_file, reading.looks, reading.post_hoc)
-    except LabError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    declared_family = declared(find_runs(paths), reading.claims_file, reading.looks, reading.post_hoc)
     claims = declared_family.claims
     table = load_runs(paths, settings_named(claims))
     problem = comparable(table)
     if problem and not reading.split:
-        raise SystemExit(f"error: {problem}; give the report runs of one basis, or pass --split for one report per group")
+        raise LabError(f"{problem}; give the report runs of one basis, or pass --split for one report per group")
     effect_metrics = reading.effect_metrics
     if effect_metrics:
         logged = set(table.metric) | {TAIL_GAP}
         named = {m: m if m in logged else f"metrics/{m}" for m in effect_metrics}
         unknown = [m for m, key in named.items() if key not in logged]
         if unknown:
-            raise SystemExit(f"error: --metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
+            raise LabError(f"--metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
         effect_metrics = list(named.values())
     basis = sorted(c for c in table.columns if c.startswith(BASIS))
     groups = [(out, table)] if not problem else [(out / f"group_{i}", g) for i, (_, g) in enumerate(table.groupby(basis, sort=True))]
@@ -123,14 +120,11 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     for _, group in groups:
         group = with_tail_gap(group.assign(condition=condition_labels(group)))  # within a group, only what varies there names a condition
         baseline = control_condition(group, reading.control)  # an unknown --control stops here
-        try:
-            level, final = levels(group, declared_family, baseline)
-            claimed = judge_claims(group, claims, baseline, level, final) if claims else pd.DataFrame()
-            if len(claimed):  # where the family comes from travels with claims.csv (and with an exported copy)
-                claimed = claimed.assign(source=declared_family.source, post_hoc=declared_family.post_hoc)
-            tested.append(claimed)
-        except LabError as exc:
-            raise SystemExit(f"error: {exc}") from None
+        level, final = levels(group, declared_family, baseline)
+        claimed = judge_claims(group, claims, baseline, level, final) if claims else pd.DataFrame()
+        if len(claimed):  # where the family comes from travels with claims.csv (and with an exported copy)
+            claimed = claimed.assign(source=declared_family.source, post_hoc=declared_family.post_hoc)
+        tested.append(claimed)
     return [_write_group(group, where, paths, reading, effect_metrics, claimed, declared_family) for (where, group), claimed in zip(groups, tested)]
 
 
@@ -269,7 +263,7 @@ def _save(fig, path: Path) -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
-    parser.add_argument("dirs", nargs="+", type=Path, help="multirun directories or run directories")
+    parser.add_argument("dirs", nargs="*", type=Path, help="multirun directories or run directories (default: the newest sweep under multirun/)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
     parser.add_argument(
         "--control",
@@ -318,23 +312,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> None:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
-    for d in args.dirs:
-        if not d.is_dir():
-            print(f"error: {d} is not a directory; give multirun or run directories", file=sys.stderr)
-            sys.exit(2)
-    looks = _looks(args.looks)
-    if args.post_hoc and args.claims is None:
-        print("error: --post-hoc reads a --claims FILE over runs that declared their own; name the file with --claims", file=sys.stderr)
+    try:
+        looks = _looks(args.looks)
+        require(args.claims is not None or not args.post_hoc, "--post-hoc reads a --claims FILE over runs that declared their own; name the file with --claims")
+        require(args.export is None or not args.split, "--export takes one report, and --split may write several; export one group's runs at a time")
+        dirs = args.dirs or [newest_sweep()]
+        out = args.out or (dirs[0] / "report" if len(dirs) == 1 else Path("report"))
+        reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split, args.post_hoc)
+        pages = write_report(dirs, out, reading)
+    except LabError as exc:  # one line and exit 2, like every entry point's usage errors
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    if args.export is not None and args.split:
-        print("error: --export takes one report, and --split may write several; export one group's runs at a time", file=sys.stderr)
-        sys.exit(2)
-    out = args.out or (args.dirs[0] / "report" if len(args.dirs) == 1 else Path("report"))
-    reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split, args.post_hoc)
-    pages = write_report(args.dirs, out, reading)
     for page in pages:
         print(f"report: {page}")
     if args.export is not None:
@@ -348,9 +338,7 @@ def _looks(text: str | None) -> list[int] | None:
         looks = [int(n) for n in text.split(",")]
     except ValueError:
         looks = []
-    if not looks or looks != sorted(set(looks)) or looks[0] < 2:
-        print(f"error: --looks {text}: allowed increasing seed counts ≥ 2, e.g. 5,10,20", file=sys.stderr)
-        sys.exit(2)
+    require(bool(looks) and looks == sorted(set(looks)) and looks[0] >= 2, f"--looks {text}: allowed increasing seed counts ≥ 2, e.g. 5,10,20")
     return looks
 
 

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 from lab import layout
-from lab.claims import ClaimKind, parse_claims, scale_of_claim
+from lab.claims import ClaimKind, parse_claims, same_setting, scale_of_claim
 from lab.errors import LabError
 from lab.report_plots import SEED
 from lab.report_power import POWER, look_level, seeds_for_power
@@ -100,7 +100,7 @@ def condition_of(table: pd.DataFrame, settings, name: str, control: str | None) 
     for key, value in settings.items():
         if key == "seed" or key not in table:
             raise LabError(f"claim {name}: {key} is not a setting that tells these runs' conditions apart (seeds are the replicates)")
-        picked &= table[key].map(lambda have, want=str(value): _same(have, want))
+        picked &= table[key].map(lambda have, want=str(value): same_setting(have, want))
     found = sorted(table[picked].condition.unique())
     text = ", ".join(f"{k}={v}" for k, v in settings.items())
     if not found:
@@ -108,21 +108,6 @@ def condition_of(table: pd.DataFrame, settings, name: str, control: str | None) 
     if len(found) > 1:
         raise LabError(f"claim {name}: {text} matches {len(found)} conditions ({'; '.join(found)}); name the setting that tells them apart")
     return found[0]
-
-
-def _same(have, want: str) -> bool:
-    """A setting's value as a run recorded it against a claim's: the same text, the same truth value (YAML's true,
-    Python's True), or the same number (0 and 0.0)."""
-    have = str(have)
-    if have == want or (have.lower() in BOOLEANS and have.lower() == want.lower()):
-        return True
-    try:
-        return float(have) == float(want)
-    except (TypeError, ValueError):
-        return False
-
-
-BOOLEANS = ("true", "false")
 
 
 def _sides(table: pd.DataFrame, a: str, b: str, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -13,18 +13,27 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from lab import layout
-from lab.conf import science_overrides
+from lab.conf import SCHEDULE, science_overrides, setting_text
+from lab.errors import LabError
 from lab.loops import effective_real_fraction
 from lab.report_plots import SEED
 from lab.report_verdict import BASIS, SAMPLE_COUNT
 
-SCHEDULE = "loop.schedule"  # lab/schedule.py
+
+def newest_sweep(root: Path = Path("multirun")) -> Path:
+    """The sweep directory (multirun/<date>/<time>) modified last: what the report and the dashboard read by default."""
+    sweeps = sorted((p for p in root.glob("*/*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    if not sweeps:
+        raise LabError(f"no sweep under {root}/ (looked for {root}/<date>/<time>): run one with python -m lab -m …, or name the directory")
+    return sweeps[-1]
 
 
 def find_runs(paths) -> list[Path]:
     """Every run directory (one with config.yaml and metrics.jsonl) at or below the given paths."""
     runs = set()
     for path in map(Path, paths):
+        if not path.is_dir():
+            raise LabError(f"{path} is not a directory; give sweep or run directories")
         candidates = [path] if (path / layout.METRICS).exists() else [p.parent for p in path.rglob(layout.METRICS)]
         runs.update(c for c in candidates if (c / layout.CONFIG).exists())
     return sorted(runs)
@@ -43,7 +52,7 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
         named.add(SCHEDULE)  # a schedule a preset set is a setting too: a scheduled chain is never taken for the control
     for run in runs:
         cfg = configs[run]
-        overrides = {key: _setting(cfg, key) for key in named} | _overrides(run)
+        overrides = {key: setting_text(cfg, key) for key in named} | _overrides(run)
         rows = _metric_rows(run / layout.METRICS)
         records = []
         for row in rows:
@@ -59,7 +68,7 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
             frame[key] = value
         frames.append(frame)
     if not frames:
-        raise SystemExit(f"error: no run directories (with config.yaml and metrics.jsonl) under {', '.join(map(str, paths))}")
+        raise LabError(f"no run directories (with config.yaml and metrics.jsonl) under {', '.join(map(str, paths))}")
     table = pd.concat(frames, ignore_index=True)
     table["condition"] = condition_labels(table)
     _one_run_per_seed(table)
@@ -78,7 +87,7 @@ def _metric_rows(path: Path) -> list[dict]:
             if number == len(lines):
                 print(f"note: {path} ends in a cut line (a chain still running, or killed while writing): read up to the row before it", file=sys.stderr)
                 break
-            raise SystemExit(f"error: {path} line {number} is not a JSON row (a damaged file); restore the run, or leave it out") from None
+            raise LabError(f"{path} line {number} is not a JSON row (a damaged file); restore the run, or leave it out") from None
     return rows
 
 
@@ -89,19 +98,11 @@ def _one_run_per_seed(table: pd.DataFrame) -> None:
     twice = runs[runs.duplicated(["condition", SEED], keep=False)]
     if len(twice):
         (condition, seed), part = next(iter(twice.groupby(["condition", SEED])))
-        raise SystemExit(
-            f"error: {condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
+        raise LabError(
+            f"{condition}, seed={seed} is in {len(part)} runs ({', '.join(part.run)}); a seed is one "
             "replicate: give the report one of them, or runs that differ in an override (it splits them "
             "into conditions)"
         )
-
-
-def _setting(cfg, key: str) -> str:
-    """A run's value of a setting as a command line would name it: a group (`model`, `loop`) by its option's name."""
-    value = OmegaConf.select(cfg, key, default=[] if key == SCHEDULE else None)  # runs from before schedules had none
-    if OmegaConf.is_list(value) or isinstance(value, list):  # as Hydra's command line writes a list: loop.schedule=[fully_synthetic@1-3]
-        return f"[{','.join(map(str, value))}]"
-    return str(value.get("name") if OmegaConf.is_dict(value) else value)
 
 
 def _basis(run: Path, cfg) -> dict:

@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from lab import layout
+from lab.errors import LabError
 from lab.labels import wright_fisher_extinction
 from lab.report_stats import ADJUSTMENT_NAMES, adjust, interval_text, slope, t_test
 from lab.tracking import scalar_key
@@ -85,7 +86,7 @@ def control_condition(table: pd.DataFrame, named: str | None = None) -> str | No
     conditions = sorted(table.condition.unique())
     if named is not None:
         if named not in conditions:
-            raise SystemExit(f"error: --control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
+            raise LabError(f"--control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
         return named
     unscheduled = table["loop.schedule"].isin(["[]"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
     controls = sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())

@@ -118,6 +118,13 @@ class RunDir(RunPaths):
         self.write_state(state)
         return state
 
+    def record_length(self, generations: int) -> None:
+        """A chain extended (or asked for fewer generations than it holds): config.yaml says the count last asked for."""
+        saved = OmegaConf.load(self.config)
+        if int(saved.loop.generations) != generations:
+            saved.loop.generations = generations
+            atomic_write_text(self.config, OmegaConf.to_yaml(saved))
+
     def write_reference(self, reference: dict) -> None:
         atomic_write_text(self.reference, json.dumps(reference, indent=2))
 

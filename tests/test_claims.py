@@ -282,13 +282,13 @@ def test_claims_from_a_file_and_claims_the_sweep_cannot_answer(tmp_path):
     root = claimed_sweep(tmp_path / "sweep")
     file = tmp_path / "claims.yaml"
     file.write_text(OmegaConf.to_yaml({"claims": [claim(metric="recal")]}))
-    with pytest.raises(SystemExit, match=r"claim c: recal is not logged by these runs; they log classes_present, fd_classifier"):
+    with pytest.raises(LabError, match=r"claim c: recal is not logged by these runs; they log classes_present, fd_classifier"):
         write_report([root], tmp_path / "r1", claims_file=file)
     file.write_text(OmegaConf.to_yaml({"claims": [claim(condition={"loop": "fresh"})]}))
-    with pytest.raises(SystemExit, match=r"claim c: no run has loop=fresh; the conditions are: loop=fully_synthetic; loop=real_only"):
+    with pytest.raises(LabError, match=r"claim c: no run has loop=fresh; the conditions are: loop=fully_synthetic; loop=real_only"):
         write_report([root], tmp_path / "r2", claims_file=file)
     file.write_text(OmegaConf.to_yaml({"claims": [claim()]}))
-    with pytest.raises(SystemExit, match=r"looks 2,5: these runs hold 3 seeds"):
+    with pytest.raises(LabError, match=r"looks 2,5: these runs hold 3 seeds"):
         write_report([root], tmp_path / "r3", claims_file=file, looks=[2, 5])
     assert not any((tmp_path / f"r{i}").exists() for i in (1, 2, 3))
     write_report([root], tmp_path / "r4", claims_file=file, looks=[3, 6])
@@ -318,7 +318,7 @@ def test_claims_named_after_the_runs_are_refused_unless_called_post_hoc(tmp_path
     root = claimed_sweep(tmp_path / "sweep", [claim(name="fd rises")])
     file = tmp_path / "other.yaml"
     file.write_text(OmegaConf.to_yaml({"claims": [claim(name="something else", kind="decrease")]}))
-    with pytest.raises(SystemExit, match="these runs declared their claims .* add --post-hoc"):
+    with pytest.raises(LabError, match="these runs declared their claims .* add --post-hoc"):
         write_report([root], tmp_path / "r1", claims_file=file)
     page = write_report([root], tmp_path / "r2", claims_file=file, post_hoc=True)[0]
     assert "POST HOC" in page.read_text()
@@ -342,5 +342,5 @@ def test_a_planned_read_waits_for_every_condition_to_reach_the_planned_seeds(tmp
         config = OmegaConf.load(run / "config.yaml")
         config.claims = [claim(name="fd rises")]
         OmegaConf.save(config, run / "config.yaml")
-    with pytest.raises(SystemExit, match=r"looks 3,6: the claims' conditions hold different numbers of seeds finished to generation 1"):
+    with pytest.raises(LabError, match=r"looks 3,6: the claims' conditions hold different numbers of seeds finished to generation 1"):
         write_report([root], tmp_path / "r", looks=[3, 6])

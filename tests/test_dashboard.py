@@ -66,11 +66,16 @@ def test_the_cli_writes_the_specification_offline_and_stops_in_one_line_without_
     env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_BASE_URL")} | isolated
     command = [sys.executable, "-m", "lab.dashboard", "--entity", "someone", "--project", "lab", str(sweep)]
     out = tmp_path / "workspace.json"
-    written = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    offline = [sys.executable, "-m", "lab.dashboard", "--out", str(out), str(sweep)]  # no entity: nothing is saved
+    written = subprocess.run(offline, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert written.returncode == 0, written.stderr
     assert json.loads(out.read_text())["spec"]["section"]["panelBankConfig"]["sections"]
     refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert refused.returncode == 2
     assert refused.stderr.strip().startswith("error: python -m lab.dashboard needs a W&B API key")
-    empty = subprocess.run([*command[:-1], str(tmp_path / "nothing")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert empty.returncode == 2 and empty.stderr.count("\n") == 1 and "nothing to plot" in empty.stderr
+    (tmp_path / "empty").mkdir()
+    for where, says in (("empty", "has logged a generation: nothing to plot"), ("nothing", "nothing is not a directory")):
+        stopped = subprocess.run([*command[:-1], where], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        assert stopped.returncode == 2 and stopped.stderr.count("\n") == 1 and says in stopped.stderr, stopped.stderr
+    no_entity = subprocess.run(command[:3] + [str(sweep)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert no_entity.returncode == 2 and "needs --entity" in no_entity.stderr

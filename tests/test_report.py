@@ -1,6 +1,7 @@
 """lab.report on run directories with known values: tidy CSV, seed bands, heat map, one HTML page."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,9 +14,11 @@ from omegaconf import OmegaConf
 from PIL import Image
 from scipy import stats
 
+from lab.errors import LabError
 from lab.report import load_runs, summarise, write_report
 from lab.report_stats import adjust, band, interval_text, t_test
 from lab.report_verdict import against_control, class_effects, contrasts, control_condition, floors
+from tests.conftest import repo_root
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -232,7 +235,7 @@ def test_a_seed_given_twice_is_refused(sweep, tmp_path):
     # The same seed of the same condition again (e.g. a re-run sweep given beside the first): not a new replicate.
     again = tmp_path / "again"
     fake_run(again, "0", "mixed", 0.5, 0, [10.0, 20.0, 30.0])
-    with pytest.raises(SystemExit, match=r"loop=mixed, real_fraction=0.5, seed=0 is in 2 runs .*one replicate"):
+    with pytest.raises(LabError, match=r"loop=mixed, real_fraction=0.5, seed=0 is in 2 runs .*one replicate"):
         write_report([sweep, again], tmp_path / "report")
     assert not (tmp_path / "report").exists()
 
@@ -277,9 +280,9 @@ def test_class_shares_against_the_control(tmp_path):
 
 
 def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_path):
-    with pytest.raises(SystemExit, match=r"--control 'loop=fresh' is not a condition of these runs; they are: loop=mixed"):
+    with pytest.raises(LabError, match=r"--control 'loop=fresh' is not a condition of these runs; they are: loop=mixed"):
         write_report([sweep], tmp_path / "r1", control="loop=fresh")
-    with pytest.raises(SystemExit, match=r"--metrics recal: not logged by these runs; they log metrics/fd_classifier"):
+    with pytest.raises(LabError, match=r"--metrics recal: not logged by these runs; they log metrics/fd_classifier"):
         write_report([sweep], tmp_path / "r2", effect_metrics=["fd_classifier", "recal"])
     assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
     # Named as logged or without the metrics/ prefix, against a control the user chooses.
@@ -294,8 +297,22 @@ def test_cli(sweep, tmp_path):
     result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "report.html").is_file()
-    bad = subprocess.run([sys.executable, "-m", "lab.report", str(tmp_path / "nope")], capture_output=True, text=True)
-    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: ")
+    # Every usage mistake: one line naming where it looked, exit 2, nothing written.
+    here = tmp_path / "here"
+    (here / "empty").mkdir(parents=True)
+    for args, says in (
+        (["nope"], "error: nope is not a directory; give sweep or run directories"),
+        (["empty"], "error: no run directories (with config.yaml and metrics.jsonl) under empty"),
+        ([], "error: no sweep under multirun/ (looked for multirun/<date>/<time>): run one with python -m lab -m …, or name the directory"),
+        ([str(sweep), "--looks", "5,3"], "error: --looks 5,3: allowed increasing seed counts ≥ 2, e.g. 5,10,20"),
+    ):
+        bad = subprocess.run([sys.executable, "-m", "lab.report", *args], capture_output=True, text=True, cwd=here, env=_env())
+        assert (bad.returncode, bad.stderr.strip()) == (2, says)
+    assert [p.name for p in here.iterdir()] == ["empty"]
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(repo_root()))
 
 
 CHROMIUM_FLAGS = [
@@ -461,7 +478,7 @@ def test_runs_from_two_classifiers_are_refused_or_split(tmp_path):
     for seed in range(2):
         fake_run(root, f"a{seed}", "fully_synthetic", 0.0, seed, [10, 20], classifier="mnist5k-16px-aaaa.pt")
         fake_run(root, f"b{seed}", "fully_synthetic", 0.0, seed + 2, [10, 30], classifier="mnist5k-16px-bbbb.pt")
-    with pytest.raises(SystemExit, match=r"differ in classifier \(mnist5k-16px-aaaa.pt: 2 runs; mnist5k-16px-bbbb.pt: 2 runs\)"):
+    with pytest.raises(LabError, match=r"differ in classifier \(mnist5k-16px-aaaa.pt: 2 runs; mnist5k-16px-bbbb.pt: 2 runs\)"):
         write_report([root], tmp_path / "report")
     assert not (tmp_path / "report").exists()
     pages = write_report([root], tmp_path / "report", split=True)
@@ -498,6 +515,6 @@ def test_a_cut_last_line_is_read_up_to_and_a_damaged_one_stops_the_report(sweep,
     assert pd.read_csv(tmp_path / "read" / "runs.csv").query("run.str.endswith('/0')").generation.max() == 2
     lines = whole.splitlines()
     metrics.write_text("\n".join([lines[0], lines[1][:20], *lines[2:]]) + "\n")  # damage before the end
-    with pytest.raises(SystemExit, match=r"metrics.jsonl line 2 is not a JSON row \(a damaged file\)"):
+    with pytest.raises(LabError, match=r"metrics.jsonl line 2 is not a JSON row \(a damaged file\)"):
         write_report([sweep], tmp_path / "report")
     assert not (tmp_path / "report").exists()

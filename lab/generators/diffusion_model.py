@@ -137,5 +137,9 @@ class DiffusionGenerator(Generator):
 
     def load(self, directory: Path) -> None:
         """The raw (training) weights: what a warm start continues from."""
-        self.model = UNet2DModel.from_pretrained(directory / "unet")
+        loaded = UNet2DModel.from_pretrained(directory / "unet")
+        # Rebuilt from its config less `_name_or_path` (where it was loaded from), so that the checkpoints a resumed
+        # or extended chain saves are byte for byte those of a chain that never stopped.
+        self.model = UNet2DModel.from_config({k: v for k, v in loaded.config.items() if k != "_name_or_path"})
+        self.model.load_state_dict(loaded.state_dict())
         self._train_forward = None  # compiled for the module this replaces
