@@ -7,11 +7,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from lab.__main__ import check_job
-from lab.conf import science_overrides
+from lab.conf import science_overrides, setting_text
 from lab.errors import LabError
 from lab.experiment import run_experiment
 from lab.loops import compose
-from lab.report_load import _setting
 from lab.schedule import regimes, synthetic_taken
 from tests.conftest import SMOKE
 from tests.test_errors import lab_cli
@@ -113,8 +112,8 @@ def test_a_sweep_with_one_bad_schedule_writes_nothing(tmp_path):
 
 def test_the_report_and_wandb_name_a_schedule_as_the_command_line_does():
     cfg = OmegaConf.create({"loop": {"schedule": ["fully_synthetic@1-3", "mixed:0.2@4"]}})
-    assert _setting(cfg, "loop.schedule") == "[fully_synthetic@1-3,mixed:0.2@4]"
-    assert _setting(OmegaConf.create({"loop": {"name": "mixed"}}), "loop.schedule") == "[]"  # a run from before schedules
+    assert setting_text(cfg, "loop.schedule") == "[fully_synthetic@1-3,mixed:0.2@4]"
+    assert setting_text(OmegaConf.create({"loop": {"name": "mixed"}}), "loop.schedule") == "[]"  # a run from before schedules
     # A multirun job's overrides escape Hydra's special characters; the condition is the single run's.
     assert science_overrides(["loop.schedule=[fresh\\:0.9..0.1@1-5]", "seed=2"]) == {"loop.schedule": "[fresh:0.9..0.1@1-5]"}
 

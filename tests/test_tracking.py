@@ -171,14 +171,13 @@ def test_a_run_carries_its_condition_as_flat_wandb_config_keys(tmp_path):
     config = json.loads(leet(chain_run(tmp_path / "run"), "--summary"))["config"]
     flat = {k: v for k, v in config.items() if k.startswith("condition")}
     assert flat == {
-        "condition": "loop=mixed, real_fraction=0.25, model=gaussian, data=gaussian, model.sampling_bias=0.5, loop.generations=1, "
-        "loop.train_size=100, loop.num_samples=1000",
+        "condition": "loop=mixed, real_fraction=0.25, model=gaussian, data=gaussian, model.sampling_bias=0.5, loop.train_size=100, loop.num_samples=1000",
         "condition/loop": "mixed",
         "condition/real_fraction": 0.25,
         "condition/model": "gaussian",
         "condition/data": "gaussian",
         "condition/model.sampling_bias": "0.5",
-        "condition/loop.generations": "1",
         "condition/loop.train_size": "100",
         "condition/loop.num_samples": "1000",
-    }  # no seed (it is the band), no tracking, progress or threads (they do not change the science)
+    }  # no seed (it is the band), no tracking, progress or threads (they do not change the science), no loop.generations
+    # (how far a chain runs: a longer chain of the same condition extends a shorter one)
