@@ -15,7 +15,11 @@ from lab import layout
 
 PACKAGE_DIR = Path(lab.__file__).resolve().parent
 # Code that runs inside a chain: the report, its page and the dashboards are read-only views of runs.
-_NOT_IN_A_CHAIN = ("report.py", "report_html.py", "report_plots.py", "report_stats.py", "report_verdict.py", "dashboard.py", "leet.py")
+# The sweep preview (plan.py) only reads settings.
+_NOT_IN_A_CHAIN = (
+    *("report.py", "report_claims.py", "report_export.py", "report_html.py", "report_load.py", "report_plots.py", "report_power.py"),
+    *("report_stats.py", "report_verdict.py", "dashboard.py", "leet.py", "plan.py"),
+)
 
 
 def sha256_of(path: Path) -> str:

@@ -139,17 +139,20 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     metrics = main_metrics(table)
     headline = [m for m in metrics if m in HEADLINE]
     figures, more = [], []  # the page shows the headline figures, and folds the rest away
-    if {"metrics/precision", "metrics/recall"} <= set(metrics):
-        point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
-        figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, out / "plots" / "precision_recall.png")))
     for metric in metrics:
         fig = plot_metric(table, metric, floor=floor.get(metric)).figure
         (figures if metric in headline else more).append((metric, _save(fig, out / "plots" / f"{metric.replace('/', '_')}.png")))
+    if {"metrics/precision", "metrics/recall"} <= set(metrics):
+        point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
+        figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, out / "plots" / "precision_recall.png")))
     for loop in sorted(table.loop.unique()):
         if table[table.loop == loop].real_fraction.nunique() > 1:
             for metric in metrics[:1]:
                 fig = plot_heatmap(table, metric, loop).figure
                 figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
+    # The curves, then what the samples look like, then the finer figures.
+    for i, (title, grids) in enumerate(sample_strips(table)):
+        figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
@@ -198,8 +201,6 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
                 lost,
             )
         )
-    for i, (title, grids) in enumerate(sample_strips(table)):
-        figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
 
 

@@ -36,7 +36,8 @@ table { border-collapse: collapse; font-size: 0.9rem; } td, th { padding: 0.2rem
 def write_html(
     path: Path, figures: list[tuple[str, Path]], tables: list[tuple[str, pd.DataFrame]], runs: int, sources: list[str], more: list[tuple[str, Path]] = ()
 ) -> Path:
-    """Tables first, then the headline figures; `more` (every other metric) folded into one <details>."""
+    """The first table (the declared claims' verdicts), then the headline figures and sample grids, then the other
+    (exploratory) tables; `more` (every other metric) folded into one <details>."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Self-consumption lab report</title>",
         _STYLE,
@@ -47,11 +48,10 @@ def write_html(
         "they stay inside the metric's range. Data: <a href='runs.csv'>runs.csv</a> (one row per run × generation × "
         "metric) and the CSV files beside this page.</p>",
     ]
-    for heading, table in tables:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        if len(table):
-            parts.append(f"<div class='scroll'>{table.to_html(index=False, border=0, na_rep='')}</div>")
+    parts += _tables(tables[:1])
+    parts.append("<h2 id='figures'>Figures</h2>")
     parts += [_figure(title, image) for title, image in figures]
+    parts += _tables(tables[1:])
     if more:
         parts.append(f"<details><summary>Every other metric ({len(more)} figures)</summary>")
         parts += [_figure(title, image) for title, image in more]
@@ -59,6 +59,15 @@ def write_html(
     parts += [_CHECK_IMAGES, "</body></html>"]
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _tables(tables: list[tuple[str, pd.DataFrame]]) -> list[str]:
+    parts = []
+    for heading, table in tables:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if len(table):
+            parts.append(f"<div class='scroll'>{table.to_html(index=False, border=0, na_rep='')}</div>")
+    return parts
 
 
 def _figure(title: str, image: Path) -> str:

@@ -41,8 +41,11 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
             ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
     if floor is not None:
         ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real ({floor:.3g})")
-    scale = {"logit": " computed on the logit scale", "log": " computed on the log scale"}.get(scale_of(metric), "")
-    ax.set(xlabel="generation", ylabel=metric, title=f"{metric} ({_seeds_text(summary)}, 95% band{scale})")
+    scale = {"logit": " on the logit scale", "log": " on the log scale"}.get(scale_of(metric), "")
+    band = f", 95% band over seeds{scale}" if (summary["count"] > 1).any() else ", no band (one seed)"
+    # Two lines: the details do not fit a panel's width beside the metric's name.
+    ax.set(xlabel="generation", ylabel=metric)
+    ax.set_title(f"{metric}\n{_seeds_text(summary)}{band}", fontsize="medium")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="small")
     return ax
@@ -68,7 +71,8 @@ def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None
             )
     if floor is not None:
         ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
-    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02), title="precision against recall, numbers = generation")
+    title = f"precision against recall\n{_seeds_text(precision)}, numbers = generation"
+    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02), title=title)
     ax.legend(fontsize="small")
     return ax
 
@@ -77,12 +81,13 @@ def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
     """Each class's share among recognised samples ÷ its real share, per generation (mean over seeds)."""
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     part = table[table.condition == condition]
+    means = pd.DataFrame()
     for metric in share_ratio_metrics(part):
         means = summarise(part, metric)
         ax.plot(means["generation"], means["mean"], marker=".", label=f"class {metric.removeprefix(SHARE_RATIO)}")
-    ax.axhline(1.0, color="k", linewidth=1)
-    ax.axhline(0.5, color="k", linestyle="--", linewidth=1)
-    ax.set(xlabel="generation", ylabel="share ÷ real share", title=f"class shares: {condition}")
+    ax.axhline(1.0, color="k", linewidth=1, label="as in the real data")
+    ax.axhline(0.5, color="k", linestyle="--", linewidth=1, label="half its real share")
+    ax.set(xlabel="generation", ylabel="share ÷ real share", title=f"class shares: {condition} ({_seeds_text(means)})")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="x-small", ncol=2)
     return ax

@@ -122,6 +122,19 @@ def test_band_over_seeds(sweep):
     assert (last["low"], last["high"]) == pytest.approx((np.exp(logs.mean() - half), np.exp(logs.mean() + half)), rel=1e-6)
 
 
+def test_a_figure_title_says_how_many_seeds_and_what_its_band_is(sweep):
+    import matplotlib.pyplot as plt
+
+    from lab.report_plots import plot_metric
+
+    table = load_runs([sweep])
+    title = plot_metric(table, "metrics/fd_classifier").get_title()
+    assert re.search(r"mean of [\d–]+ seeds, 95% band over seeds on the log scale", title), title
+    one_seed = table[table.seed == table.seed.min()]
+    assert "mean of 1 seed, no band (one seed)" in plot_metric(one_seed, "metrics/fd_classifier").get_title()
+    plt.close("all")
+
+
 def test_bands_keep_to_the_metric_range():
     # Two seeds far apart: a plain t-interval (t = 12.7) would reach below 0 for a coverage and for a distance.
     low, high = band([0.02, 0.3], "logit")
