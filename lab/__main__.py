@@ -6,6 +6,8 @@ input stops with one line and nothing written.
 
 import contextlib
 import io
+import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -26,7 +28,7 @@ from lab.config import CONF_DIR, GROUPS, device_for_job, group_options
 from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
-from lab.plan import describe
+from lab.plan import describe, repeats
 
 # Flags after which we leave everything to Hydra (help, other config sources).
 _HYDRA_ONLY_FLAGS = {
@@ -151,11 +153,22 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+# job → the job of the same sweep that runs its chain (lab.plan.repeats), from main to Hydra's jobs (a launcher's
+# worker processes inherit the environment).
+_REPEATS = "LAB_SWEEP_REPEATS"
+log = logging.getLogger("lab")
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def hydra_entry(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     run_dir = Path(cfg.run_dir or hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
+    keep = json.loads(os.environ.get(_REPEATS, "{}")).get(str(hc.job.num)) if multirun else None
+    if keep is not None:
+        log.info("job %s asks for the chain job %s runs (a setting its loop ignores aside): nothing to run", hc.job.num, keep)
+        _remove_if_empty(run_dir)
+        return
     group = cfg.tracking.group or (str(hc.sweep.dir) if multirun else None)
     name = hc.job.override_dirname or run_dir.name
     if cfg.threads is None:
@@ -165,9 +178,13 @@ def hydra_entry(cfg: DictConfig) -> None:
     try:
         run_experiment(cfg, run_dir, overrides=list(hc.overrides.task), group=group, name=name)
     except LabError as exc:
-        if run_dir.is_dir() and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # only the empty directory Hydra made for this job
+        _remove_if_empty(run_dir)
         _fail(exc)
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    if run_dir.is_dir() and not any(run_dir.iterdir()):
+        run_dir.rmdir()  # only the empty directory Hydra made for this job
 
 
 def _threads_per_job(launcher) -> int | None:
@@ -213,13 +230,17 @@ def main() -> None:
         try:
             jobs = job_overrides(checked)
             configs = [check_job(overrides) for overrides in jobs]
+            os.environ[_REPEATS] = json.dumps(repeats(configs) if len(configs) > 1 else {})
             if checked != argv and ("-m" in argv or "--multirun" in argv):
-                print(describe(jobs, configs, str(_compose(jobs[0], return_hydra_config=True).hydra.sweep.dir)))
+                hydra_settings = [a for a in checked if a.startswith("hydra.")]  # hydra.sweep.dir=… among them
+                print(describe(jobs, configs, str(_compose(jobs[0] + hydra_settings, return_hydra_config=True).hydra.sweep.dir)))
                 return
         except LabError as exc:
             _fail(exc)
         except HydraException as exc:  # a malformed override
             _fail(LabError(_one_line(exc)))
+    else:
+        os.environ.pop(_REPEATS, None)  # not computed for another config: none from an outer command either
     hydra_entry()
 
 

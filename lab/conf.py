@@ -18,6 +18,24 @@ def changes_the_science(key: str) -> bool:
     return not any(key == free or key.startswith(f"{free}.") for free in NOT_SCIENCE)
 
 
+def comparable(cfg) -> dict:
+    """Every setting that changes the science, flattened (key → value): what resume compares."""
+    flat = flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    # A null setting equals an absent one: runs from before the options' own schemas recorded every option's
+    # settings in one node, null where another option's (e.g. sampler.eta under a DPM sampler).
+    return {k: v for k, v in flat.items() if changes_the_science(k) and v is not None}
+
+
+def flatten(tree, prefix=""):
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out |= flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def science_overrides(items) -> dict[str, str]:
     """key → value of the command-line overrides that change the science, the seed aside (seeds form a band)."""
     out = {}

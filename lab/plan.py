@@ -4,18 +4,49 @@ nothing: a multirun cannot print its configs through Hydra (one --cfg per job wo
 whose claim names no job of it would only stop at the report, hours later.
 """
 
-from collections import Counter
+import json
+from collections import Counter, defaultdict
 
 from omegaconf import DictConfig
 
 from lab.claims import same_setting
-from lab.conf import science_overrides, setting_text
+from lab.conf import SCHEDULE, comparable, science_overrides, setting_text
+from lab.loops import effective_real_fraction
+from lab.schedule import regimes
 
 CONTROL = "real_only"  # the report's default control: the one real_only condition without a loop.schedule
 
 
 def _text(settings: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in settings.items())
+
+
+def chain_key(cfg: DictConfig) -> str:
+    """What a chain computes: every setting that changes the science, with the real share and the schedule read as
+    the regime each generation runs (a loop with its own share ignores loop.real_fraction)."""
+    settings = {k: v for k, v in comparable(cfg).items() if k not in ("loop.real_fraction", SCHEDULE)}
+    plan = [(r.loop, r.real_fraction) for r in regimes(cfg.loop)]
+    return json.dumps([sorted(settings.items()), plan], default=str)
+
+
+def repeats(configs: list[DictConfig]) -> dict[int, int]:
+    """job → the job of the same sweep that runs the same chain. A grid crosses every loop with every value of a swept
+    setting, those a loop ignores too (loop=real_only,mixed × loop.real_fraction=0.1,0.5,0.9 asks for the control
+    three times): each chain runs once, in the job whose command line says it plainest (no schedule, the loop's own
+    share), else the first; two runs of one chain and seed would stop the report."""
+    groups = defaultdict(list)
+    for n, cfg in enumerate(configs):
+        groups[chain_key(cfg)].append(n)
+    out = {}
+    for members in groups.values():
+        keep = next((n for n in members if _plain(configs[n])), members[0])
+        out |= {n: keep for n in members if n != keep}
+    return out
+
+
+def _plain(cfg: DictConfig) -> bool:
+    loop = cfg.loop
+    return not loop.get("schedule") and float(loop.real_fraction) == effective_real_fraction(loop.name, loop.real_fraction)
 
 
 def unreached_claims(configs: list[DictConfig]) -> list[str]:
@@ -36,10 +67,15 @@ def describe(jobs: list[list[str]], configs: list[DictConfig], sweep_dir: str) -
     # A job's condition: the settings of its command line that change the science, the seed aside; those every job
     # shares are said once.
     named = [science_overrides(job) for job in jobs]
+    for settings, cfg in zip(named, configs, strict=True):  # a loop with its own share: that share, as the report names it
+        if "loop.real_fraction" in settings:
+            settings["loop.real_fraction"] = str(effective_real_fraction(cfg.loop.name, cfg.loop.real_fraction))
     shared = {k: v for k, v in named[0].items() if all(n.get(k) == v for n in named)}
     labels = [_text({k: v for k, v in n.items() if k not in shared}) or "(one condition)" for n in named]
     seeds = [int(c.seed) for c in configs]
-    per_condition = Counter(labels)
+    repeated = repeats(configs)
+    labels = [f"{label}   (the chain of job {repeated[n]}: not run again)" if n in repeated else label for n, label in enumerate(labels)]
+    per_condition = Counter(label for n, label in enumerate(labels) if n not in repeated)
     width = max(len(str(len(jobs) - 1)), 3)
     lines = [f"every job: {_text(shared)}"] if shared else []
     lines += [f"{'job':>{width}}  seed  condition"]
@@ -47,7 +83,8 @@ def describe(jobs: list[list[str]], configs: list[DictConfig], sweep_dir: str) -
     counts = sorted(set(per_condition.values()))
     seeds_text = f"{counts[0]} seed{'s' if counts[0] > 1 else ''}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]} seeds each"
     shape = f"{len(per_condition)} condition{'s' if len(per_condition) > 1 else ''} × {seeds_text}"
-    lines.append(f"{len(jobs)} jobs ({shape}), into {sweep_dir}/<job>; every job passes the lab's checks; nothing was written")
+    runs = f"{len(jobs)} jobs" if not repeated else f"{len(jobs)} jobs, {len(jobs) - len(repeated)} chains"
+    lines.append(f"{runs} ({shape}), into {sweep_dir}/<job>; every job passes the lab's checks; nothing was written")
     claims = configs[0].get("claims") or []
     problems = unreached_claims(configs)
     if claims:

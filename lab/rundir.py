@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from lab import faults, integrity, layout
-from lab.conf import changes_the_science
+from lab.conf import comparable
 from lab.errors import LabError
 from lab.layout import RunPaths
 from lab.locks import exclusive
@@ -210,8 +210,8 @@ class RunDir(RunPaths):
 
     def check_resumable(self, cfg: DictConfig) -> None:
         """A run directory may be resumed only by the same settings (up to those that do not change the science)."""
-        saved = _comparable(OmegaConf.load(self.config))
-        now = _comparable(cfg)
+        saved = comparable(OmegaConf.load(self.config))
+        now = comparable(cfg)
         # A setting the option no longer has, recorded at the value it always had, is no difference either.
         saved = {k: v for k, v in saved.items() if k in now or REMOVED_LATER.get(k, _ABSENT) != v}
         # A setting added after the run began, at the value that does what the code did before, is no difference.
@@ -319,23 +319,6 @@ def atomic_write_text(path: Path, text: str) -> None:
 def new_run_id() -> str:
     """Chosen by the lab, not W&B, so that it is in state.json before W&B starts (a resume reuses it)."""
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-
-
-def _comparable(cfg) -> dict:
-    flat = _flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-    # A null setting equals an absent one: runs from before the options' own schemas recorded every option's
-    # settings in one node, null where another option's (e.g. sampler.eta under a DPM sampler).
-    return {k: v for k, v in flat.items() if changes_the_science(k) and v is not None}
-
-
-def _flatten(tree, prefix=""):
-    out = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            out |= _flatten(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _replace_if_changed(path: Path, text: str) -> None:

@@ -65,7 +65,8 @@ def regimes(loop_cfg, at_least: int = 0) -> list[Regime]:
 def synthetic_taken(loop_cfg, plan: list[Regime], generation: int) -> list[int]:
     """How many samples of each earlier generation k < `generation` entered a training set when they were new (at
     generation k + 1): what `accumulate` keeps of them. Without a schedule, every generation's n_synthetic."""
-    return [split_counts(plan[k + 1].loop, int(loop_cfg.train_size), plan[k + 1].real_fraction)[1] for k in range(generation)]
+    size = int(loop_cfg.train_size)  # read once: a config read costs more than the count (chains of 100s of generations)
+    return [split_counts(plan[k + 1].loop, size, plan[k + 1].real_fraction)[1] for k in range(generation)]
 
 
 def _parse(index: int, text: str, loop_cfg, generations: int) -> _Span:

@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,24 @@ def digits_evaluator():
         cfg = compose(config_name="config", overrides=["data=digits", "metrics.classifier.epochs=5", "metrics.kid.subsets=20"])
     real = load_real_data(cfg.data)
     return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False), real
+
+
+@pytest.fixture
+def lab_here(monkeypatch, capsys):
+    """`python -m lab ARGS` run in this process, for commands that stop before a job runs (the checks, a preview,
+    --help): an interpreter each would spend seconds importing torch. test_errors.lab_cli runs the real command."""
+    from lab.__main__ import main
+
+    def run(cwd, *args) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", ["lab", *args])
+        monkeypatch.setenv("LAB_SWEEP_REPEATS", "{}")  # main sets it: restored after the test
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from scipy.special import digamma, polygamma
 
 from lab import generators
@@ -36,6 +37,8 @@ def chains(loop: str, generations: int, estimator: str = "ml", train_size: int =
         f"loop.real_fraction={real_fraction}",
         f"model.estimator={estimator}",
     )
+    # Resolved once: OmegaConf resolves an interpolation at every read, most of a toy generation's time otherwise.
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     real = load_real_data(cfg.data)
     means, variances = np.zeros((SEEDS, generations)), np.zeros((SEEDS, generations))
     for seed in range(SEEDS):

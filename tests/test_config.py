@@ -91,7 +91,7 @@ def test_sweep_jobs_spread_over_the_visible_gpus(job_num, gpus, device):
     assert device_for_job(job_num, gpus) == device
 
 
-@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 15), ("ratio_sweep_cpu", 12), ("compare_regimes", 15), ("ratio_sweep", 45)])
+@pytest.mark.parametrize(("preset", "jobs"), [("compare_regimes_cpu", 15), ("ratio_sweep_cpu", 18), ("compare_regimes", 15), ("ratio_sweep", 60)])
 def test_sweep_presets_expand_to_their_jobs(preset, jobs):
     from lab.__main__ import job_overrides
 

@@ -148,15 +148,15 @@ def test_cli_stops_before_writing_anything(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no outputs/ directory, nothing at all
 
 
-def test_cli_checks_every_job_of_a_sweep_first(tmp_path):
-    result = lab_cli(tmp_path, "-m", "loop=mixed", "loop.real_fraction=0.5,2")
+def test_cli_checks_every_job_of_a_sweep_first(tmp_path, lab_here):
+    result = lab_here(tmp_path, "-m", "loop=mixed", "loop.real_fraction=0.5,2")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: loop.real_fraction=2.0 is out of range: allowed 0 ≤ value ≤ 1"
     assert list(tmp_path.iterdir()) == []  # the valid first job did not start either
 
 
-def test_cli_rejects_a_key_that_plus_would_add(tmp_path):
-    result = lab_cli(tmp_path, "+loop.real_fracton=0.5")
+def test_cli_rejects_a_key_that_plus_would_add(tmp_path, lab_here):
+    result = lab_here(tmp_path, "+loop.real_fracton=0.5")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: loop.real_fracton is not a setting")
     assert list(tmp_path.iterdir()) == []
@@ -176,8 +176,8 @@ def test_imagefolder_with_an_unreadable_image_names_it(tmp_path):
         check_job(["data=imagefolder", f"data.root={tmp_path}"])
 
 
-def test_cli_unknown_option(tmp_path):
-    result = lab_cli(tmp_path, "sampler=euler")
+def test_cli_unknown_option(tmp_path, lab_here):
+    result = lab_here(tmp_path, "sampler=euler")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: sampler=euler is not an option; allowed: ddim, dpm_solver, dpm_solver_sde"
     assert list(tmp_path.iterdir()) == []
@@ -189,11 +189,11 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_online_tracking_without_a_key_stops_before_writing(tmp_path, monkeypatch):
+def test_online_tracking_without_a_key_stops_before_writing(tmp_path, monkeypatch, lab_here):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.netrc from `wandb login`
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     (tmp_path / "work").mkdir()
-    result = lab_cli(tmp_path / "work", "tracking=online")
+    result = lab_here(tmp_path / "work", "tracking=online")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: tracking.mode=online needs a W&B API key"), result.stderr[-2000:]
     assert list((tmp_path / "work").iterdir()) == []

@@ -112,6 +112,7 @@ def test_warm_start_continues_from_the_previous_generation(make_cfg, tmp_path, w
     assert (distance < 0.1) if warm_start else (distance > 0.5)
 
 
+@pytest.mark.slow  # three generations of a real training: end to end
 def test_a_generation_trained_on_real_data_only_scores_like_generation_0(make_cfg, tmp_path):
     """With no synthetic data (mixed at real_fraction=1) every later generation is a retrained generation 0:
     its Fréchet distance must stay within retraining noise of generation 0's. A generation ≥ 1 path that

@@ -8,7 +8,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import repo_root
+
+pytestmark = pytest.mark.slow  # each test runs a chain of the lab copied with a new file: end to end
 
 NEW_LOOP = '''"""previous_two: the fixed real images + samples of the last two generations, half each."""
 
@@ -62,7 +66,35 @@ def lab_copy(tmp_path, files: dict[str, str]):
     for name, text in files.items():
         (copy / name).write_text(text)
     env = {"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "WANDB_SILENT": "true"}
-    return lambda *args: subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+
+    def lab(*args):
+        return subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+
+    def checks(*jobs) -> list[str]:
+        """The line `python -m lab JOB` would print for each job ("" where its checks pass), from one interpreter."""
+        done = subprocess.run([sys.executable, "-c", CHECKS, json.dumps(jobs)], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.splitlines()[-1])
+
+    lab.checks = checks
+    return lab
+
+
+# What `python -m lab` checks before Hydra starts a job, for several jobs in one interpreter (each its own would
+# spend seconds importing torch).
+CHECKS = """
+import json, sys
+from lab.__main__ import check_job
+from lab.errors import LabError
+lines = []
+for job in json.loads(sys.argv[1]):
+    try:
+        check_job(job)
+        lines.append("")
+    except LabError as exc:
+        lines.append(f"error: {exc}")
+print(json.dumps(lines))
+"""
 
 
 def test_a_new_mitigation_is_one_python_file_and_one_yaml_file(tmp_path):
@@ -75,9 +107,9 @@ def test_a_new_mitigation_is_one_python_file_and_one_yaml_file(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["curate/changed"] for r in rows] == [1000, 1000]
     # Its own settings are typed and checked; another option's are not its settings.
-    assert lab(*toy, "curate=shrink", "curate.factor=2", "run_dir=bad").stderr.strip() == "error: curate.factor=2.0 is out of range: allowed 0 ≤ value ≤ 1"
-    assert "curate.threshold is not a setting of curate=shrink" in lab(*toy, "curate=shrink", "curate.threshold=0.5").stderr
-    assert not (tmp_path / "bad").exists()
+    out_of_range, not_its_own = lab.checks([*toy, "curate=shrink", "curate.factor=2"], [*toy, "curate=shrink", "curate.threshold=0.5"])
+    assert out_of_range == "error: curate.factor=2.0 is out of range: allowed 0 ≤ value ≤ 1"
+    assert "curate.threshold is not a setting of curate=shrink" in not_its_own
 
 
 NEW_GENERATOR = '''"""box: points drawn uniformly from the training set's bounding box, widened by model.margin."""
@@ -138,8 +170,9 @@ def test_a_new_generator_is_one_python_file_and_one_yaml_file(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     # A box widened by half a unit each generation around N(0, 1) points: the spread grows, as it must.
     assert rows[0]["metrics/variance_ratio"] < rows[1]["metrics/variance_ratio"] < rows[2]["metrics/variance_ratio"]
-    assert lab(*toy, "model.margin=-1", "run_dir=bad").stderr.strip() == "error: model.margin=-1.0 is out of range: allowed ≥ 0"
-    assert "model=box fits points of a toy data set" in lab("model=box").stderr  # toy or image: the family says it
+    negative, on_images = lab.checks([*toy, "model.margin=-1"], ["model=box"])
+    assert negative == "error: model.margin=-1.0 is out of range: allowed ≥ 0"
+    assert "model=box fits points of a toy data set" in on_images  # toy or image: the family says it
 
 
 def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
@@ -201,9 +234,9 @@ def test_a_new_data_set_is_one_python_file_and_one_yaml_file(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len(rows[0]["class_histogram"]) == 8 and rows[0]["metrics/modes_covered"] == 8  # a fitted mixture keeps its 8 modes
     # Its own check, and the lab's: a toy data set takes the toy generators only.
-    assert lab(*toy, "data.dim=3", "run_dir=bad").stderr.strip() == "error: data.dim=3 is not allowed for data=ring8 (a circle); allowed: 2"
-    assert "data=ring8 holds points, not images" in lab("data=ring8").stderr
-    assert not (tmp_path / "bad").exists()
+    wrong_dim, with_images = lab.checks([*toy, "data.dim=3"], ["data=ring8"])
+    assert wrong_dim == "error: data.dim=3 is not allowed for data=ring8 (a circle); allowed: 2"
+    assert "data=ring8 holds points, not images" in with_images
 
 
 NEW_METRIC = '''"""mean_brightness: the samples' mean pixel value, 0 (black) … 1 (white)."""

@@ -3,8 +3,8 @@
 from tests.test_errors import lab_cli
 
 
-def test_a_sweep_preview_lists_every_job_with_its_seed_and_condition(tmp_path):
-    result = lab_cli(tmp_path, "-m", "loop=mixed,fresh", "loop.real_fraction=0.5", "seed=0,1", "--cfg", "job")
+def test_a_sweep_preview_lists_every_job_with_its_seed_and_condition(tmp_path, lab_here):
+    result = lab_here(tmp_path, "-m", "loop=mixed,fresh", "loop.real_fraction=0.5", "seed=0,1", "--cfg", "job")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "every job: loop.real_fraction=0.5"
@@ -18,32 +18,60 @@ def test_a_sweep_preview_lists_every_job_with_its_seed_and_condition(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_sweep_preview_stops_on_the_first_job_that_fails_the_checks(tmp_path):
-    result = lab_cli(tmp_path, "-m", "loop=mixed", "loop.real_fraction=0.5,1.5", "--cfg", "job")
+def test_a_sweep_preview_stops_on_the_first_job_that_fails_the_checks(tmp_path, lab_here):
+    result = lab_here(tmp_path, "-m", "loop=mixed", "loop.real_fraction=0.5,1.5", "--cfg", "job")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: loop.real_fraction=1.5 is out of range: allowed 0 ≤ value ≤ 1"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_one_runs_config_printed_only_after_the_checks(tmp_path):
-    bad = lab_cli(tmp_path, "curate=none", "curate.threshold=0.5", "--cfg", "job")
+def test_one_runs_config_printed_only_after_the_checks(tmp_path, lab_here):
+    bad = lab_here(tmp_path, "curate=none", "curate.threshold=0.5", "--cfg", "job")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: curate.threshold is not a setting of curate=none; its settings: name, max_draws"
-    good = lab_cli(tmp_path, "loop=mixed", "--cfg", "job", "--package", "loop")
+    good = lab_here(tmp_path, "loop=mixed", "--cfg", "job", "--package", "loop")
     assert good.returncode == 0 and "name: mixed" in good.stdout
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_preview_names_the_claims_a_part_of_a_preset_cannot_reach(tmp_path):
-    result = lab_cli(tmp_path, "-m", "experiment=toy_tails", "loop=fully_synthetic", "seed=0,1", "--cfg", "job")
+def test_a_preview_names_the_claims_a_part_of_a_preset_cannot_reach(tmp_path, lab_here):
+    result = lab_here(tmp_path, "-m", "experiment=toy_tails", "loop=fully_synthetic", "seed=0,1", "--cfg", "job")
     assert result.returncode == 0, result.stderr
     assert "3 declared claims (modes are lost;" in result.stdout
     assert "note: claim modes are lost is against the control, and no job runs loop=real_only without a schedule" in result.stdout
 
 
-def test_help_lists_the_options_a_user_can_choose_not_the_schemas(tmp_path):
-    result = lab_cli(tmp_path, "--help")
+def test_help_lists_the_options_a_user_can_choose_not_the_schemas(tmp_path, lab_here):
+    result = lab_here(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     assert "schema_" not in result.stdout
     assert "curate: diversity, none, self_correction, verifier" in result.stdout
     assert "--cfg job" in result.stdout
+
+
+def test_a_grid_runs_each_chain_once_whatever_settings_its_loop_ignores():
+    from lab.plan import repeats
+    from tests.conftest import compose_cfg
+
+    jobs = [
+        ("loop=real_only", "loop.real_fraction=0.1"),  # 0: the control, under a share it ignores
+        ("loop=real_only", "loop.real_fraction=0.5"),  # 1: the same chain as 0
+        ("loop=mixed", "loop.real_fraction=0.1"),
+        ("loop=mixed", "loop.real_fraction=0.5"),
+        ("loop=real_only", "loop.real_fraction=0.5", "seed=1"),  # another seed: another chain
+        ("loop=real_only",),  # plainest: the chain of 0 and 1 runs here
+        ("loop=real_only", "loop.schedule=[fully_synthetic@1-2]"),  # a schedule that self-consumes: a chain of its own
+    ]
+    assert repeats([compose_cfg(*job) for job in jobs]) == {0: 5, 1: 5}
+
+
+def test_a_ratio_sweep_with_its_control_runs_the_control_once(tmp_path, lab_here):
+    toy = ("model=gaussian", "data=gaussian", "data.dim=1", "loop.generations=2", "loop.train_size=50", "loop.num_samples=50", "metrics.num_samples=50")
+    sweep = (*toy, "tracking=disabled", "progress=false", "hydra.sweep.dir=sweep")
+    preview = lab_here(tmp_path, "-m", *sweep, "loop=mixed,real_only", "loop.real_fraction=0.2,0.6", "--cfg", "job")
+    assert "3     0  loop=real_only, loop.real_fraction=1.0   (the chain of job 2: not run again)" in preview.stdout, preview.stdout
+    assert "4 jobs, 3 chains (3 conditions × 1 seed), into sweep/<job>" in preview.stdout
+    result = lab_cli(tmp_path, "-m", *sweep, "loop=mixed,real_only", "loop.real_fraction=0.2,0.6")
+    assert result.returncode == 0, result.stderr
+    assert "job 3 asks for the chain job 2 runs" in result.stdout + result.stderr
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1", "2"]

@@ -1,7 +1,6 @@
 """lab.report on run directories with known values: tidy CSV, seed bands, heat map, one HTML page."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,7 +17,6 @@ from lab.errors import LabError
 from lab.report import load_runs, summarise, write_report
 from lab.report_stats import adjust, band, interval_text, t_test
 from lab.report_verdict import against_control, class_effects, contrasts, control_condition, floors
-from tests.conftest import repo_root
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -306,26 +304,27 @@ def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_pat
     assert effect.set_index("quantity").loc["generation 2", "mean"] == 50
 
 
-def test_cli(sweep, tmp_path):
+def test_cli(sweep, tmp_path, monkeypatch, capsys):
+    from lab.report import main
+
     result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "report.html").is_file()
-    # Every usage mistake: one line naming where it looked, exit 2, nothing written.
+    # Every usage mistake: one line naming where it looked, exit 2, nothing written (in this process: an interpreter
+    # each would cost seconds of imports).
     here = tmp_path / "here"
     (here / "empty").mkdir(parents=True)
+    monkeypatch.chdir(here)
     for args, says in (
         (["nope"], "error: nope is not a directory; give sweep or run directories"),
         (["empty"], "error: no run directories (with config.yaml and metrics.jsonl) under empty"),
         ([], "error: no sweep under multirun/ (looked for multirun/<date>/<time>): run one with python -m lab -m …, or name the directory"),
         ([str(sweep), "--looks", "5,3"], "error: --looks 5,3: allowed increasing seed counts ≥ 2, e.g. 5,10,20"),
     ):
-        bad = subprocess.run([sys.executable, "-m", "lab.report", *args], capture_output=True, text=True, cwd=here, env=_env())
-        assert (bad.returncode, bad.stderr.strip()) == (2, says)
+        with pytest.raises(SystemExit) as stopped:
+            main(args)
+        assert (stopped.value.code, capsys.readouterr().err.strip()) == (2, says)
     assert [p.name for p in here.iterdir()] == ["empty"]
-
-
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(repo_root()))
 
 
 CHROMIUM_FLAGS = [

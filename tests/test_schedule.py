@@ -13,7 +13,6 @@ from lab.experiment import run_experiment
 from lab.loops import compose
 from lab.schedule import regimes, synthetic_taken
 from tests.conftest import SMOKE
-from tests.test_errors import lab_cli
 from tests.test_loops import TRAIN_SIZE, fake_history, identity
 
 
@@ -103,8 +102,8 @@ def test_a_bad_schedule_is_one_line(overrides, expected):
     assert str(err.value).startswith(expected), str(err.value)
 
 
-def test_a_sweep_with_one_bad_schedule_writes_nothing(tmp_path):
-    result = lab_cli(tmp_path, "-m", "loop=real_only", "loop.schedule=[fully_synthetic@1],[fully_synthetic@9]")
+def test_a_sweep_with_one_bad_schedule_writes_nothing(tmp_path, lab_here):
+    result = lab_here(tmp_path, "-m", "loop=real_only", "loop.schedule=[fully_synthetic@1],[fully_synthetic@9]")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: loop.schedule[0]=fully_synthetic@9: generations 9–9 are out of range")
     assert list(tmp_path.iterdir()) == []
