@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from lab.pictures import sample_grid
 from lab.rundir import RunDir
-from lab.tracking import Tracker, resolve_mode, sample_grid
+from lab.tracking import Tracker, resolve_mode
 
 WANDB = str(Path(sys.executable).with_name("wandb"))
 

@@ -53,8 +53,8 @@ from lab.metrics.manifold import KID, Manifold, compare, copy_share, vendi_score
 from lab.metrics.pixels import intensity_histogram, pixel_statistics
 from lab.metrics.plugins import PLUGINS
 from lab.metrics.tails import DensityDeciles, KnnDensity, tail_metrics
+from lab.pictures import sample_grid
 from lab.seeding import generator
-from lab.tracking import sample_grid
 
 log = logging.getLogger(__name__)
 # Real images that estimate the density around each reference image (metrics/tails.py): more sharpen the estimate,

@@ -24,8 +24,8 @@ from lab.generators.gaussian import sqrt_psd
 from lab.metrics.base import Evaluation
 from lab.metrics.manifold import Manifold, compare
 from lab.metrics.tails import DensityDeciles, tail_metrics
+from lab.pictures import point_cloud
 from lab.seeding import generator
-from lab.tracking import point_cloud
 
 
 def check_point_metrics(metrics) -> None:

@@ -107,7 +107,7 @@ def core(frame: pd.DataFrame, column: str) -> float:
 def main(argv: list[str]) -> None:
     from hydra import compose, initialize_config_dir
 
-    from lab.config import CONF_DIR
+    from lab.conf import CONF_DIR
     from lab.data import load_real_data
     from lab.metrics import Evaluator
 
