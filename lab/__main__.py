@@ -29,6 +29,7 @@ from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
 from lab.plan import describe, repeats
+from lab.rundir import remove_if_empty
 
 # Flags after which we leave everything to Hydra (help, other config sources).
 _HYDRA_ONLY_FLAGS = {
@@ -167,7 +168,7 @@ def hydra_entry(cfg: DictConfig) -> None:
     keep = json.loads(os.environ.get(_REPEATS, "{}")).get(str(hc.job.num)) if multirun else None
     if keep is not None:
         log.info("job %s asks for the chain job %s runs (a setting its loop ignores aside): nothing to run", hc.job.num, keep)
-        _remove_if_empty(run_dir)
+        remove_if_empty(run_dir)  # only the empty directory Hydra made for this job
         return
     group = cfg.tracking.group or (str(hc.sweep.dir) if multirun else None)
     name = hc.job.override_dirname or run_dir.name
@@ -178,13 +179,8 @@ def hydra_entry(cfg: DictConfig) -> None:
     try:
         run_experiment(cfg, run_dir, overrides=list(hc.overrides.task), group=group, name=name)
     except LabError as exc:
-        _remove_if_empty(run_dir)
+        remove_if_empty(run_dir)  # only the empty directory Hydra made for this job
         _fail(exc)
-
-
-def _remove_if_empty(run_dir: Path) -> None:
-    if run_dir.is_dir() and not any(run_dir.iterdir()):
-        run_dir.rmdir()  # only the empty directory Hydra made for this job
 
 
 def _threads_per_job(launcher) -> int | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from lab import layout
 from lab.layout import RunPaths
+from lab.wandb_runs import start_run
 
 STEPS = ("compose", "fit", "sample")  # the job types of a generation's lineage runs, in the order they run
 
@@ -99,18 +100,15 @@ class Lineage:
         run_id = f"{self.chain_id}-g{gen:03d}-{STEPS.index(step) + 1}{step}"
         if self.mode == "offline":
             set_aside(self.run_dir, run_id)  # an attempt that died half-way through this generation's lineage
-        run = wandb.init(
-            project=self.tracking.project,
-            entity=self.tracking.entity,
+        run = start_run(
+            self.tracking,
+            self.run_dir,
+            self.mode,
+            run_id,
             group=self.group,
             job_type=step,
             name=f"{self.name} · {step} {gen}",
-            tags=list(self.tracking.tags),
             config={"chain": self.chain_id, "generation": gen},
-            dir=str(self.run_dir.path),
-            mode=self.mode,
-            id=run_id,
-            resume="allow",
             reinit="create_new",  # the chain's metrics run stays open beside it
             settings=wandb.Settings(silent=True),  # three runs a generation: W&B's banners would bury the lab's log
         )

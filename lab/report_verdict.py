@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lab import layout
+from lab import layout, loops
 from lab.errors import LabError
 from lab.labels import wright_fisher_extinction
 from lab.report_stats import ADJUSTMENT_NAMES, adjust, interval_text, slope, t_test
@@ -272,7 +272,7 @@ def extinction(table: pd.DataFrame) -> pd.DataFrame:
                 values = part[part.run == run].set_index(["metric", "generation"]).value
                 copies = values.get((f"{LABEL_COUNT}{c}", 0))
                 size = values.get(("data/train_size", generation))
-                resampled = part.loop.iloc[0] == "fully_synthetic"  # the one loop whose labels are pure resampling
+                resampled = getattr(loops.REGISTRY.get(part.loop.iloc[0]), "pure_resampling", False)  # an old run's unknown loop: no
                 if resampled and copies is not None and size is not None and generation > 0:
                     predicted.append(wright_fisher_extinction(int(copies), int(size), int(generation))[-1])
                 if (f"{LABEL_COUNT}{c}", generation) in values.index:

@@ -87,8 +87,8 @@ class RunDir(RunPaths):
                         raise
                     raise self._disk_full(exc) from None
         except LabError:
-            if created and not any(self.path.iterdir()):
-                self.path.rmdir()  # bad input leaves nothing behind
+            if created:
+                remove_if_empty(self.path)  # bad input leaves nothing behind
             raise
 
     def _disk_full(self, exc: OSError) -> LabError:
@@ -308,6 +308,12 @@ class RunDir(RunPaths):
 def hw(picture: np.ndarray) -> np.ndarray:
     """A grid as PIL and W&B want it: HW for grey, HWC for colour."""
     return picture.squeeze(-1) if picture.ndim == 3 and picture.shape[-1] == 1 else picture
+
+
+def remove_if_empty(path: Path) -> None:
+    """A directory made for a run that never started (bad input, a job with nothing to run) goes again."""
+    if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -21,6 +21,7 @@ from lab.conf import science_overrides
 from lab.errors import LabError
 from lab.lineage import Lineage, set_aside
 from lab.rundir import RunDir, hw
+from lab.wandb_runs import start_run
 
 log = logging.getLogger("lab")
 
@@ -111,20 +112,15 @@ class Tracker:
         self.run = None
         if self.mode == "disabled":
             return
-        import wandb
-
-        self.run = wandb.init(
-            project=tracking_cfg.project,
-            entity=tracking_cfg.entity,
+        self.run = start_run(
+            tracking_cfg,
+            run_dir,
+            self.mode,
+            run_id,
             group=group,
             job_type=job_type,
             name=name,
-            tags=list(tracking_cfg.tags),
             config=config,
-            dir=str(self.run_dir.path),
-            mode=self.mode,
-            id=run_id,
-            resume="allow",
             # A run left open by an earlier job in the same (reused) worker must never absorb this one.
             reinit="finish_previous",
         )

@@ -68,6 +68,9 @@ class Loop(Option):
     group = "loop"
     name: ClassVar[str]
     real_fraction: ClassVar[float | None] = None
+    # True where each generation's labels are a multinomial resample of the last generation's alone: the
+    # Wright–Fisher chain from which the report predicts a class's extinction.
+    pure_resampling: ClassVar[bool] = False
 
     def compose(self, step: "Step") -> TrainingSet:
         raise NotImplementedError

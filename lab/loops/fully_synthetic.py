@@ -7,6 +7,7 @@ from lab.loops.base import Loop, Step, TrainingSet, concat
 class FullySynthetic(Loop):
     name = "fully_synthetic"
     real_fraction = 0.0
+    pure_resampling = True
 
     def compose(self, step: Step) -> TrainingSet:
         return concat(step.fixed_real(), step.samples_of(step.generation - 1))  # the real part is empty
