@@ -28,30 +28,13 @@ from lab.errors import LabError
 from lab.layout import RunPaths
 from lab.locks import exclusive
 from lab.loops import Samples
+from lab.schema import older_run_values
 
 log = logging.getLogger("lab")
 
 # Settings added to the schema after runs already existed, with the value that behaves as the code did before.
 # The speed settings' auto values do on a CPU what the code did before (no run predates them on a GPU), except
 # sampler.bf16: runs before it sampled in fp32 everywhere, so a CPU with bf16 units resumes them with sampler.bf16=false.
-ADDED_LATER = {
-    "model.family": "diffusion",
-    "curate.name": "none",
-    "curate.max_draws": 10,
-    "metrics.mode_min_share": 0.01,
-    "train.timesteps": "uniform",
-    "train.speed.compile_mode": "reduce-overhead",
-    "train.speed.device_draws": "auto",
-    "sampler.compile": "auto",
-    "sampler.bf16": False,
-    "sampler.labels": "real_pool",
-    "metrics.class_min_share": 0.0,
-    "loop.heldback_samples": 0,
-    "loop.schedule": [],
-}
-# Settings a kind of option no longer has, with the value older runs recorded for them: data=gaussian|gmm25 runs
-# from before the typed data schemas hold data.download (an image setting) at its default.
-REMOVED_LATER = {"data.download": False}
 _ABSENT = object()
 
 
@@ -212,16 +195,17 @@ class RunDir(RunPaths):
         """A run directory may be resumed only by the same settings (up to those that do not change the science)."""
         saved = comparable(OmegaConf.load(self.config))
         now = comparable(cfg)
+        added_later, removed_later = older_run_values()
         # A setting the option no longer has, recorded at the value it always had, is no difference either.
-        saved = {k: v for k, v in saved.items() if k in now or REMOVED_LATER.get(k, _ABSENT) != v}
+        saved = {k: v for k, v in saved.items() if k in now or removed_later.get(k, _ABSENT) != v}
         # A setting added after the run began, at the value that does what the code did before, is no difference.
-        now = {k: v for k, v in now.items() if k in saved or ADDED_LATER.get(k, _ABSENT) != v}
+        now = {k: v for k, v in now.items() if k in saved or added_later.get(k, _ABSENT) != v}
         if saved != now:
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
             first = diff[0]
             there = saved.get(first)
-            if first not in saved and first in ADDED_LATER:  # a run from before the setting: say what it did then
-                there = f"absent, so {ADDED_LATER[first]},"
+            if first not in saved and first in added_later:  # a run from before the setting: say what it did then
+                there = f"absent, so {added_later[first]},"
             raise LabError(
                 f"run_dir={self} holds a run with other settings ({first}: {there} there, "
                 f"{now.get(first)} now{', …' if len(diff) > 1 else ''}); resume it with the same settings or choose another run_dir"

@@ -11,6 +11,8 @@ lab/samplers/, lab/curate/). Range checks: next to each option, and `lab/config.
 """
 
 from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
+from typing import ClassVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -21,6 +23,7 @@ from lab.draws import TimestepKind
 from lab.errors import LabError
 from lab.generators.base import ModelConfig
 from lab.named import Named
+from lab.older_runs import OLDER_RUNS, added_later
 from lab.samplers.base import SamplerConfig
 
 
@@ -99,6 +102,8 @@ class PointDataConfig(DataConfig):
     # another heldout_size draw).
     dim: int = MISSING
     pool_size: int = MISSING
+    # Toy runs from before the typed data schemas recorded data.download (an image setting) at its default.
+    removed_later: ClassVar[dict] = {"download": False}
 
 
 @dataclass
@@ -113,8 +118,8 @@ class SpeedConfig:
     fused: bool = MISSING
     bf16: bool | str = MISSING  # auto | true | false
     compile: bool | str = MISSING  # auto | true | false
-    compile_mode: str = MISSING  # a torch.compile mode (lab.train.COMPILE_MODES)
-    device_draws: bool | str = MISSING  # auto | true | false
+    compile_mode: str = added_later("reduce-overhead", MISSING)  # a torch.compile mode (lab.train.COMPILE_MODES)
+    device_draws: bool | str = added_later("auto", MISSING)  # auto | true | false
 
 
 @dataclass
@@ -134,7 +139,7 @@ class TrainConfig:
     beta_schedule: BetaSchedule = MISSING
     prediction_type: PredictionType = MISSING
     snr_gamma: float | None = MISSING
-    timesteps: TimestepKind = MISSING
+    timesteps: TimestepKind = added_later("uniform", MISSING)
     ema: EMAConfig = field(default_factory=EMAConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
 
@@ -158,13 +163,13 @@ class LoopConfig:
     # Samples each generation draws on top and holds back: no training set ever takes them, so the
     # next generation's memorisation is measured against fresh samples of the source it trained on
     # (metrics/copy_share_null). 0: none (the null is then held-out real images only). Else ≥ metrics.num_samples.
-    heldback_samples: int = "${metrics.num_samples}"  # type: ignore[assignment]  # an interpolation, resolved to int
+    heldback_samples: int = added_later(0, "${metrics.num_samples}")  # an interpolation, resolved to int
     # Checkpoints kept on disk: last (only the newest generation's model) or all.
     keep: Keep = Keep.last
     # The regime may change at given generations: spans LOOP[:P[..Q]]@FIRST[-LAST] (lab/schedule.py), e.g.
     # [fully_synthetic@1-3] self-consumes for 3 generations and then runs loop= again; [0.9..0.1@1-5] moves the
     # real fraction of loop= from 0.9 to 0.1. Generations no span names run loop= at real_fraction.
-    schedule: list[str] = field(default_factory=list)
+    schedule: list[str] = added_later([], default_factory=list)
 
 
 @dataclass
@@ -189,9 +194,9 @@ class MetricsConfig:
     nearest_k: int = MISSING
     # A class counts as present (classes_present) when it holds at least this share of the recognised samples, so
     # that one misread sample does not keep a lost class alive.
-    class_min_share: float = 0.01
+    class_min_share: float = added_later(0.0, 0.01)
     # Toy data set gmm25: a mode counts as covered when it holds at least this share of the samples.
-    mode_min_share: float = 0.01
+    mode_min_share: float = added_later(0.01, 0.01)
     kid: KIDConfig = field(default_factory=KIDConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
@@ -239,6 +244,29 @@ class LabConfig:
     # A sweep that grows by seeds and is read more than once: the seed counts of the planned reads, fixed with the
     # claims (lab.report_power.look_level spends α over them); [] for one read.
     looks: list[int] = field(default_factory=list)
+
+
+@cache
+def older_run_values() -> tuple[dict, dict]:
+    """(added, removed): setting → the value that reproduces runs made before it (`added_later` fields), and setting
+    an option no longer has → the value its older runs recorded (`removed_later`), over every schema of the tree."""
+    added, removed = {}, {}
+
+    def walk(schema, prefix: str) -> None:
+        for kind in _with_subclasses(schema):  # a group's options extend its schema (model, sampler, curate, data)
+            removed.update({prefix + k: v for k, v in vars(kind).get("removed_later", {}).items()})
+            for f in fields(kind):
+                if OLDER_RUNS in f.metadata:
+                    added[prefix + f.name] = f.metadata[OLDER_RUNS]
+                if is_dataclass(f.default_factory):
+                    walk(f.default_factory, f"{prefix}{f.name}.")
+
+    walk(LabConfig, "")
+    return added, removed
+
+
+def _with_subclasses(schema) -> list:
+    return [schema, *(sub for child in schema.__subclasses__() for sub in _with_subclasses(child))]
 
 
 def register() -> None:

@@ -16,6 +16,7 @@ import torch
 from omegaconf import MISSING
 
 from lab.loops import Samples
+from lab.older_runs import added_later
 from lab.registry import Option
 
 
@@ -23,9 +24,9 @@ from lab.registry import Option
 class CurateConfig:
     """The settings every mitigation has; each one's own settings are in its Config subclass."""
 
-    name: str = MISSING
+    name: str = added_later("none", MISSING)
     # Filters draw again until loop.num_samples = n are kept: at most max_draws × n samples.
-    max_draws: int = 10
+    max_draws: int = added_later(10, 10)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import ClassVar
 from omegaconf import MISSING
 
 from lab.loops import Samples, TrainingSet
+from lab.older_runs import added_later
 from lab.registry import Option
 
 
@@ -23,7 +24,7 @@ class ModelConfig:
 
     name: str = MISSING
     # diffusion (a UNet on images) | gaussian | gmm (closed-form toys on the toy data sets): lab/generators/.
-    family: str = "diffusion"
+    family: str = added_later("diffusion", "diffusion")
     # Class-conditional with label dropout (train.label_dropout), so classifier-free guidance works.
     conditional: bool = True
 

@@ -11,6 +11,7 @@ from typing import ClassVar
 from omegaconf import MISSING
 
 from lab.labels import LabelSource
+from lab.older_runs import added_later
 from lab.registry import Option
 
 
@@ -27,17 +28,17 @@ class SamplerConfig:
     batch_size: int = 500
     # torch.compile the sampling UNet (CUDA graphs; the last batch padded to batch_size, so that one graph serves
     # every batch). auto: on CUDA only, like train.speed.compile.
-    compile: bool | str = "auto"
+    compile: bool | str = added_later("auto", "auto")
     # The UNet's forward in bfloat16 autocast (the solver's arithmetic stays fp32). auto: where train.speed.bf16=auto
     # trains in bf16 (CPUs with AMX or AVX512-BF16, CUDA GPUs); its speed and quality against fp32:
     # docs/results/2026-11-29-cpu-default.md, "Training speed".
-    bf16: bool | str = "auto"
+    bf16: bool | str = added_later(False, "auto")
     # Where a conditional model's sample labels come from (lab/labels.py): training_set (its own training set's
     # class shares: the Wright–Fisher label chain, a rare class can die out) | real_pool | uniform (the rebalancing
     # remedy). real_pool by default: what every run before this setting did, and on a balanced data set the class-balanced
     # draw of the conditional MNIST chains in the literature (docs/tails.md); it pins class shares, so
     # experiment=tails_cpu sets training_set.
-    labels: LabelSource = LabelSource.real_pool
+    labels: LabelSource = added_later("real_pool", LabelSource.real_pool)
 
 
 class Sampler(Option):
