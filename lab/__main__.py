@@ -28,8 +28,8 @@ from lab.config import CONF_DIR, GROUPS, device_for_job, group_options
 from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
-from lab.plan import describe, repeats
 from lab.rundir import remove_if_empty
+from lab.views.plan import describe, repeats
 
 # Flags after which we leave everything to Hydra (help, other config sources).
 _HYDRA_ONLY_FLAGS = {

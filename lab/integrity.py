@@ -14,12 +14,9 @@ import lab
 from lab import layout
 
 PACKAGE_DIR = Path(lab.__file__).resolve().parent
-# Code that runs inside a chain: the report, its page and the dashboards are read-only views of runs.
-# The sweep preview (plan.py) only reads settings.
-_NOT_IN_A_CHAIN = (
-    *("report.py", "report_claims.py", "report_export.py", "report_html.py", "report_load.py", "report_plots.py", "report_power.py"),
-    *("report_stats.py", "report_verdict.py", "dashboard.py", "leet.py", "plan.py"),
-)
+# Code outside a chain: the views of runs (the report, its page, the dashboards, the sweep preview) read run
+# directories and settings and write none, so changing them leaves every run resumable.
+VIEWS = PACKAGE_DIR / "views"
 
 
 def sha256_of(path: Path) -> str:
@@ -63,7 +60,7 @@ def code_identity() -> dict:
     """The lab's version, its git commit where there is one, and a hash of the code that runs in a chain."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        if path.name not in _NOT_IN_A_CHAIN:
+        if not path.is_relative_to(VIEWS):
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     return {"version": lab.__version__, "git_commit": _git_commit(), "source_sha256": digest.hexdigest()}
 

@@ -12,10 +12,10 @@ from scipy import stats
 from lab.claims import parse_claims
 from lab.config import check_settings
 from lab.errors import LabError
-from lab.report import load_runs, write_report
-from lab.report_claims import POWER_COLUMN, declared, judge_claims
-from lab.report_export import export
-from lab.report_power import look_level, power_difference, power_equivalence, seeds_for_power, spent
+from lab.views.report import load_runs, write_report
+from lab.views.report_claims import POWER_COLUMN, declared, judge_claims
+from lab.views.report_export import export
+from lab.views.report_power import look_level, power_difference, power_equivalence, seeds_for_power, spent
 from tests.test_report import fake_run
 
 CONTROL = "loop=real_only"

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from lab.dashboard import HEADLINE, MEDIA, build_workspace, logged_keys, specification
 from lab.experiment import run_experiment
-from lab.report import find_runs
+from lab.views.dashboard import HEADLINE, MEDIA, build_workspace, logged_keys, specification
+from lab.views.report import find_runs
 from tests.conftest import SMOKE, compose_cfg, repo_root
 from tests.test_tracking import chain_run, history_of, leet
 
@@ -61,7 +61,7 @@ def test_the_workspace_plots_what_the_runs_log_grouped_by_condition(sweep):
 
 
 def test_the_cli_writes_the_specification_offline_and_stops_in_one_line_without_a_key(sweep, tmp_path, monkeypatch, capsys):
-    from lab.dashboard import main
+    from lab.views.dashboard import main
 
     # No key anywhere W&B looks (environment, netrc, its settings): as on a machine that never ran `wandb login`.
     isolated = {"PYTHONPATH": str(repo_root()), "WANDB_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc")}

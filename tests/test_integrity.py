@@ -142,3 +142,16 @@ def test_a_resume_under_other_code_is_refused_unless_confirmed(make_cfg, finishe
     code = state_of(run)["code"]
     assert [c["from_generation"] for c in code] == [0, 1] and code[1] == {"from_generation": 1, **other}
     assert metrics_of(run) == metrics_of(finished)
+
+
+def test_the_code_hash_leaves_the_views_out_by_where_they_live(tmp_path, monkeypatch):
+    copy = tmp_path / "lab"
+    shutil.copytree(integrity.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(integrity, "PACKAGE_DIR", copy)
+    monkeypatch.setattr(integrity, "VIEWS", copy / "views")
+    before = integrity.code_identity()["source_sha256"]
+    (copy / "views" / "report.py").write_text((copy / "views" / "report.py").read_text() + "\n# a view changed\n")
+    (copy / "views" / "new_view.py").write_text('"""a new view"""\n')
+    assert integrity.code_identity()["source_sha256"] == before
+    (copy / "loops" / "mixed.py").write_text((copy / "loops" / "mixed.py").read_text() + "\n# the chain changed\n")
+    assert integrity.code_identity()["source_sha256"] != before

@@ -142,7 +142,7 @@ def test_lineage_off_and_tracking_disabled_log_no_lineage(tmp_path):
 
 def test_make_dashboard_opens_the_chain_not_a_lineage_run(tmp_path, monkeypatch):
     from lab.errors import LabError
-    from lab.leet import chain_wandb_dir, newest_run_dir
+    from lab.views.leet import chain_wandb_dir, newest_run_dir
 
     chain(tmp_path / "outputs" / "a", "loop.generations=2")
     chain_id = json.loads((tmp_path / "outputs" / "a" / "state.json").read_text())["wandb_run_id"]

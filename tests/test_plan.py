@@ -50,7 +50,7 @@ def test_help_lists_the_options_a_user_can_choose_not_the_schemas(tmp_path, lab_
 
 
 def test_a_grid_runs_each_chain_once_whatever_settings_its_loop_ignores():
-    from lab.plan import repeats
+    from lab.views.plan import repeats
     from tests.conftest import compose_cfg
 
     jobs = [

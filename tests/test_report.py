@@ -14,9 +14,9 @@ from PIL import Image
 from scipy import stats
 
 from lab.errors import LabError
-from lab.report import load_runs, summarise, write_report
-from lab.report_stats import adjust, band, interval_text, t_test
-from lab.report_verdict import against_control, class_effects, contrasts, control_condition, floors
+from lab.views.report import load_runs, summarise, write_report
+from lab.views.report_stats import adjust, band, interval_text, t_test
+from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -123,7 +123,7 @@ def test_band_over_seeds(sweep):
 def test_a_figure_title_says_how_many_seeds_and_what_its_band_is(sweep):
     import matplotlib.pyplot as plt
 
-    from lab.report_plots import plot_metric
+    from lab.views.report_plots import plot_metric
 
     table = load_runs([sweep])
     title = plot_metric(table, "metrics/fd_classifier").get_title()
@@ -305,7 +305,7 @@ def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_pat
 
 
 def test_cli(sweep, tmp_path, monkeypatch, capsys):
-    from lab.report import main
+    from lab.views.report import main
 
     result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -370,7 +370,7 @@ def test_page_in_headless_chromium(tmp_path):
 
 def test_extinction_counts_seeds_that_lost_a_class_beside_the_wright_fisher_prediction(tmp_path):
     from lab.labels import wright_fisher_extinction
-    from lab.report_verdict import extinction
+    from lab.views.report_verdict import extinction
 
     root = tmp_path / "multirun"
     for seed in range(4):
@@ -413,7 +413,7 @@ def test_coverage_by_density_is_drawn_per_condition(tmp_path):
 
 
 def test_departures_from_the_control_are_paired_by_seed_and_name_the_first_generation(tmp_path):
-    from lab.report_verdict import with_tail_gap
+    from lab.views.report_verdict import with_tail_gap
 
     root = tmp_path / "multirun"
     # Each seed's luck is shared by both loops: it cancels. The fully synthetic tail falls 0.1 per generation, give or

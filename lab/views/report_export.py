@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab.report_claims import as_text
+from lab.views.report_claims import as_text
 
 
 def export(report: Path, prefix: Path) -> str:

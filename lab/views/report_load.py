@@ -16,8 +16,8 @@ from lab import layout
 from lab.conf import SCHEDULE, science_overrides, setting_text
 from lab.errors import LabError
 from lab.loops import effective_real_fraction
-from lab.report_plots import SEED
-from lab.report_verdict import BASIS, SAMPLE_COUNT
+from lab.views.report_plots import SEED
+from lab.views.report_verdict import BASIS, SAMPLE_COUNT
 
 
 def newest_sweep(root: Path = Path("multirun")) -> Path:

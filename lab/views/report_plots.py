@@ -12,8 +12,8 @@ from PIL import Image
 
 from lab import layout
 from lab.metrics.tails import DECILES
-from lab.report_stats import band, scale_of
-from lab.report_verdict import SHARE_RATIO, share_ratio_metrics
+from lab.views.report_stats import band, scale_of
+from lab.views.report_verdict import SHARE_RATIO, share_ratio_metrics
 
 SEED = "seed"
 COVERAGE_DECILE = "tails/coverage_decile_"

@@ -29,8 +29,8 @@ from scipy import stats
 from lab import layout, loops
 from lab.errors import LabError
 from lab.labels import wright_fisher_extinction
-from lab.report_stats import ADJUSTMENT_NAMES, adjust, interval_text, slope, t_test
 from lab.tracking import scalar_key
+from lab.views.report_stats import ADJUSTMENT_NAMES, adjust, interval_text, slope, t_test
 
 SHARE_RATIO = "classes/share_ratio_"
 LABEL_COUNT = "data/label_count_"  # copies of a class in a generation's training set (labelled chains)

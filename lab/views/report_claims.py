@@ -19,9 +19,9 @@ from scipy import stats
 from lab import layout
 from lab.claims import ClaimKind, parse_claims, same_setting, scale_of_claim
 from lab.errors import LabError
-from lab.report_plots import SEED
-from lab.report_power import POWER, look_level, seeds_for_power
-from lab.report_stats import equivalence_p, holm, slope, t_test
+from lab.views.report_plots import SEED
+from lab.views.report_power import POWER, look_level, seeds_for_power
+from lab.views.report_stats import equivalence_p, holm, slope, t_test
 
 ALPHA = 0.05
 EQUIVALENCE = (ClaimKind.equivalent, ClaimKind.levels_off)

@@ -1,0 +1,347 @@
+"""Compare the runs of a sweep: python -m lab.report DIR [DIR …] [--out OUT] [--claims FILE] [--looks N,N,…] [--export PREFIX]
+
+DIR is a multirun directory (every run below it is found) or a run directory. Runs measured against different
+data, resolution, class shares, held-out N, features, k or classifier are refused in one line (--split: one report
+per group). The verdicts are the claims the runs' preset declared before they ran (or --claims FILE), tested
+together with Holm (lab.report_claims); every other table is exploratory. Writes into OUT (default DIR/report for
+one DIR, ./report otherwise):
+    claims.csv          per declared claim: verdict, estimate, interval, raw and Holm-adjusted p, the level, the
+                        family's size, seeds used and seeds for 80% power at the claim's Holm share (the confirmatory family)
+    runs.csv            one row per run × generation × metric, the run's overrides as columns
+    floors.csv          per condition and metric: the real-vs-real floor from its runs' reference.json
+    last_generation.csv per condition and metric at the last generation: mean [95% interval over seeds]
+    effects.csv         exploratory: per condition, metric and quantity, the difference from the control (the
+                        unscheduled real_only, or --control) paired by seed — at each generation, the 0→1 jump, the
+                        drift over generations ≥ 1 — with its 95% interval, p and p adjusted within the table
+    verdicts.csv        exploratory: per condition and metric, jump, drift and first departure from the control
+    contrasts.csv       exploratory: per pair of conditions and metric at the last generation both reached, paired by seed
+    class_effects.csv   exploratory: per condition and class, its share against the control's; seeds where it vanished
+    extinction.csv      per condition and class: how often it has no copy left at the last generation (in the training
+                        set's labels and in the recognised samples), beside pure resampling's prediction
+    plots/*.png         each metric vs generation (one line per condition, 95% band over seeds on the metric's scale,
+                        the real floor dashed), precision against recall, heat maps of real fraction × generation,
+                        class shares, coverage by density, and each condition's samples generation by generation
+    report.html         all of it in one self-contained page (images inlined) that opens from disk, the claims first
+The loader (`load_runs`) and the plot functions are what notebooks import.
+"""
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lab.errors import LabError, require
+from lab.views.report_claims import claims_section, declared, judge_claims, levels, settings_named
+from lab.views.report_export import export
+from lab.views.report_html import write_html
+from lab.views.report_load import condition_labels, find_runs, load_runs, newest_sweep  # noqa: F401 — find_runs and load_runs: the API notebooks import
+from lab.views.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
+    COVERAGE_DECILE,
+    SEED,
+    plot_class_shares,
+    plot_coverage_by_density,
+    plot_heatmap,
+    plot_metric,
+    plot_precision_recall,
+    plot_strip,
+    sample_strips,
+    summarise,
+)
+from lab.views.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, interval_text
+from lab.views.report_verdict import (
+    BASIS,
+    TAIL_GAP,
+    against_control,
+    as_text,
+    class_effects,
+    comparable,
+    contrasts,
+    control_condition,
+    departures,
+    extinction,
+    floors,
+    floors_by_condition,
+    share_ratio_metrics,
+    with_tail_gap,
+)
+
+EXPLORATORY = "Exploratory — not a verdict"
+# The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
+HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage", "knn_coverage_tail"))
+# The family the verdict tables test against the control (and adjust together): the headline metrics plus the
+# early-then-late question — the core's coverage, tail − core, and the spread. --metrics names another family.
+EFFECT_METRICS = (*HEADLINE, "metrics/knn_coverage_core", TAIL_GAP, "metrics/feature_variance_ratio", "metrics/variance_ratio")
+
+
+def main_metrics(table: pd.DataFrame) -> list[str]:
+    """The metrics/* keys: the headline ones in HEADLINE's order, then the rest alphabetically."""
+    order = {m: i for i, m in enumerate(HEADLINE)}
+    return sorted((m for m in table.metric.unique() if m.startswith("metrics/")), key=lambda m: (order.get(m, len(order)), m))
+
+
+@dataclass
+class Reading:
+    """How a sweep is read: the control, the exploratory tables' adjustment and metrics, and the declared claims
+    (with the level this read may spend when the sweep is read at planned seed counts)."""
+
+    control: str | None = None
+    adjust: str = "holm"
+    effect_metrics: list[str] | None = None
+    claims_file: Path | None = None
+    looks: list[int] | None = None
+    split: bool = False
+    post_hoc: bool = False
+
+
+def write_report(paths, out: Path, reading: Reading | None = None, **settings) -> list[Path]:
+    """The report of the runs under `paths` in `out` (one per comparable group in out/group_<i> with `split`).
+    `settings` are Reading's fields, for a call that names one or two. Every check runs before anything is written."""
+    reading = reading or Reading(**settings)
+    declared_family = declared(find_runs(paths), reading.claims_file, reading.looks, reading.post_hoc)
+    claims = declared_family.claims
+    table = load_runs(paths, settings_named(claims))
+    problem = comparable(table)
+    if problem and not reading.split:
+        raise LabError(f"{problem}; give the report runs of one basis, or pass --split for one report per group")
+    effect_metrics = reading.effect_metrics
+    if effect_metrics:
+        logged = set(table.metric) | {TAIL_GAP}
+        named = {m: m if m in logged else f"metrics/{m}" for m in effect_metrics}
+        unknown = [m for m, key in named.items() if key not in logged]
+        if unknown:
+            raise LabError(f"--metrics {' '.join(unknown)}: not logged by these runs; they log {', '.join(main_metrics(table))}")
+        effect_metrics = list(named.values())
+    basis = sorted(c for c in table.columns if c.startswith(BASIS))
+    groups = [(out, table)] if not problem else [(out / f"group_{i}", g) for i, (_, g) in enumerate(table.groupby(basis, sort=True))]
+    tested = []
+    for _, group in groups:
+        group = with_tail_gap(group.assign(condition=condition_labels(group)))  # within a group, only what varies there names a condition
+        baseline = control_condition(group, reading.control)  # an unknown --control stops here
+        level, final = levels(group, declared_family, baseline)
+        claimed = judge_claims(group, claims, baseline, level, final) if claims else pd.DataFrame()
+        if len(claimed):  # where the family comes from travels with claims.csv (and with an exported copy)
+            claimed = claimed.assign(source=declared_family.source, post_hoc=declared_family.post_hoc)
+        tested.append(claimed)
+    return [_write_group(group, where, paths, reading, effect_metrics, claimed, declared_family) for (where, group), claimed in zip(groups, tested)]
+
+
+def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, declared_family) -> Path:
+    adjust, control = reading.adjust, reading.control
+    table = table.assign(condition=condition_labels(table))  # within a group, only what varies there names a condition
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plots").mkdir(exist_ok=True)
+    table.to_csv(out / "runs.csv", index=False)
+    floor = floors(table)
+    floors_by_condition(table).to_csv(out / "floors.csv", index=False)
+    metrics = main_metrics(table)
+    headline = [m for m in metrics if m in HEADLINE]
+    figures, more = [], []  # the page shows the headline figures, and folds the rest away
+    for metric in metrics:
+        fig = plot_metric(table, metric, floor=floor.get(metric)).figure
+        (figures if metric in headline else more).append((metric, _save(fig, out / "plots" / f"{metric.replace('/', '_')}.png")))
+    if {"metrics/precision", "metrics/recall"} <= set(metrics):
+        point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
+        figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, out / "plots" / "precision_recall.png")))
+    for loop in sorted(table.loop.unique()):
+        if table[table.loop == loop].real_fraction.nunique() > 1:
+            for metric in metrics[:1]:
+                fig = plot_heatmap(table, metric, loop).figure
+                figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
+    # The curves, then what the samples look like, then the finer figures.
+    for i, (title, grids) in enumerate(sample_strips(table)):
+        figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
+    last = _final_table(table)
+    last.to_csv(out / "last_generation.csv", index=False)
+    shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
+    tables = [claims_section(claimed, declared_family)]
+    tables.append(
+        (f"{EXPLORATORY}: last generation, mean over seeds [95% interval]; every metric in last_generation.csv", last[[c for c in shown if c in last]])
+    )
+    if len(claimed):
+        claimed.to_csv(out / "claims.csv", index=False)
+    else:
+        (out / "claims.csv").unlink(missing_ok=True)  # an earlier report's claims must not pass for this one's
+    table = with_tail_gap(table)
+    family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
+    baseline = control_condition(table, control)
+    if baseline is not None and family:
+        tables += _against_control(table, out, baseline, family, adjust)
+    elif baseline is None:
+        tables.append(("No control: the runs hold no single real_only condition without a schedule; name one with --control", pd.DataFrame()))
+    paired = contrasts(table, family, adjust) if family else pd.DataFrame()
+    if len(paired):
+        paired.to_csv(out / "contrasts.csv", index=False)
+        tables.append(
+            (
+                f"{EXPLORATORY}: every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval] (contrasts.csv)",
+                as_text(paired),
+            )
+        )
+    if share_ratio_metrics(table):
+        for i, condition in enumerate(sorted(table.condition.unique())):
+            more.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
+    if f"{COVERAGE_DECILE}0" in set(table.metric):
+        for i, condition in enumerate(sorted(table.condition.unique())):
+            fig = plot_coverage_by_density(table, condition, floors=floor).figure
+            figures.append((f"coverage by density, {condition}", _save(fig, out / "plots" / f"coverage_by_density_{i}.png")))
+    lost = extinction(table)
+    if len(lost):
+        lost.to_csv(out / "extinction.csv", index=False)
+        # The page shows the classes at risk: predicted or seen lost somewhere (every class stays in the CSV).
+        at_risk = (lost.predicted_lost >= 0.01) | lost.lost_in_labels.str.match("[1-9]") | lost.lost_in_samples.str.match("[1-9]")
+        lost = lost[at_risk]
+    if len(lost):
+        tables.append(
+            (
+                f"{EXPLORATORY}: extinction by the last generation, share of seeds [95% exact interval] in which a class has no copy "
+                "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)",
+                lost,
+            )
+        )
+    return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
+
+
+def _against_control(table: pd.DataFrame, out: Path, baseline: str, family: list[str], adjust: str) -> list[tuple[str, pd.DataFrame]]:
+    """The exploratory tables against the control (effects.csv, verdicts.csv, class_effects.csv) and their page tables."""
+    method = ADJUSTMENT_NAMES[adjust]
+    tables = []
+    effect, verdict = against_control(table, family, baseline, adjust)
+    if len(effect):
+        effect.to_csv(out / "effects.csv", index=False)
+        verdict.to_csv(out / "verdicts.csv", index=False)
+        tables.append(
+            (
+                f"{EXPLORATORY}: against the control ({baseline}), paired by seed: jump 0→1, drift per generation over "
+                f"generations ≥ 1, and the first generation whose difference has a {method}-adjusted p < 0.05 within "
+                "effects.csv; mean [95% interval]",
+                verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
+            )
+        )
+        tables.append(
+            (
+                f"{EXPLORATORY}: against the control per generation, condition − control [95% interval] (effects.csv has "
+                "every p-value, raw and adjusted within the table)",
+                departures(effect),
+            )
+        )
+    if share_ratio_metrics(table):
+        classes = class_effects(table, baseline, adjust)
+        if len(classes):
+            classes.to_csv(out / "class_effects.csv", index=False)
+            shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
+            tables.append(
+                (
+                    f"{EXPLORATORY}: classes against the control at the last generation, paired by seed; vanished = "
+                    "seeds with no sample recognised as the class",
+                    shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
+                )
+            )
+    return tables
+
+
+def _final_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Condition × metric at each condition's last generation: "mean [95% low, high]"."""
+    cells = {}
+    for metric in main_metrics(table):
+        summary = summarise(table, metric)
+        last = summary.loc[summary.groupby("condition")["generation"].idxmax()]
+        for _, r in last.iterrows():
+            band = f" [{r['low']:.3g}, {r['high']:.3g}]" if r["count"] > 1 else ""
+            cells.setdefault(r["condition"], {"generation": int(r["generation"]), "seeds": int(r["count"])})
+            cells[r["condition"]][metric.removeprefix("metrics/")] = f"{r['mean']:.3g}{band}"
+    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab.report", description="Compare the runs of a sweep.")
+    parser.add_argument("dirs", nargs="*", type=Path, help="multirun directories or run directories (default: the newest sweep under multirun/)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default DIR/report for one DIR)")
+    parser.add_argument(
+        "--control",
+        default=None,
+        metavar="CONDITION",
+        help="the condition effects are measured against, as the report names it (default: the one real_only condition without a loop.schedule)",
+    )
+    parser.add_argument(
+        "--adjust",
+        choices=sorted(ADJUSTMENTS),
+        default="holm",
+        help="p-value adjustment within each table: holm (family-wise error, default) or bh (false discovery rate)",
+    )
+    parser.add_argument(
+        "--claims",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a YAML file of claims (claims: [...], as a preset declares them) for runs that declared none; the confirmatory family",
+    )
+    parser.add_argument(
+        "--post-hoc",
+        action="store_true",
+        help="with --claims, over runs that declared claims of their own: test the file's family anyway, labelled post hoc",
+    )
+    parser.add_argument(
+        "--looks",
+        default=None,
+        metavar="N,N,…",
+        help="for runs whose preset planned none (looks:): the seed counts at which this sweep is read as it grows (e.g. 5,10,20)",
+    )
+    parser.add_argument(
+        "--metrics", nargs="+", default=None, metavar="KEY", help="the metrics tested against the control, as logged (default: the headline and tail metrics)"
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        metavar="PREFIX",
+        help="also write PREFIX-claims.csv and PREFIX-runs.csv.gz for a results page, and print the claims table in Markdown",
+    )
+    parser.add_argument(
+        "--split", action="store_true", help="runs measured against different data, resolution, N or classifier: one report per group instead of refusing"
+    )
+    return parser
+
+
+def main(argv=None) -> None:
+    args = _parser().parse_args(argv)
+    plt.switch_backend("Agg")  # files only; a notebook importing this module keeps its inline backend
+    try:
+        looks = _looks(args.looks)
+        require(args.claims is not None or not args.post_hoc, "--post-hoc reads a --claims FILE over runs that declared their own; name the file with --claims")
+        require(args.export is None or not args.split, "--export takes one report, and --split may write several; export one group's runs at a time")
+        dirs = args.dirs or [newest_sweep()]
+        out = args.out or (dirs[0] / "report" if len(dirs) == 1 else Path("report"))
+        reading = Reading(args.control, args.adjust, args.metrics, args.claims, looks, args.split, args.post_hoc)
+        pages = write_report(dirs, out, reading)
+    except LabError as exc:  # one line and exit 2, like every entry point's usage errors
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    for page in pages:
+        print(f"report: {page}")
+    if args.export is not None:
+        print(export(pages[0].parent, args.export))
+
+
+def _looks(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        looks = [int(n) for n in text.split(",")]
+    except ValueError:
+        looks = []
+    require(bool(looks) and looks == sorted(set(looks)) and looks[0] >= 2, f"--looks {text}: allowed increasing seed counts ≥ 2, e.g. 5,10,20")
+    return looks
+
+
+if __name__ == "__main__":
+    main()
