@@ -57,14 +57,38 @@ def _point_models() -> list[str]:
 
 
 def check_settings(cfg: DictConfig) -> None:
+    """Every setting, in the order a user reads them: one LabError line for the first problem."""
     check_known_keys(cfg)
+    _check_complete(cfg)
+    on_points = _check_data_and_model(cfg)
+    if on_points:  # a toy generator's fit is closed-form: the training and sampler settings are not used
+        check_point_metrics(cfg.metrics)
+    else:
+        check_train(cfg.train)
+        check_sampler(cfg)
+        check_metrics(cfg.metrics)
+    _check_loop(cfg.loop, cfg.metrics)
+    _check_scored_samples(cfg.metrics, cfg.loop, cfg.data)
+    check_curate(cfg.curate, on_points)
+    check_online(cfg.tracking.mode)
+    check_claims(cfg.claims)
+    check_looks(cfg.looks)
+    require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
+    resolve_device(cfg.device)
+
+
+def _check_complete(cfg: DictConfig) -> None:
     try:
         OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except MissingMandatoryValue as exc:
         key = exc.full_key
         hint = " (data=imagefolder needs data.root=DIR with one sub-folder per class)" if key == "data.root" else ""
         raise LabError(f"{key} is required: set {key}=…{hint}") from None
-    data, model, loop, metrics = (cfg[k] for k in ("data", "model", "loop", "metrics"))
+
+
+def _check_data_and_model(cfg: DictConfig) -> bool:
+    """The data set and the generator family, and whether they agree on images or toy points: True for points."""
+    data, model = cfg.data, cfg.model
     one_of("data.name", data.name, DATASETS)
     one_of("model.family", model.family, FAMILIES)
     family = family_of(model)
@@ -81,13 +105,10 @@ def check_settings(cfg: DictConfig) -> None:
         )
     check_data(data)
     family.check(cfg)
-    if on_points:  # a toy generator's fit is closed-form: the training and sampler settings are not used
-        check_point_metrics(metrics)
-    else:
-        check_train(cfg.train)
-        check_sampler(cfg)
-        check_metrics(metrics)
+    return on_points
 
+
+def _check_loop(loop, metrics) -> None:
     one_of("loop.name", loop.name, LOOPS)
     at_least("loop.generations", loop.generations, 1)
     # The memorisation test measures each training image's distance to its nearest other training image.
@@ -113,6 +134,9 @@ def check_settings(cfg: DictConfig) -> None:
             f"real_fraction={regime.real_fraction:g} takes {n_synthetic} samples per generation; allowed ≥ {n_synthetic}",
         )
 
+
+def _check_scored_samples(metrics, loop, data) -> None:
+    """The metrics score the same N samples and held-out images every generation: both must exist."""
     require(
         metrics.num_samples <= loop.num_samples,
         f"metrics.num_samples={metrics.num_samples} is more than the loop.num_samples={loop.num_samples} drawn per generation; allowed ≤ {loop.num_samples}",
@@ -121,12 +145,6 @@ def check_settings(cfg: DictConfig) -> None:
         metrics.num_samples <= data.heldout_size,
         f"metrics.num_samples={metrics.num_samples} is more than the held-out set (data.heldout_size={data.heldout_size}); allowed ≤ {data.heldout_size}",
     )
-    check_curate(cfg.curate, on_points)
-    check_online(cfg.tracking.mode)
-    check_claims(cfg.claims)
-    check_looks(cfg.looks)
-    require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
-    resolve_device(cfg.device)
 
 
 def check_against_data(cfg: DictConfig, real: RealData) -> None:

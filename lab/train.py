@@ -80,46 +80,20 @@ def train_generation(
     batch_size = int(train_cfg.batch_size)
     steps = max(1, math.ceil(int(train_cfg.images if images is None else images) / batch_size))
     unet.to(device).train()
-    speed = train_cfg.speed
-    # fused: one AdamW kernel over all weights instead of a Python loop over ~100 tensors (CPU and CUDA).
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=float(train_cfg.lr), weight_decay=float(train_cfg.weight_decay), fused=bool(speed.fused) or None)
-    warmup = min(steps // 2, math.ceil(int(train_cfg.warmup_images) / batch_size))
-    lr_schedule = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
-    ema = _make_ema(unet, train_cfg.ema, foreach=bool(speed.fused))
-    forward = compiled(unet, speed, device) if forward is None else forward
-    autocast = bf16_autocast(speed.bf16, device)
+    optimisation = _Optimisation.of(unet, train_cfg, steps)
+    forward = compiled(unet, train_cfg.speed, device) if forward is None else forward
     conditional = is_conditional(unet)
     if conditional and bool((data.labels < 0).any()):
         raise ValueError("a class-conditional model needs a label for every training image")
-
-    draws = Draws(generator, device, use_device_draws(speed.device_draws, device))
+    draws = Draws(generator, device, use_device_draws(train_cfg.speed.device_draws, device))
     # The whole training set lives on the device (60k MNIST digits are 47 MB of uint8): no copy per step.
-    images, all_labels = data.images.to(device), data.labels.to(device)
-    null = null_label(unet) if conditional else None
-    losses = []
-    start = time.perf_counter()
+    on_device = _TrainingImages(data.images.to(device), data.labels.to(device), null_label(unet) if conditional else None)
+    loss_of = _DenoisingLoss(forward, scheduler, train_cfg, draws, on_device)
+    losses, start = [], time.perf_counter()
     bar = tqdm(draws.batches(len(data), batch_size, steps), total=steps, desc="training", unit="batch", disable=not progress, leave=False)
     for idx in bar:
-        x0 = to_model_range(images[idx])
-        noise = draws.randn(x0.shape)
-        t = draws.timesteps(train_cfg.timesteps, scheduler.config.num_train_timesteps, len(idx))
-        labels = None
-        if conditional:
-            # Label dropout teaches the same network the unconditional score needed for guidance (torch.where,
-            # not a masked assignment: that would wait for the device every step).
-            dropped = draws.rand(len(idx)) < float(train_cfg.label_dropout)
-            labels = torch.where(dropped, null, all_labels[idx])
-        with autocast:
-            pred = forward(scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
-        per_image = F.mse_loss(pred.float(), _target(scheduler, x0, noise, t), reduction="none").mean(dim=(1, 2, 3))
-        loss = (per_image * _loss_weight(scheduler, t, train_cfg.snr_gamma)).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), float(train_cfg.grad_clip))
-        optimizer.step()
-        lr_schedule.step()
-        if ema is not None:
-            ema.step(unet.parameters())
+        loss = loss_of(idx)
+        optimisation.step(unet, loss)
         losses.append(loss.detach())
         if len(losses) == steps // 2:
             faults.point("train")
@@ -128,7 +102,73 @@ def train_generation(
     bar.close()
     step_losses = torch.stack(losses).float().cpu().tolist()  # waits for the device: before the clock stops
     seconds = time.perf_counter() - start
+    sampling_model = _sampling_weights(unet, optimisation.ema, sampling_model)
+    tail = step_losses[-max(1, len(step_losses) // 10) :]
+    return TrainResult(unet, sampling_model, sum(tail) / len(tail), step_losses, steps * batch_size, seconds)
 
+
+@dataclass
+class _Optimisation:
+    """AdamW with warm-up and cosine decay, gradient clipping, and the EMA of the weights (None: off)."""
+
+    optimizer: torch.optim.Optimizer
+    lr_schedule: torch.optim.lr_scheduler.LRScheduler
+    ema: EMAModel | None
+    grad_clip: float
+
+    @classmethod
+    def of(cls, unet: UNet2DModel, train_cfg, steps: int) -> "_Optimisation":
+        fused = bool(train_cfg.speed.fused)
+        # fused: one AdamW kernel over all weights instead of a Python loop over ~100 tensors (CPU and CUDA).
+        optimizer = torch.optim.AdamW(unet.parameters(), lr=float(train_cfg.lr), weight_decay=float(train_cfg.weight_decay), fused=fused or None)
+        warmup = min(steps // 2, math.ceil(int(train_cfg.warmup_images) / int(train_cfg.batch_size)))
+        lr_schedule = get_cosine_schedule_with_warmup(optimizer, warmup, steps)
+        return cls(optimizer, lr_schedule, _make_ema(unet, train_cfg.ema, foreach=fused), float(train_cfg.grad_clip))
+
+    def step(self, unet: UNet2DModel, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), self.grad_clip)
+        self.optimizer.step()
+        self.lr_schedule.step()
+        if self.ema is not None:
+            self.ema.step(unet.parameters())
+
+
+@dataclass
+class _TrainingImages:
+    images: torch.Tensor  # uint8, on the training device
+    labels: torch.Tensor
+    null: torch.Tensor | None  # the label that means "no class" (None: an unconditional model)
+
+
+class _DenoisingLoss:
+    """One batch's min-SNR weighted DDPM loss; its noise, noise levels and label dropout are drawn in that order,
+    as seeded runs have always drawn them."""
+
+    def __init__(self, forward, scheduler: DDPMScheduler, train_cfg, draws: Draws, data: _TrainingImages):
+        self.forward, self.scheduler, self.cfg, self.draws, self.data = forward, scheduler, train_cfg, draws, data
+        self.autocast = bf16_autocast(train_cfg.speed.bf16, data.images.device)
+
+    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        x0 = to_model_range(self.data.images[idx])
+        noise = self.draws.randn(x0.shape)
+        t = self.draws.timesteps(self.cfg.timesteps, self.scheduler.config.num_train_timesteps, len(idx))
+        labels = None
+        if self.data.null is not None:
+            # Label dropout teaches the same network the unconditional score needed for guidance (torch.where,
+            # not a masked assignment: that would wait for the device every step).
+            dropped = self.draws.rand(len(idx)) < float(self.cfg.label_dropout)
+            labels = torch.where(dropped, self.data.null, self.data.labels[idx])
+        with self.autocast:
+            pred = self.forward(self.scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
+        per_image = F.mse_loss(pred.float(), _target(self.scheduler, x0, noise, t), reduction="none").mean(dim=(1, 2, 3))
+        return (per_image * _loss_weight(self.scheduler, t, self.cfg.snr_gamma)).mean()
+
+
+def _sampling_weights(unet: UNet2DModel, ema: EMAModel | None, sampling_model: UNet2DModel | None) -> UNet2DModel:
+    """The model that samples: the trained weights, or their EMA, in `sampling_model` (kept, so that a sampler
+    compiled on it stays valid) or in a copy."""
     if sampling_model is None:
         sampling_model = copy.deepcopy(unet)
     else:
@@ -136,8 +176,7 @@ def train_generation(
     sampling_model.eval()
     if ema is not None:
         ema.copy_to(sampling_model.parameters())
-    tail = step_losses[-max(1, len(step_losses) // 10) :]
-    return TrainResult(unet, sampling_model, sum(tail) / len(tail), step_losses, steps * batch_size, seconds)
+    return sampling_model
 
 
 def _target(scheduler: DDPMScheduler, x0, noise, t) -> torch.Tensor:

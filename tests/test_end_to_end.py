@@ -137,7 +137,7 @@ def test_a_toy_sweep_through_the_cli_and_its_report(tmp_path):
     assert rows(tmp_path / "sweep" / "1")[1]["curate/draws"] == 2.0
     # The preset's declared claims need self-correction's runs: without them the report stops in one line.
     part = subprocess.run([sys.executable, "-m", "lab.report", "sweep/0", "sweep/1", "--out", "part"], cwd=tmp_path, capture_output=True, text=True)
-    assert part.returncode == 1 and part.stderr.strip().startswith("error: claim self-correction keeps modes: no run has curate=self_correction")
+    assert part.returncode == 2 and part.stderr.strip().startswith("error: claim self-correction keeps modes: no run has curate=self_correction")
     assert not (tmp_path / "part").exists()
     report = subprocess.run([sys.executable, "-m", "lab.report", "sweep"], cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]

@@ -129,7 +129,6 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
 
 
 def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, claimed: pd.DataFrame, declared_family) -> Path:
-    adjust, control = reading.adjust, reading.control
     table = table.assign(condition=condition_labels(table))  # within a group, only what varies there names a condition
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
@@ -138,21 +137,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     floors_by_condition(table).to_csv(out / "floors.csv", index=False)
     metrics = main_metrics(table)
     headline = [m for m in metrics if m in HEADLINE]
-    figures, more = [], []  # the page shows the headline figures, and folds the rest away
-    for metric in metrics:
-        fig = plot_metric(table, metric, floor=floor.get(metric)).figure
-        (figures if metric in headline else more).append((metric, _save(fig, out / "plots" / f"{metric.replace('/', '_')}.png")))
-    if {"metrics/precision", "metrics/recall"} <= set(metrics):
-        point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
-        figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, out / "plots" / "precision_recall.png")))
-    for loop in sorted(table.loop.unique()):
-        if table[table.loop == loop].real_fraction.nunique() > 1:
-            for metric in metrics[:1]:
-                fig = plot_heatmap(table, metric, loop).figure
-                figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, out / "plots" / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
-    # The curves, then what the samples look like, then the finer figures.
-    for i, (title, grids) in enumerate(sample_strips(table)):
-        figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), out / "plots" / f"samples_{i}.png")))
+    figures, more = _figures(table, out / "plots", floor, metrics, headline)
     last = _final_table(table)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
@@ -165,13 +150,48 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     else:
         (out / "claims.csv").unlink(missing_ok=True)  # an earlier report's claims must not pass for this one's
     table = with_tail_gap(table)
+    tables += _exploratory_tables(table, out, reading, effect_metrics)
+    return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
+
+
+def _figures(table: pd.DataFrame, plots: Path, floor: dict, metrics: list[str], headline: list[str]):
+    """(figures, more): the curves, then what the samples look like, then the finer figures; `more` holds what the
+    page folds away (the other metrics, the class shares)."""
+    figures, more = [], []
+    for metric in metrics:
+        fig = plot_metric(table, metric, floor=floor.get(metric)).figure
+        (figures if metric in headline else more).append((metric, _save(fig, plots / f"{metric.replace('/', '_')}.png")))
+    if {"metrics/precision", "metrics/recall"} <= set(metrics):
+        point = (floor["metrics/precision"], floor["metrics/recall"]) if "metrics/precision" in floor else None
+        figures.append(("precision against recall", _save(plot_precision_recall(table, point).figure, plots / "precision_recall.png")))
+    for loop in sorted(table.loop.unique()):
+        if table[table.loop == loop].real_fraction.nunique() > 1:
+            for metric in metrics[:1]:
+                fig = plot_heatmap(table, metric, loop).figure
+                figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, plots / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
+    for i, (title, grids) in enumerate(sample_strips(table)):
+        figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), plots / f"samples_{i}.png")))
+    conditions = sorted(table.condition.unique())
+    if share_ratio_metrics(table):
+        for i, condition in enumerate(conditions):
+            more.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, plots / f"class_shares_{i}.png")))
+    if f"{COVERAGE_DECILE}0" in set(table.metric):
+        for i, condition in enumerate(conditions):
+            fig = plot_coverage_by_density(table, condition, floors=floor).figure
+            figures.append((f"coverage by density, {condition}", _save(fig, plots / f"coverage_by_density_{i}.png")))
+    return figures, more
+
+
+def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect_metrics) -> list[tuple[str, pd.DataFrame]]:
+    """Against the control, every pair of conditions, and extinction: each beside its CSV, none a verdict."""
+    tables = []
     family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
-    baseline = control_condition(table, control)
+    baseline = control_condition(table, reading.control)
     if baseline is not None and family:
-        tables += _against_control(table, out, baseline, family, adjust)
+        tables += _against_control(table, out, baseline, family, reading.adjust)
     elif baseline is None:
         tables.append(("No control: the runs hold no single real_only condition without a schedule; name one with --control", pd.DataFrame()))
-    paired = contrasts(table, family, adjust) if family else pd.DataFrame()
+    paired = contrasts(table, family, reading.adjust) if family else pd.DataFrame()
     if len(paired):
         paired.to_csv(out / "contrasts.csv", index=False)
         tables.append(
@@ -180,13 +200,6 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
                 as_text(paired),
             )
         )
-    if share_ratio_metrics(table):
-        for i, condition in enumerate(sorted(table.condition.unique())):
-            more.append((f"class shares, {condition}", _save(plot_class_shares(table, condition).figure, out / "plots" / f"class_shares_{i}.png")))
-    if f"{COVERAGE_DECILE}0" in set(table.metric):
-        for i, condition in enumerate(sorted(table.condition.unique())):
-            fig = plot_coverage_by_density(table, condition, floors=floor).figure
-            figures.append((f"coverage by density, {condition}", _save(fig, out / "plots" / f"coverage_by_density_{i}.png")))
     lost = extinction(table)
     if len(lost):
         lost.to_csv(out / "extinction.csv", index=False)
@@ -201,7 +214,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
                 lost,
             )
         )
-    return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
+    return tables
 
 
 def _against_control(table: pd.DataFrame, out: Path, baseline: str, family: list[str], adjust: str) -> list[tuple[str, pd.DataFrame]]:
