@@ -29,7 +29,7 @@ def main() -> None:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=args.overrides)
     real = load_real_data(cfg.data)
-    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False)
+    evaluator = Evaluator(real, cfg, "cpu", progress=False)
     n, train_size = evaluator.num_samples, int(cfg.loop.train_size)
     # A random pick: the pool is ordered by class, and its first N would be two digits only.
     order = torch.randperm(len(real.train_labels), generator=torch.Generator().manual_seed(0))

@@ -54,7 +54,7 @@ def main() -> None:
     cfg = OmegaConf.load(args.run_dir / "config.yaml")
     device = resolve_device(args.device)
     real = load_real_data(cfg.data)
-    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, progress=False)
+    evaluator = Evaluator(real, cfg, device, progress=False)
     n = args.num_samples or evaluator.num_samples
     unet = UNet2DModel.from_pretrained(args.run_dir / "checkpoints" / f"gen_{args.generation:03d}" / "unet_ema").to(device)
     train_scheduler = diffusion.build_train_scheduler(cfg.train)

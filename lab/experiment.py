@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from lab import faults, generators, loops, schedule
 from lab.config import check_against_data, check_settings, resolve_device
@@ -23,6 +23,7 @@ from lab.metrics.points import PointEvaluator
 from lab.rundir import RunDir
 from lab.seeding import derive_seed
 from lab.tracking import Tracking, condition_keys, scalar_key
+from lab.wandb_runs import RunLabels
 
 HELD_BACK = -1  # the draw index of a generation's held-back samples (curators' redraws count up from 1)
 
@@ -106,7 +107,8 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: Ru
     chain = Chain(cfg, real, evaluator, run, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
     chain.history = [run.load_samples(k) for k in range(done)]
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B runs lack.
-    with Tracking(cfg, run, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) | condition, name, group, real, evaluator, state, rows) as tracking:
+    labels = RunLabels(name, group, loop.name, state["wandb_run_id"])
+    with Tracking(chain, labels, condition, state, rows) as tracking:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
                 committed = chain.generation(gen, state)
@@ -201,7 +203,7 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
 def _build_evaluator(cfg, real: RealData, device) -> Evaluation:
     if generators.family_of(cfg.model).on_points:  # toy or image: the generator family says it (lab.config checks the data agrees)
         return PointEvaluator(real, cfg.metrics, cfg.data)
-    return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, device, bool(cfg.progress))
+    return Evaluator(real, cfg, device, bool(cfg.progress))
 
 
 def _scalars(metrics: dict, data: loops.TrainingSet, fit: Fit, num_classes: int) -> dict:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lab import layout
 from lab.layout import RunPaths
-from lab.wandb_runs import start_run
+from lab.wandb_runs import RunLabels, start_run
 
 STEPS = ("compose", "fit", "sample")  # the job types of a generation's lineage runs, in the order they run
 
@@ -54,13 +54,13 @@ def set_aside(run_dir: RunPaths, run_id: str, keep: Path | None = None) -> None:
 class Lineage:
     """Logs the lineage runs of committed generations (`log`), and knows which ones a resume still lacks (`pending`)."""
 
-    def __init__(self, tracking_cfg, mode: str, run_dir: RunPaths, chain_id: str, name: str, group: str | None, real, loop_cfg, warm_start: bool):
-        self.tracking, self.mode, self.run_dir = tracking_cfg, mode, run_dir
-        self.chain_id, self.name, self.group = chain_id, name, group
-        self.warm_start = warm_start
+    def __init__(self, cfg, mode: str, run_dir: RunPaths, chain: RunLabels, real):
+        self.tracking, self.mode, self.run_dir = cfg.tracking, mode, run_dir
+        self.chain_id, self.name, self.group = chain.id, chain.name, chain.group
+        self.warm_start = bool(cfg.train.warm_start)
         # loop.keep=last removes each checkpoint after the next commit: its model artifacts carry the checkpoint's
         # identity but not its weights, so that a later run's use of it is made of the same files.
-        self.with_weights = loop_cfg.keep != "last"
+        self.with_weights = cfg.loop.keep != "last"
         self.pool_name = "real-" + re.sub(r"[^\w.-]", "-", real.name)
         self.pool = {
             "data": real.name,
@@ -104,11 +104,8 @@ class Lineage:
             self.tracking,
             self.run_dir,
             self.mode,
-            run_id,
-            group=self.group,
-            job_type=step,
-            name=f"{self.name} · {step} {gen}",
-            config={"chain": self.chain_id, "generation": gen},
+            RunLabels(f"{self.name} · {step} {gen}", self.group, step, run_id),
+            {"chain": self.chain_id, "generation": gen},
             reinit="create_new",  # the chain's metrics run stays open beside it
             settings=wandb.Settings(silent=True),  # three runs a generation: W&B's banners would bury the lab's log
         )

@@ -15,13 +15,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+from omegaconf import OmegaConf
 from PIL import Image
 
 from lab.conf import science_overrides
 from lab.errors import LabError
 from lab.lineage import Lineage, set_aside
 from lab.rundir import RunDir, hw
-from lab.wandb_runs import start_run
+from lab.wandb_runs import RunLabels, start_run
 
 log = logging.getLogger("lab")
 
@@ -106,7 +107,7 @@ def condition_keys(loop: str, real_fraction: float, overrides) -> dict:
 class Tracker:
     """The chain's W&B run, in the run directory's wandb/."""
 
-    def __init__(self, tracking_cfg, run_dir: RunDir, config: dict, name: str, group: str | None, job_type: str, run_id: str | None = None):
+    def __init__(self, tracking_cfg, run_dir: RunDir, config: dict, labels: RunLabels):
         self.run_dir = run_dir
         self.mode = resolve_mode(tracking_cfg.mode)
         self.run = None
@@ -116,11 +117,8 @@ class Tracker:
             tracking_cfg,
             run_dir,
             self.mode,
-            run_id,
-            group=group,
-            job_type=job_type,
-            name=name,
-            config=config,
+            labels,
+            config,
             # A run left open by an earlier job in the same (reused) worker must never absorb this one.
             reinit="finish_previous",
         )
@@ -195,14 +193,18 @@ class Tracking:
     summary), then what a resumed run's W&B side lacks (committed generations, their lineage); `committed` logs a
     generation once state.json holds it; on exit the runs finish (exit code 1 when the chain failed)."""
 
-    def __init__(self, cfg, run_dir: RunDir, config: dict, name: str, group: str | None, real, evaluator, state: dict, rows: list[dict]):
-        self.tracker = Tracker(cfg.tracking, run_dir, config, name, group, cfg.loop.name, run_id=state["wandb_run_id"])
+    def __init__(self, chain, labels: RunLabels, condition: dict, state: dict, rows: list[dict]):
+        """`chain`: lab.experiment.Chain (its settings, real data, evaluator and run directory); `labels` name the
+        chain's W&B run; `condition` joins its config; `state` and `rows`: what the run directory already holds."""
+        cfg, run_dir, evaluator = chain.cfg, chain.run, chain.evaluator
+        config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) | condition
+        self.tracker = Tracker(cfg.tracking, run_dir, config, labels)
         info = evaluator.classifier_info
         accuracy = {"reference/classifier_heldout_accuracy": info["heldout_accuracy"]} if info else {}
         self.tracker.summary(accuracy | {f"reference/real_{k}": v for k, v in evaluator.baseline.items() if k != "class_histogram"})
         self.lineage = None
         if self.tracker.run is not None and cfg.tracking.lineage:
-            self.lineage = Lineage(cfg.tracking, self.tracker.mode, run_dir, state["wandb_run_id"], name, group, real, cfg.loop, bool(cfg.train.warm_start))
+            self.lineage = Lineage(cfg, self.tracker.mode, run_dir, labels, chain.real)
         self.state, self.rows = state, rows
 
     def __enter__(self) -> "Tracking":

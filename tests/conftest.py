@@ -73,7 +73,7 @@ def digits_evaluator():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["data=digits", "metrics.classifier.epochs=5", "metrics.kid.subsets=20"])
     real = load_real_data(cfg.data)
-    return Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False), real
+    return Evaluator(real, cfg, "cpu", progress=False), real
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from lab.pictures import sample_grid
 from lab.rundir import RunDir
 from lab.tracking import Tracker, resolve_mode
+from lab.wandb_runs import RunLabels
 
 WANDB = str(Path(sys.executable).with_name("wandb"))
 
@@ -26,7 +27,7 @@ def leet(run_dir: Path, *flags: str):
 def offline_run(tmp_path):
     cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": ["test"]})
     run = RunDir(tmp_path)
-    tracker = Tracker(cfg, run, {"loop": {"name": "mixed", "real_fraction": 0.5}}, name="run-a", group="sweep-42", job_type="mixed")
+    tracker = Tracker(cfg, run, {"loop": {"name": "mixed", "real_fraction": 0.5}}, RunLabels("run-a", "sweep-42", "mixed"))
     grid = np.zeros((20, 20, 1), dtype=np.uint8)
     rows = []
     for g in range(3):
@@ -69,7 +70,7 @@ def test_metrics_jsonl_has_the_same_keys(offline_run):
 def test_disabled_writes_no_wandb_files(tmp_path):
     cfg = OmegaConf.create({"mode": "disabled", "project": "p", "entity": None, "group": None, "tags": []})
     run = RunDir(tmp_path)
-    tracker = Tracker(cfg, run, {}, name="x", group=None, job_type="mixed")
+    tracker = Tracker(cfg, run, {}, RunLabels("x", None, "mixed"))
     grid = np.zeros((4, 4, 1), dtype=np.uint8)
     tracker.log(run.write_row(0, {"metrics/fd_classifier": 1.0}, [1], grid), grid)
     tracker.finish()
@@ -105,13 +106,13 @@ def test_a_resumed_offline_run_holds_each_generation_once(tmp_path):
     cfg = OmegaConf.create({"mode": "offline", "project": "lab-tests", "entity": None, "group": None, "tags": []})
     grid = np.zeros((8, 8, 1), dtype=np.uint8)
     run = RunDir(tmp_path)
-    first = Tracker(cfg, run, {}, name="r", group=None, job_type="mixed", run_id="resume01")
+    first = Tracker(cfg, run, {}, RunLabels("r", None, "mixed", "resume01"))
     rows = [run.write_row(g, {"metrics/fd_classifier": 10.0 + g}, [1, 2], grid, {"timing/train_seconds": 1.0}) for g in range(2)]
     for row in rows:
         first.log(row, grid)
     first.finish(exit_code=1)
 
-    second = Tracker(cfg, run, {}, name="r", group=None, job_type="mixed", run_id="resume01")
+    second = Tracker(cfg, run, {}, RunLabels("r", None, "mixed", "resume01"))
     second.catch_up(rows)
     second.log(run.write_row(2, {"metrics/fd_classifier": 12.0}, [1, 2], grid), grid)
     second.finish()

@@ -93,7 +93,9 @@ class Generated:
 
 
 class Evaluator(Evaluation):
-    def __init__(self, real: RealData, metrics_cfg, data_cfg, cache_dir, device, progress: bool = True):
+    def __init__(self, real: RealData, cfg, device, progress: bool = True):
+        """`cfg`: the run's settings (metrics, data and cache_dir are read)."""
+        metrics_cfg, data_cfg, cache_dir = cfg.metrics, cfg.data, cfg.cache_dir
         self.device = device
         self.num_samples = int(metrics_cfg.num_samples)
         self.num_classes = real.num_classes

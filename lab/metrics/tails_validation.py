@@ -114,7 +114,7 @@ def main(argv: list[str]) -> None:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=argv)
     real = load_real_data(cfg.data)
-    evaluator = Evaluator(real, cfg.metrics, cfg.data, cfg.cache_dir, "cpu", progress=False)
+    evaluator = Evaluator(real, cfg, "cpu", progress=False)
     scored = validate(real, evaluator.embed, int(cfg.metrics.nearest_k), draws=5)
     frame = table(scored, len(real.heldout_labels))
     print(
