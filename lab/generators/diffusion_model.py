@@ -31,6 +31,8 @@ class DiffusionConfig(ModelConfig):
     block_out_channels: list[int] = MISSING
     layers_per_block: int = MISSING
     norm_num_groups: int = MISSING
+    # Self-attention in the lowest-resolution down and up blocks. The UNet's middle block has its own attention
+    # whatever this says (diffusers' UNet2DModel default, kept so that existing runs' models stay the same).
     attention: bool = MISSING
 
 
