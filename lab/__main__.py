@@ -29,7 +29,7 @@ from lab.data import load_real_data
 from lab.errors import LabError
 from lab.experiment import prepare, run_experiment
 from lab.rundir import remove_if_empty
-from lab.views.plan import describe, repeats
+from lab.views.plan import chain_key, describe, repeats
 
 # Flags after which we leave everything to Hydra (help, other config sources).
 _HYDRA_ONLY_FLAGS = {
@@ -154,8 +154,9 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-# job → the job of the same sweep that runs its chain (lab.plan.repeats), from main to Hydra's jobs (a launcher's
-# worker processes inherit the environment).
+# job → [the job of the same sweep that runs its chain (lab.views.plan.repeats), the chain's key], from main to Hydra's
+# jobs (a launcher's worker processes inherit the environment). A job is skipped only where its own chain has that
+# key: where Hydra numbered the jobs otherwise than the lab did, every job runs.
 _REPEATS = "LAB_SWEEP_REPEATS"
 log = logging.getLogger("lab")
 
@@ -165,8 +166,8 @@ def hydra_entry(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     run_dir = Path(cfg.run_dir or hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
-    keep = json.loads(os.environ.get(_REPEATS, "{}")).get(str(hc.job.num)) if multirun else None
-    if keep is not None:
+    keep, key = json.loads(os.environ.get(_REPEATS, "{}")).get(str(hc.job.num), (None, None)) if multirun else (None, None)
+    if keep is not None and key == chain_key(cfg):
         log.info("job %s asks for the chain job %s runs (a setting its loop ignores aside): nothing to run", hc.job.num, keep)
         remove_if_empty(run_dir)  # only the empty directory Hydra made for this job
         return
@@ -181,6 +182,14 @@ def hydra_entry(cfg: DictConfig) -> None:
     except LabError as exc:
         remove_if_empty(run_dir)  # only the empty directory Hydra made for this job
         _fail(exc)
+
+
+def _repeated_jobs(argv: list[str], configs: list[DictConfig]) -> dict:
+    """What _REPEATS carries. Sweeper settings on the command line (hydra.sweeper.params.…, hydra/sweeper=…) can make
+    Hydra's jobs other than those the lab split and checked: then nothing is skipped."""
+    if len(configs) < 2 or any(a.startswith(("hydra.sweeper", "hydra/sweeper")) for a in argv):
+        return {}
+    return {str(n): [keep, chain_key(configs[n])] for n, keep in repeats(configs).items()}
 
 
 def _threads_per_job(launcher) -> int | None:
@@ -226,9 +235,9 @@ def main() -> None:
         try:
             jobs = job_overrides(checked)
             configs = [check_job(overrides) for overrides in jobs]
-            os.environ[_REPEATS] = json.dumps(repeats(configs) if len(configs) > 1 else {})
+            os.environ[_REPEATS] = json.dumps(_repeated_jobs(argv, configs))
             if checked != argv and ("-m" in argv or "--multirun" in argv):
-                hydra_settings = [a for a in checked if a.startswith("hydra.")]  # hydra.sweep.dir=… among them
+                hydra_settings = [a for a in checked if a.startswith("hydra")]  # hydra.sweep.dir=…, hydra/launcher=… among them
                 print(describe(jobs, configs, str(_compose(jobs[0] + hydra_settings, return_hydra_config=True).hydra.sweep.dir)))
                 return
         except LabError as exc:

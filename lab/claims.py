@@ -1,6 +1,6 @@
 """Claims: what an experiment preset exists to test, declared before it runs (the `claims:` list of a preset).
 
-Each claim is one test of one quantity, computed per seed and tested over seeds (lab.report_claims):
+Each claim is one test of one quantity, computed per seed and tested over seeds (lab.views.report_claims):
 
     effect_s = metric(condition) − metric(against), paired by seed s   (scale=difference)
              = log(metric(condition) / metric(against))                (scale=log_ratio: FD, W2)

@@ -242,7 +242,7 @@ class LabConfig:
     # its confirmatory family. They do not change the chain: resume and run names leave them out.
     claims: list[ClaimConfig] = field(default_factory=list)
     # A sweep that grows by seeds and is read more than once: the seed counts of the planned reads, fixed with the
-    # claims (lab.report_power.look_level spends α over them); [] for one read.
+    # claims (lab.views.report_power.look_level spends α over them); [] for one read.
     looks: list[int] = field(default_factory=list)
 
 

@@ -75,3 +75,21 @@ def test_a_ratio_sweep_with_its_control_runs_the_control_once(tmp_path, lab_here
     assert result.returncode == 0, result.stderr
     assert "job 3 asks for the chain job 2 runs" in result.stdout + result.stderr
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1", "2"]
+
+
+def test_a_preset_sweep_previews_under_the_launcher_its_comment_names(tmp_path, lab_here):
+    result = lab_here(tmp_path, "-m", "experiment=ratio_sweep_cpu", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "--cfg", "job")
+    assert result.returncode == 0, result.stderr
+    assert "18 jobs, 14 chains (7 conditions × 2 seeds)" in result.stdout
+
+
+def test_no_job_is_skipped_where_hydra_may_number_the_jobs_otherwise():
+    from lab.__main__ import _repeated_jobs, job_overrides
+    from tests.conftest import compose_cfg
+
+    argv = ["-m", "loop=mixed,real_only", "loop.real_fraction=0.2,0.6"]
+    configs = [compose_cfg(*job) for job in job_overrides(argv)]
+    planned = _repeated_jobs(argv, configs)
+    assert list(planned) == ["3"] and planned["3"][0] == 2  # real_only at 0.6 repeats real_only at 0.2
+    # Sweeper settings on the command line change Hydra's job list: the lab then skips nothing.
+    assert _repeated_jobs([*argv, "hydra.sweeper.params.seed=0,1"], configs) == {}

@@ -3,7 +3,7 @@
 DIR is a multirun directory (every run below it is found) or a run directory. Runs measured against different
 data, resolution, class shares, held-out N, features, k or classifier are refused in one line (--split: one report
 per group). The verdicts are the claims the runs' preset declared before they ran (or --claims FILE), tested
-together with Holm (lab.report_claims); every other table is exploratory. Writes into OUT (default DIR/report for
+together with Holm (lab.views.report_claims); every other table is exploratory. Writes into OUT (default DIR/report for
 one DIR, ./report otherwise):
     claims.csv          per declared claim: verdict, estimate, interval, raw and Holm-adjusted p, the level, the
                         family's size, seeds used and seeds for 80% power at the claim's Holm share (the confirmatory family)
@@ -38,7 +38,7 @@ from lab.views.report_claims import claims_section, declared, judge_claims, leve
 from lab.views.report_export import export
 from lab.views.report_html import write_html
 from lab.views.report_load import condition_labels, find_runs, load_runs, newest_sweep  # noqa: F401 — find_runs and load_runs: the API notebooks import
-from lab.views.report_plots import (  # noqa: F401 — the plot functions are lab.report's API for notebooks
+from lab.views.report_plots import (  # noqa: F401 — the plot functions are lab.views.report's API for notebooks
     COVERAGE_DECILE,
     SEED,
     plot_class_shares,

@@ -3,7 +3,7 @@
 Each claim becomes one number per seed (its quantity, lab.claims), one test over seeds, and one verdict:
 `shown`, `not shown`, `equivalent within ±m`, or `not a test` (fewer than 2 seeds, or no spread). The p-values
 of the claims that are tests are adjusted together with Holm, at the level this read may spend (0.05, or less at
-a planned interim read: lab.report_power.look_level). Each claim also gets the seeds a sweep would need for 80%
+a planned interim read: lab.views.report_power.look_level). Each claim also gets the seeds a sweep would need for 80%
 power at its Holm share (0.05 ÷ the claims declared, the final read's), reading this sweep as a pilot.
 """
 
@@ -318,7 +318,7 @@ def as_text(claims: pd.DataFrame) -> pd.DataFrame:
 
 def levels(table: pd.DataFrame, family, control: str | None) -> tuple[float, float]:
     """(the level this read may spend, the plan's final read's): 0.05 for one read; at a planned read of a sweep that
-    grows by seeds, the shares that Lan–DeMets' O'Brien–Fleming spending gives them (lab.report_power). Every
+    grows by seeds, the shares that Lan–DeMets' O'Brien–Fleming spending gives them (lab.views.report_power). Every
     condition a claim names must hold the same, planned number of finished seeds: a read waits for the missing ones."""
     if not family.looks:
         return ALPHA, ALPHA

@@ -1,6 +1,6 @@
 """The report's pictures: one line per condition with its band over seeds, and the sample strips.
 
-Notebooks import these (through lab.report) to draw the same figures the report page shows.
+Notebooks import these (through lab.views.report) to draw the same figures the report page shows.
 """
 
 from pathlib import Path
@@ -21,7 +21,7 @@ COVERAGE_DECILE = "tails/coverage_decile_"
 
 def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean over seeds per condition and generation, with a 95% t-interval computed on the metric's scale (logit for
-    shares and coverages, log for distances and ratios: lab.report_stats.scale_of), so a band keeps to the range."""
+    shares and coverages, log for distances and ratios: lab.views.report_stats.scale_of), so a band keeps to the range."""
     sub = table[table.metric == metric]
     grouped = sub.groupby(["condition", "generation"])["value"]
     out = grouped.agg(["mean", "std", "count"]).reset_index()

@@ -1,6 +1,6 @@
 """The report's exploratory tables: what a sweep looks like against its control, beyond the declared claims.
 
-The verdicts a paper may state are the declared claims (lab.report_claims); every table here is exploratory, its
+The verdicts a paper may state are the declared claims (lab.views.report_claims); every table here is exploratory, its
 p-values adjusted within the table only as a guard against reading noise.
 - floors: each run's reference.json holds every metric of N real training images against the held-out set at the
   same N; a condition's floor is the mean over its runs (`floors_by_condition`), and the plots draw the mean over
@@ -113,7 +113,7 @@ def _slopes(differences: pd.DataFrame, generations: list[int]) -> np.ndarray:
 
 
 def against_control(table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Condition − control, paired by seed: exploratory (the declared claims are the verdicts, lab.report_claims).
+    """Condition − control, paired by seed: exploratory (the declared claims are the verdicts, lab.views.report_claims).
 
     effects: one row per condition, metric and quantity — each generation, the 0→1 jump, the drift per generation
       fitted over generations ≥ 1 — with mean, 95% interval, p and p adjusted within the table;
