@@ -3,10 +3,10 @@
     python benchmarks/metrics.py [--rounds 5] [overrides …]      e.g. data=digits, metrics.kid.subsets=50
 
 Real training images stand in for a generation's samples (the cost does not depend on what the images
-show), with a training set of loop.train_size real images for the memorisation test. Each metric is
-timed alone over several rounds (median), after one untimed call that fills the shared caches
-(features, class probabilities): the table shows each metric's own cost, and the first row what the
-shared feature pass costs once per generation.
+show), with a training set of loop.train_size real images for the memorisation test. Each metric of
+metrics.run is timed alone over several rounds (median), after one untimed call that fills the shared
+caches (features, class probabilities, the k-NN comparison with the reference): the table shows each
+metric's own cost, and the first row what the shared pass costs once per generation.
 """
 
 import argparse
@@ -37,19 +37,19 @@ def main() -> None:
     train = real.train_images[order[-train_size:]]
 
     def fresh() -> Generated:
-        return Generated(images, labels, images, labels, train, evaluator.classifier, evaluator.embed, "cpu")
+        return Generated(images, labels, images, labels, train, None, evaluator)
 
     def shared_pass() -> None:
         g = fresh()
-        _ = g.features, g.probs
+        _ = g.features, g.probs, g.comparison
 
-    rows = [("features + class probabilities (shared)", shared_pass)]
+    rows = [("features, class probabilities, k-NN comparison (shared)", shared_pass)]
     for metric in evaluator.metrics:
         warm = fresh()
-        _ = warm.features, warm.probs
-        rows.append((metric.__name__.lstrip("_"), lambda m=metric, g=warm: m(g)))
-    # Inside `manifold`: the samples' density scores against the density set, what coverage by density adds.
-    rows.append((f"  of which: density scores ({len(evaluator.density.density_set)} real)", lambda g=warm: evaluator.density(g.features)))
+        _ = warm.features, warm.probs, warm.comparison
+        rows.append((metric.name, lambda m=metric, g=warm: m(g)))
+    if hasattr(evaluator, "density"):  # inside `tails`: the samples' density scores against the density set
+        rows.append((f"  of which: density scores ({len(evaluator.density.density_set)} real)", lambda g=warm: evaluator.density(g.features)))
     print(f"N = {n} samples, training set {train_size}, {torch.get_num_threads()} threads, {args.rounds} rounds (median)")
     total = 0.0
     for name, call in rows:
@@ -60,8 +60,8 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         seconds = statistics.median(times)
         total += 0.0 if name.startswith("  of which") else seconds
-        print(f"{name:<42} {seconds:8.3f} s")
-    print(f"{'all metrics of one generation':<42} {total:8.3f} s")
+        print(f"{name:<56} {seconds:8.3f} s")
+    print(f"{'all metrics of one generation':<56} {total:8.3f} s")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from lab.datasets import DATASETS, TOY_DATASETS, check_data
 from lab.errors import LabError, at_least, one_of, require
 from lab.generators import FAMILIES, REGISTRY, ModelConfig, family_of
 from lab.loops import LOOPS, split_counts
+from lab.loops import REGISTRY as LOOP_REGISTRY
 from lab.metrics import check_metrics, reference_pick
+from lab.metrics.base import On, check_run
 from lab.metrics.points import check_point_metrics
 from lab.real_data import RealData
 from lab.samplers import check_sampler
@@ -33,6 +35,10 @@ register()  # before any composition: conf/config.yaml names the schema first in
 # `${min:a,b}` in the config tree (metrics.num_samples defaults to the smaller of 1000 and the held-out set).
 if not OmegaConf.has_resolver("min"):
     OmegaConf.register_new_resolver("min", lambda *values: min(values))
+# `${fixed_share:real_only}`: the real share a loop fixes by definition, read from its class (lab/loops/), the one
+# place it is said.
+if not OmegaConf.has_resolver("fixed_share"):
+    OmegaConf.register_new_resolver("fixed_share", lambda loop: LOOP_REGISTRY[loop].real_fraction)
 
 
 def run_name(override_dirname: str) -> str:
@@ -72,6 +78,7 @@ def check_settings(cfg: DictConfig) -> None:
     check_curate(cfg.curate, on_points)
     check_online(cfg.tracking.mode)
     check_claims(cfg.claims)
+    check_run(cfg.metrics, On.points if on_points else On.images, cfg.claims)
     check_looks(cfg.looks)
     require(cfg.threads is None or cfg.threads >= 1, f"threads={cfg.threads} is out of range: allowed null (all cores) or ≥ 1")
     resolve_device(cfg.device)

@@ -151,7 +151,7 @@ class Chain:
         scalars = _scalars(metrics, data, fit, self.real.num_classes) | made.curated.scalars(int(loop.num_samples))
         if loop.schedule:  # the provenance shows where a schedule switches (the metric keys of a chain without one stay as they were)
             scalars |= {"regime": regime.loop, "regime/real_fraction": regime.real_fraction}
-        histogram = scalars.pop("metrics/class_histogram")
+        histogram = scalars.pop("metrics/class_histogram", None)  # None: metrics.run leaves the classes out
         timing = fit.timing | {"timing/sample_seconds": made.sample_seconds}
         picture = self.evaluator.picture(samples.images, samples.labels, self.real.num_classes)
         row = self.run.write_row(gen, scalars, histogram, picture, timing)

@@ -130,12 +130,14 @@ class RunDir(RunPaths):
     # After each generation: its grid, metrics row and timing, its samples and checkpoint under temporary names,
     # then the commit.
 
-    def write_row(self, gen: int, scalars: dict, histogram: list[int], picture: np.ndarray, timing: dict | None = None) -> dict:
+    def write_row(self, gen: int, scalars: dict, histogram: list[int] | None, picture: np.ndarray, timing: dict | None = None) -> dict:
         """The generation's grid, its row in metrics.jsonl and its timing in timing.jsonl (appended: a resume first
-        drops the rows past the last commit, discard_unfinished); returns the row."""
+        drops the rows past the last commit, discard_unfinished); returns the row. `histogram`: None where no metric
+        of the run counts samples per class."""
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         Image.fromarray(hw(picture)).save(self.grid(gen))
-        row = {"generation": gen, **scalars, "class_histogram": list(histogram), "samples": layout.grid(gen)}
+        counts = {} if histogram is None else {"class_histogram": list(histogram)}
+        row = {"generation": gen, **scalars, **counts, "samples": layout.grid(gen)}
         with self.metrics.open("a") as f:
             f.write(json.dumps(row) + "\n")
         if timing:

@@ -188,6 +188,12 @@ class ClassifierConfig:
 
 @dataclass
 class MetricsConfig:
+    # The metrics a run computes, in this order (lab/metrics/, one file each); those that do not apply to the data
+    # (images or a toy's points) are passed over. Runs made before this setting computed every one of these.
+    run: list[str] = added_later(
+        ["frechet", "w2", "moments", "manifold", "knn_coverage", "tails", "feature_variance", "kid", "vendi", "pixels", "classes", "memorisation", "modes"],
+        MISSING,
+    )
     features: Features = MISSING
     num_samples: int = MISSING
     recognised_threshold: float = MISSING

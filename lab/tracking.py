@@ -139,18 +139,13 @@ class Tracker:
             return
         import wandb
 
-        histogram = row["class_histogram"]
-        edges = np.arange(len(histogram) + 1) - 0.5
         scalars = {k: v for k, v in row.items() if k not in ("generation", *MEDIA_KEYS)}
-        self.run.log(
-            {
-                "generation": row["generation"],
-                **scalars,
-                **(timing or {}),
-                "class_histogram": wandb.Histogram(np_histogram=(np.asarray(histogram), edges)),
-                "samples": wandb.Image(hw(picture), caption=f"generation {row['generation']}"),
-            }
-        )
+        media = {}
+        if "class_histogram" in row:  # absent where metrics.run leaves the classes out
+            histogram = row["class_histogram"]
+            media["class_histogram"] = wandb.Histogram(np_histogram=(np.asarray(histogram), np.arange(len(histogram) + 1) - 0.5))
+        media["samples"] = wandb.Image(hw(picture), caption=f"generation {row['generation']}")
+        self.run.log({"generation": row["generation"], **scalars, **(timing or {}), **media})
 
     def catch_up(self, rows: list[dict]) -> None:
         """A resumed run's W&B side: each committed generation once, in one history.

@@ -18,7 +18,7 @@ from scipy.special import digamma, polygamma
 from lab import generators
 from lab.data import load_real_data
 from lab.experiment import produce
-from lab.metrics.points import gaussian_w2
+from lab.metrics.moments import gaussian_w2
 from tests.conftest import compose_cfg
 
 N, SEEDS = 100, 200

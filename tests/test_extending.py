@@ -1,9 +1,11 @@
 """The promise to a researcher adding a regime, a mitigation, a generator or a data set: one new Python file
 (lab/loops/, lab/curate/, lab/generators/, lab/datasets/) and one YAML file (conf/loop/, conf/curate/, conf/model/,
 conf/data/), nothing else edited, and the whole lab (checks, CLI, run directory, metrics) takes it; a metric: one
-Python file (lab/metrics/plugins/)."""
+Python file (lab/metrics/), named in metrics.run. The files added are docs/extending.md's worked examples, read from
+the page: what it prints is what runs here."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -14,48 +16,15 @@ from tests.conftest import repo_root
 
 pytestmark = pytest.mark.slow  # each test runs a chain of the lab copied with a new file: end to end
 
-NEW_LOOP = '''"""previous_two: the fixed real images + samples of the last two generations, half each."""
 
-from lab.loops.base import Loop, Step, TrainingSet, concat
-
-
-class PreviousTwo(Loop):
-    name = "previous_two"
-
-    def compose(self, step: Step) -> TrainingSet:
-        t, n = step.generation, step.n_synthetic
-        if t == 1:
-            return concat(step.fixed_real(), step.samples_of(0))
-        return concat(step.fixed_real(), step.samples_of(t - 1, n - n // 2), step.samples_of(t - 2, n // 2))
-'''
+def examples() -> dict[str, str]:
+    """docs/extending.md's worked examples: each fenced block headed by `# <path>` is that file, whole."""
+    text = (repo_root() / "docs" / "extending.md").read_text()
+    blocks = re.findall(r"```(?:python|yaml)\n(# (\S+)\n.*?)```", text, flags=re.S)
+    return {path: block for block, path in blocks}
 
 
-NEW_MITIGATION = '''"""shrink: move every sample part of the way toward the samples' mean."""
-
-from dataclasses import dataclass
-
-from lab.curate.base import Curated, CurateConfig, Mitigation
-from lab.errors import require
-from lab.loops import Samples
-
-
-@dataclass
-class ShrinkConfig(CurateConfig):
-    factor: float = 0.5
-
-
-class Shrink(Mitigation):
-    name = "shrink"
-    Config = ShrinkConfig
-
-    @staticmethod
-    def check(cfg, on_points):
-        require(0 <= cfg.factor <= 1, f"curate.factor={cfg.factor} is out of range: allowed 0 ≤ value ≤ 1")
-
-    def __call__(self, first: Samples, model, n: int) -> Curated:
-        moved = first.images + self.cfg.factor * (first.images.mean(0) - first.images)
-        return Curated(Samples(first.generation, moved, first.labels), 0, len(moved), 1.0)
-'''
+EXAMPLES = examples()
 
 
 def lab_copy(tmp_path, files: dict[str, str]):
@@ -98,9 +67,7 @@ print(json.dumps(lines))
 
 
 def test_a_new_mitigation_is_one_python_file_and_one_yaml_file(tmp_path):
-    lab = lab_copy(
-        tmp_path, {"lab/curate/shrink.py": NEW_MITIGATION, "conf/curate/shrink.yaml": "defaults:\n  - schema_shrink\n  - _self_\nname: shrink\nfactor: 0.25\n"}
-    )
+    lab = lab_copy(tmp_path, {path: EXAMPLES[path] for path in ("lab/curate/shrink.py", "conf/curate/shrink.yaml")})
     toy = ["data=gaussian", "model=gaussian", "loop.train_size=100", "loop.num_samples=1000", "loop.generations=2", "tracking=disabled", "progress=false"]
     result = lab(*toy, "curate=shrink", "run_dir=run")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -112,57 +79,10 @@ def test_a_new_mitigation_is_one_python_file_and_one_yaml_file(tmp_path):
     assert "curate.threshold is not a setting of curate=shrink" in not_its_own
 
 
-NEW_GENERATOR = '''"""box: points drawn uniformly from the training set's bounding box, widened by model.margin."""
-
-from dataclasses import dataclass
-
-import torch
-
-from lab.errors import at_least
-from lab.generators.base import Fit, Generator, ModelConfig
-from lab.loops import Samples, TrainingSet
-from lab.seeding import generator
-
-
-@dataclass
-class BoxConfig(ModelConfig):
-    margin: float = 0.0
-
-
-class BoxGenerator(Generator):
-    family = "box"
-    Config = BoxConfig
-    on_points = True
-
-    @staticmethod
-    def check(cfg):
-        at_least("model.margin", cfg.model.margin, 0)
-
-    def __init__(self, cfg, real, device, progress):
-        self.seed, self.margin = int(cfg.seed), float(cfg.model.margin)
-
-    def fit(self, data: TrainingSet, generation: int) -> Fit:
-        self.low, self.high = data.images.min(0).values - self.margin, data.images.max(0).values + self.margin
-        return Fit()
-
-    def sample(self, n: int, generation: int, draw: int = 0) -> Samples:
-        u = torch.rand((n, len(self.low)), generator=generator(self.seed, generation, f"box{draw}"))
-        return Samples(generation, self.low + u * (self.high - self.low), torch.full((n,), -1))
-
-    def save(self, directory):
-        directory.mkdir(parents=True, exist_ok=True)
-        torch.save({"low": self.low, "high": self.high}, directory / "box.pt")
-
-    def load(self, directory):
-        saved = torch.load(directory / "box.pt")
-        self.low, self.high = saved["low"], saved["high"]
-'''
-
-
 def test_a_new_generator_is_one_python_file_and_one_yaml_file(tmp_path):
     lab = lab_copy(
         tmp_path,
-        {"lab/generators/box.py": NEW_GENERATOR, "conf/model/box.yaml": "defaults:\n  - schema_box\n  - _self_\nname: box\nfamily: box\nmargin: 0.5\n"},
+        {path: EXAMPLES[path] for path in ("lab/generators/box.py", "conf/model/box.yaml")},
     )
     toy = ["data=gaussian", "model=box", "loop.train_size=100", "loop.num_samples=1000", "loop.generations=3", "tracking=disabled", "progress=false"]
     result = lab(*toy, "run_dir=run")
@@ -176,7 +96,7 @@ def test_a_new_generator_is_one_python_file_and_one_yaml_file(tmp_path):
 
 
 def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
-    lab = lab_copy(tmp_path, {"lab/loops/previous_two.py": NEW_LOOP, "conf/loop/previous_two.yaml": "name: previous_two\n"})
+    lab = lab_copy(tmp_path, {path: EXAMPLES[path] for path in ("lab/loops/previous_two.py", "conf/loop/previous_two.yaml")})
     args = [
         "data=gaussian",
         "model=gaussian",
@@ -198,36 +118,8 @@ def test_a_new_loop_is_one_python_file_and_one_yaml_file(tmp_path):
     assert bad.returncode == 2 and "previous_two" in bad.stderr
 
 
-NEW_DATASET = '''"""ring8: eight equally weighted modes on a circle of radius data.radius (toy points)."""
-
-import math
-
-import torch
-
-from lab.datasets.base import PointDataSet
-from lab.errors import require
-from lab.toy_data import Distribution
-
-
-class Ring8(PointDataSet):
-    name = "ring8"
-
-    @staticmethod
-    def check(data_cfg):
-        require(data_cfg.dim == 2, f"data.dim={data_cfg.dim} is not allowed for data=ring8 (a circle); allowed: 2")
-
-    def distribution(self, data_cfg) -> Distribution:
-        angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
-        modes = 3.0 * torch.stack([angles.cos(), angles.sin()], 1)
-        weights = torch.full((8,), 1 / 8, dtype=torch.float64)
-        cov = torch.cov(modes.T, correction=0) + 0.01 * torch.eye(2, dtype=torch.float64)
-        return Distribution(modes.mean(0), cov, modes, 0.1, weights)
-'''
-
-
 def test_a_new_data_set_is_one_python_file_and_one_yaml_file(tmp_path):
-    yaml = "defaults:\n  - schema_points\n  - _self_\nname: ring8\ndim: 2\npool_size: 2000\nheldout_size: 500\n"
-    lab = lab_copy(tmp_path, {"lab/datasets/ring8.py": NEW_DATASET, "conf/data/ring8.yaml": yaml})
+    lab = lab_copy(tmp_path, {path: EXAMPLES[path] for path in ("lab/datasets/ring8.py", "conf/data/ring8.yaml")})
     toy = ["data=ring8", "model=gmm", "model.components=8", "loop.train_size=400", "loop.num_samples=500", "loop.generations=2", "tracking=disabled"]
     result = lab(*toy, "progress=false", "run_dir=run")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -239,26 +131,28 @@ def test_a_new_data_set_is_one_python_file_and_one_yaml_file(tmp_path):
     assert "data=ring8 holds points, not images" in with_images
 
 
-NEW_METRIC = '''"""mean_brightness: the samples' mean pixel value, 0 (black) … 1 (white)."""
+CLASHING_METRIC = '''"""darkest: declares a key the pixels metric logs, so the two are refused together."""
 
-from lab.metrics.plugins.base import Metric
+from lab.metrics.base import Metric
 
 
-class MeanBrightness(Metric):
-    name = "mean_brightness"
+class Darkest(Metric):
+    name = "darkest"
+    keys = ("dark_level",)
 
     def __call__(self, generated) -> dict[str, float]:
-        return {"mean_brightness": float(generated.images.double().mean() / 255)}
+        return {"dark_level": 0.0}
 '''
 
 
 def test_a_new_metric_is_one_python_file(tmp_path):
-    """A metric has no option to choose (every metric runs), so it needs no YAML file: one module is the whole of it."""
+    """A metric needs no YAML file: one module, named in metrics.run, is the whole of it."""
     import torch
 
-    lab = lab_copy(tmp_path, {"lab/metrics/plugins/mean_brightness.py": NEW_METRIC})
-    smoke = ["experiment=smoke", "data=digits", "data.heldout_size=200", "tracking=disabled", "progress=false", "run_dir=run"]
-    result = lab(*smoke)
+    lab = lab_copy(tmp_path, {"lab/metrics/mean_brightness.py": EXAMPLES["lab/metrics/mean_brightness.py"], "lab/metrics/darkest.py": CLASHING_METRIC})
+    smoke = ["experiment=smoke", "data=digits", "data.heldout_size=200", "tracking=disabled", "progress=false"]
+    every = "metrics.run=[frechet,manifold,tails,feature_variance,kid,vendi,pixels,classes,memorisation,mean_brightness]"
+    result = lab(*smoke, every, "run_dir=run")
     assert result.returncode == 0, result.stderr[-2000:]
     run = tmp_path / "run"
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -268,3 +162,6 @@ def test_a_new_metric_is_one_python_file(tmp_path):
         assert row["metrics/mean_brightness"] == float(images.double().mean() / 255)
     floor = json.loads((run / "reference.json").read_text())["real_baseline"]["mean_brightness"]
     assert 0 < floor < 0.5  # the real floor gets it too: digits are dark strokes on a black background
+    # Two metrics that log one key: refused before anything is written.
+    (clash,) = lab.checks([*smoke, "metrics.run=[pixels,darkest]"])
+    assert clash == "error: metrics pixels and darkest both log dark_level: take one of them out of metrics.run or rename its key"

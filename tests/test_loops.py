@@ -100,3 +100,17 @@ def test_real_fraction_maps_to_counts(fraction, expected):
     assert split_counts("mixed", 100, fraction) == expected
     assert split_counts("fully_synthetic", 100, fraction) == (0, 100)
     assert split_counts("real_only", 100, fraction) == (100, 0)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_loops_fixed_share_is_said_once_by_its_class(loop, monkeypatch):
+    """The YAML reads a fixed share from the class: change the class, and the composed setting follows."""
+    from lab.loops import REGISTRY
+    from tests.conftest import compose_cfg
+
+    fixed = REGISTRY[loop].real_fraction
+    cfg = compose_cfg(f"loop={loop}")
+    assert cfg.loop.real_fraction == (0.5 if fixed is None else fixed)  # 0.5: the schema's default for the others
+    if fixed is not None:
+        monkeypatch.setattr(type(REGISTRY[loop]), "real_fraction", 0.25)
+        assert compose_cfg(f"loop={loop}").loop.real_fraction == 0.25

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
-from lab.metrics.manifold import KID, Manifold, compare, copy_share, knn_radius, vendi_score
+from lab.metrics.kid import KID
+from lab.metrics.manifold import Manifold, compare, knn_radius
+from lab.metrics.memorisation import copy_share
+from lab.metrics.vendi import vendi_score
 
 K = 5
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lab.metrics.coverage import class_coverage, js_divergence
+from lab.metrics.classes import class_coverage, js_divergence
 from lab.metrics.frechet import FrechetDistance
 
 
@@ -236,7 +236,7 @@ def test_class_share_ratio_of_a_one_class_generator(digits_evaluator):
     evaluator, real = digits_evaluator
     images = real.train_images[: evaluator.num_samples]
     confidence, predicted = predict(evaluator.classifier, images, "cpu").max(1)
-    recognised = confidence >= evaluator.threshold
+    recognised = confidence >= evaluator.settings.recognised_threshold
     c = int(predicted[recognised].mode().values)  # the class the classifier recognises most often
     picked = images[recognised & (predicted == c)]
     row = evaluator(picked.repeat(-(-len(images) // len(picked)), 1, 1, 1))

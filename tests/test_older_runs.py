@@ -24,6 +24,21 @@ def test_the_schema_says_what_every_older_run_did():
         "sampler.labels": "real_pool",
         "loop.heldback_samples": 0,
         "loop.schedule": [],
+        "metrics.run": [
+            "frechet",
+            "w2",
+            "moments",
+            "manifold",
+            "knn_coverage",
+            "tails",
+            "feature_variance",
+            "kid",
+            "vendi",
+            "pixels",
+            "classes",
+            "memorisation",
+            "modes",
+        ],
     }
     assert removed == {"data.download": False}
 

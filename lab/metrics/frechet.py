@@ -1,10 +1,13 @@
-"""Fréchet distance with torchmetrics, in any feature space; the reference statistics are computed once."""
+"""Fréchet distance with torchmetrics, in any feature space; the reference statistics are computed once.
+
+Key: fd_<features> (fd_classifier, fd_inception), the distance of the N samples to the reference."""
 
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from lab.errors import LabError
+from lab.metrics.base import Metric
 
 
 class FrechetDistance:
@@ -51,3 +54,15 @@ def inception_fd(reference: torch.Tensor, device) -> FrechetDistance:
 def to_rgb(images: torch.Tensor) -> torch.Tensor:
     """Inception takes 3 channels: grey images are repeated."""
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+class Frechet(Metric):
+    """The run's feature module with the reference's statistics is the evaluator's (`evaluator.frechet`): every
+    feature-space metric embeds with it."""
+
+    name = "frechet"
+    keys = ("fd_*",)
+
+    def __call__(self, generated) -> dict:
+        evaluator = self.evaluator
+        return {evaluator.fd_name: evaluator.frechet(evaluator.as_input(generated.images))}

@@ -1,7 +1,9 @@
-"""Fidelity, diversity and memorisation in a feature space: k-NN manifolds, KID, Vendi score, copies.
+"""Fidelity and diversity in a feature space by k-NN manifolds: precision/recall (Kynkäänniemi et al. 2019) and
+density/coverage (Naeem et al. 2020) come from one distance matrix between the generated and the real features and
+the k-NN radii of each set.
 
-Precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020) come from one
-distance matrix between the generated and the real features and the k-NN radii of each set.
+Keys: precision, recall, density, knn_coverage (not class coverage), and per class c of the reference
+classes/recall_<c>, classes/knn_coverage_<c> (recall and k-NN coverage among the held-out images of class c).
 
 Tie rule: a point is inside a ball when its distance is **≤** the radius (as NVIDIA's reference code and
 torch-fidelity ≥ 0.4 do; prdc uses `<`). A collapsed generator emits exact duplicates, whose k-NN radius
@@ -15,15 +17,11 @@ equal); the lab computes its own because density, coverage and per-class recall 
 masks, which torch-fidelity does not return.
 """
 
-import warnings
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
-from torch import nn
-from torchmetrics.image.kid import KernelInceptionDistance
 
-from lab.seeding import derive_seed
+from lab.metrics.base import Metric
 
 EXACT = "donot_use_mm_for_euclid_dist"  # exact differences: duplicates are at distance 0, not ~1e-7
 CHUNK = 2048  # rows per distance block: memory stays O(CHUNK × N) at any N
@@ -100,67 +98,10 @@ def compare(generated: Manifold, real: Manifold) -> ManifoldComparison:
     return ManifoldComparison(torch.cat(holding), inside, nearest <= real.radii, real.k)
 
 
-class KID:
-    """Unbiased KID (cubic polynomial kernel) against fixed reference features, by torchmetrics.
+class PrecisionRecall(Metric):
+    name = "manifold"
+    keys = ("precision", "recall", "density", "knn_coverage", "classes/recall_*", "classes/knn_coverage_*")
 
-    Mean ± std over `subsets` random subsets of `subset_size` from each set; the subsets are drawn from
-    a fixed seed, so the same features always give the same value. Both sets are first standardised by the
-    reference's per-dimension mean and standard deviation: the kernel (xᵀy/d + 1)³ on raw features is ruled by
-    the few directions of largest variance, which made the estimate's spread hundreds of times its mean.
-    """
-
-    def __init__(self, reference: torch.Tensor, subsets: int, subset_size: int):
-        reference = reference.double()
-        self.mean, self.scale = reference.mean(0), reference.std(0).clamp_min(1e-12)
-        # The features are computed once by the Evaluator: torchmetrics' feature module is then the identity.
-        with warnings.catch_warnings():  # "will save all extracted features": that is the point here
-            warnings.simplefilter("ignore", UserWarning)
-            self.metric = KernelInceptionDistance(feature=nn.Identity(), subsets=subsets, subset_size=subset_size, reset_real_features=False)
-        self.metric.update(self._standardise(reference), real=True)
-
-    def _standardise(self, features: torch.Tensor) -> torch.Tensor:
-        return (features.double() - self.mean) / self.scale
-
-    def __call__(self, features: torch.Tensor) -> dict:
-        self.metric.reset()
-        self.metric.update(self._standardise(features), real=False)
-        with torch.random.fork_rng():
-            torch.manual_seed(derive_seed(0, 0, "kid_subsets"))
-            mean, std = self.metric.compute()
-        return {"kid": float(mean), "kid_std": float(std)}
-
-
-def vendi_score(features: torch.Tensor) -> float:
-    """exp(entropy of the eigenvalues of K/N) with the cosine-similarity kernel K (Friedman & Dieng 2023).
-
-    The effective number of distinct items: 1 for N copies of one vector, N for N orthogonal ones; with a
-    linear kernel it cannot exceed the feature dimension d. K/N and XᵀX/N share their non-zero eigenvalues,
-    so the smaller of the two matrices is decomposed.
-    """
-    x = F.normalize(features.double(), dim=1)
-    n = len(x)
-    gram = x.T @ x if x.shape[1] < n else x @ x.T
-    eigenvalues = torch.linalg.eigvalsh(gram / n).clamp_min(0)
-    p = eigenvalues[eigenvalues > 1e-12]
-    return float(torch.exp(-(p * p.log()).sum()))
-
-
-def copy_share(queries: torch.Tensor, train: torch.Tensor) -> tuple[float, float]:
-    """Authenticity test (Alaa et al. 2022): the share of queries that sit at least as close to their
-    nearest training image as that image sits to its own nearest training neighbour, and the median
-    distance of a query to its nearest training image.
-
-    Run on held-out real images against the same training set, it gives what fresh, uncopied images of
-    the data score; a generator that copies its training set scores above that line. Only the training
-    images that are some query's nearest need their own neighbour's distance: ≤ 2 × N rows, not the
-    whole training set (60,000 at MAD scale).
-    """
-    closest, index = [], []
-    for chunk in queries.split(CHUNK):
-        values, idx = distances(chunk, train).min(dim=1)
-        closest.append(values)
-        index.append(idx)
-    closest, index = torch.cat(closest), torch.cat(index)
-    needed, position = index.unique(return_inverse=True)
-    radius = knn_radius(train[needed], 1, among=train)[position]
-    return float((closest <= radius).double().mean()), float(closest.median())
+    def __call__(self, generated) -> dict:
+        evaluator = self.evaluator
+        return generated.comparison.scalars() | generated.comparison.per_class(evaluator.reference_labels, evaluator.num_classes)

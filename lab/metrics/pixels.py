@@ -4,11 +4,13 @@ A diffusion model does not reach the exact black of MNIST's background, and (as 
 docs/results/2026-11-29-measured.md) quantising its output to [0, 255] keeps only the bright side of that error; a
 self-consuming loop then learns the brighter background and adds its own. The feature-space metrics
 mix such a haze with everything else, so the intensity distribution itself is measured against the
-held-out reference images."""
+held-out reference images. Keys: pixel_w1, dark_level."""
 
 import numpy as np
 import torch
 from scipy.stats import wasserstein_distance
+
+from lab.metrics.base import Metric
 
 LEVELS = np.arange(256)
 # Pixels below a quarter of full scale: the background of digit data sets (and the dark parts of photos).
@@ -30,3 +32,16 @@ def pixel_statistics(images: torch.Tensor, reference_histogram: np.ndarray) -> d
     w1 = wasserstein_distance(LEVELS, LEVELS, intensity_histogram(images), reference_histogram)
     dark = images[images < DARK].double()
     return {"pixel_w1": float(w1), "dark_level": float(dark.mean()) if len(dark) else float("nan")}
+
+
+class Pixels(Metric):
+    name = "pixels"
+    keys = ("pixel_w1", "dark_level")
+    needs = frozenset()
+
+    def __init__(self, evaluator):
+        super().__init__(evaluator)
+        self.reference_histogram = intensity_histogram(evaluator.reference_images)
+
+    def __call__(self, generated) -> dict:
+        return pixel_statistics(generated.images, self.reference_histogram)

@@ -18,12 +18,16 @@ so these metrics split them by how dense the real data is where it lies:
   (1/(N+1) expected for a faithful generator). Losing the tails empties decile 0; errors fill off_support.
 
 The tail is decile 0, the core the denser half (deciles 5–9).
+
+Keys: knn_coverage_tail, knn_coverage_core, landing_tail, landing_off_support, and per decile j (0 = the sparsest)
+tails/coverage_decile_<j>, tails/landing_decile_<j>.
 """
 
 from dataclasses import dataclass
 
 import torch
 
+from lab.metrics.base import Metric, Need, On
 from lab.metrics.manifold import CHUNK, distances
 
 DECILES = 10
@@ -92,6 +96,17 @@ def tail_metrics(deciles: DensityDeciles, covered: torch.Tensor, sample_scores: 
         "landing_off_support": off_support,
     }
     return out
+
+
+class Tails(Metric):
+    name = "tails"
+    keys = ("knn_coverage_tail", "knn_coverage_core", "landing_tail", "landing_off_support", "tails/*")
+    on = frozenset({On.images, On.points})
+    needs = frozenset({Need.features, Need.density})
+
+    def __call__(self, generated) -> dict:
+        evaluator = self.evaluator
+        return tail_metrics(evaluator.deciles, generated.comparison.real_covered, evaluator.density(generated.features))
 
 
 def naeem_null_coverage(n_reference: int, n_samples: int, k: int) -> float:

@@ -1,11 +1,17 @@
 """Class coverage: what the classifier says the generated images are.
 
-Named "class coverage" on purpose: it is not Naeem et al.'s k-NN "coverage".
+Named "class coverage" on purpose: it is not Naeem et al.'s k-NN "coverage". Keys, over every sample drawn
+(loop.num_samples), not only the N scored: class_histogram, classes_present, class_entropy, class_js_divergence,
+unrecognised_share; classes/share_ratio_<c> (class c's share among recognised samples ÷ its share in the real pool);
+for a conditional model label_agreement and classes/label_agreement_<c> (of the samples generated for class c, the
+share the classifier reads as c).
 """
 
 import math
 
 import torch
+
+from lab.metrics.base import Metric, Need
 
 
 def class_coverage(probs: torch.Tensor, real_distribution: torch.Tensor, recognised_threshold: float, min_share: float) -> dict:
@@ -56,3 +62,33 @@ def js_divergence(p: torch.Tensor, q: torch.Tensor) -> float:
 def _kl(p: torch.Tensor, q: torch.Tensor) -> float:
     mask = p > 0
     return float((p[mask] * (p[mask] / q[mask]).log()).sum())
+
+
+class Classes(Metric):
+    name = "classes"
+    keys = (
+        "class_histogram",
+        "classes_present",
+        "class_entropy",
+        "class_js_divergence",
+        "unrecognised_share",
+        "classes/share_ratio_*",
+        "label_agreement",
+        "classes/label_agreement_*",
+    )
+    needs = frozenset({Need.classifier})
+
+    def __call__(self, generated) -> dict:
+        settings, real_distribution = self.evaluator.settings, self.evaluator.real_distribution
+        out = class_coverage(generated.all_probs, real_distribution, float(settings.recognised_threshold), float(settings.class_min_share))
+        histogram = torch.tensor(out["class_histogram"], dtype=torch.float64)
+        shares = histogram / histogram.sum().clamp_min(1)
+        out |= {f"classes/share_ratio_{c}": float(s / r) for c, (s, r) in enumerate(zip(shares, real_distribution))}
+        labels = generated.all_labels
+        if labels is not None and (labels >= 0).all():
+            agree = generated.all_probs.argmax(1) == labels
+            out["label_agreement"] = float(agree.double().mean())
+            # Per class: does the model still render class c when asked for it? (A rare class can keep its labels
+            # while its samples turn into other digits.) The floor is the classifier's accuracy on real images of c.
+            out |= {f"classes/label_agreement_{c}": float(agree[labels == c].double().mean()) for c in labels.unique().tolist()}
+        return out
