@@ -47,67 +47,57 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
     real = prepare(cfg)
     run = RunDir(run_dir)
     with run.writing():
-        return _run_locked(cfg, real, run, overrides, group, name)
+        state = resume(cfg, run)
+        if state is not None and state["completed_generations"] >= int(cfg.loop.generations):
+            log.info("run_dir=%s is complete (%d generations): nothing to do", run, state["completed_generations"])
+            return run.discard_unfinished(state["completed_generations"])
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
+        device = resolve_device(cfg.device)
+        # Built before anything is written: it can still stop on bad input (e.g. Inception weights missing).
+        # The classifier it trains goes to the shared cache, not the run directory.
+        evaluator = _build_evaluator(cfg, real, device)
+        if state is None:
+            state = run.start(cfg, overrides)
+        with run.logging_to():
+            return run_chain(cfg, real, evaluator, device, run, state, RunLabels(name or run.name, group, cfg.loop.name, state["wandb_run_id"]))
 
 
-def _run_locked(cfg: DictConfig, real: RealData, run: RunDir, overrides, group, name) -> list[dict]:
+def resume(cfg: DictConfig, run: RunDir) -> dict | None:
+    """Where the chain in `run` stands: its state.json (None: a new run). A run of other settings or code is refused,
+    a damaged generation is redone, and a finished chain asked for more generations is extended."""
     if run.config.exists():
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         run.check_resumable(cfg)
     state = run.read_state()
-    damaged = run.first_damaged(state) if state is not None else None
-    if state is not None and damaged is None and state["completed_generations"] >= int(cfg.loop.generations):
-        log.info("run_dir=%s is complete (%d generations): nothing to do", run, state["completed_generations"])
-        return run.discard_unfinished(state["completed_generations"])
-    if state is not None:
-        state = run.trust(cfg, state, damaged)  # refuses other code before anything is rewritten
-        run.record_length(int(cfg.loop.generations))  # a finished chain asked for more generations is extended
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    device = resolve_device(cfg.device)
-    # Built before anything is written: it can still stop on bad input (e.g. Inception weights missing).
-    # The classifier it trains goes to the shared cache, not the run directory.
-    evaluator = _build_evaluator(cfg, real, device)
     if state is None:
-        state = run.start(cfg, overrides)
-    with run.logging_to():
-        return _run(cfg, real, evaluator, device, run, state, group, name or run.name)
+        return None
+    damaged = run.first_damaged(state)
+    if damaged is None and state["completed_generations"] >= int(cfg.loop.generations):
+        return state
+    state = run.trust(cfg, state, damaged)  # refuses other code before anything is rewritten
+    run.record_length(int(cfg.loop.generations))
+    return state
 
 
-def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: RunDir, state: dict, group, name) -> list[dict]:
+def run_chain(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: RunDir, state: dict, labels: RunLabels) -> list[dict]:
+    """The chain, from the first generation `state` has not committed to the last: each generation composes, fits,
+    samples, curates, evaluates and commits (`Chain.generation`), then W&B logs it."""
     # A reused worker (joblib launcher) must not carry global random state from an earlier job.
     torch.manual_seed(derive_seed(cfg.seed, -1, "global"))
-    loop = cfg.loop
-    done = int(state["completed_generations"])
+    loop, done = cfg.loop, int(state["completed_generations"])
     rows = run.discard_unfinished(done)
-    fixed = loops.REGISTRY[loop.name].real_fraction
-    if fixed is not None and loop.real_fraction != fixed:
-        log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed, loop.real_fraction)
-    log.info(
-        "run %s: data=%s (%d pool / %d held out), loop=%s, device=%s%s",
-        name,
-        real.name,
-        len(real.train_labels),
-        len(real.heldout_labels),
-        loop.name,
-        device,
-        f", resuming after generation {done - 1} (the chain runs to generation {int(loop.generations) - 1})" if done else "",
+    _announce(cfg, real, labels.name, device, done)
+    run.write_reference(
+        {"classifier": evaluator.classifier_info, "real_baseline": evaluator.baseline, "num_samples": evaluator.num_samples, "metrics_version": METRICS_VERSION}
     )
-    reference = {
-        "classifier": evaluator.classifier_info,
-        "real_baseline": evaluator.baseline,
-        "num_samples": evaluator.num_samples,
-        "metrics_version": METRICS_VERSION,
-    }
-    run.write_reference(reference)
-    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), run.started_overrides())
     model = generators.build(cfg, real, device, bool(cfg.progress))
     if done and cfg.train.warm_start:
         model.load(run.checkpoint(done - 1))
     chain = Chain(cfg, real, evaluator, run, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
     chain.history = [run.load_samples(k) for k in range(done)]
+    condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), run.started_overrides())
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B runs lack.
-    labels = RunLabels(name, group, loop.name, state["wandb_run_id"])
     with Tracking(chain, labels, condition, state, rows) as tracking:
         for gen in range(done, int(loop.generations)):
             with faults.in_generation(gen):
@@ -116,6 +106,24 @@ def _run(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: Ru
             rows.append(committed.row)
             tracking.committed(gen, state, committed.row, committed.picture, committed.timing)
     return rows
+
+
+def _announce(cfg: DictConfig, real: RealData, name: str, device, done: int) -> None:
+    loop = cfg.loop
+    fixed = loops.REGISTRY[loop.name].real_fraction
+    if fixed is not None and loop.real_fraction != fixed:
+        log.warning("loop=%s has real_fraction %s by definition: loop.real_fraction=%s is ignored", loop.name, fixed, loop.real_fraction)
+    resuming = f", resuming after generation {done - 1} (the chain runs to generation {int(loop.generations) - 1})" if done else ""
+    log.info(
+        "run %s: data=%s (%d pool / %d held out), loop=%s, device=%s%s",
+        name,
+        real.name,
+        len(real.train_labels),
+        len(real.heldout_labels),
+        loop.name,
+        device,
+        resuming,
+    )
 
 
 @dataclass

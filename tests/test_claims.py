@@ -219,6 +219,7 @@ def test_the_power_estimate_read_from_a_sweep_gives_about_80_percent_when_run_at
     assert 0.68 <= shown <= 0.92, (planned, shown)  # 80% ± 3 binomial SE over 150 sweeps
 
 
+@pytest.mark.slow  # a simulation of 400 sweeps
 def test_no_effect_is_called_shown_in_about_5_percent_of_sweeps_at_most():
     # Four declared claims and no effect anywhere: without Holm about 1 − 0.975⁴ ≈ 9.6% of sweeps would show one
     # (each two-sided test errs in the stated direction 2.5% of the time); with Holm at most 5%.

@@ -56,14 +56,18 @@ def within_two_standard_errors(values: np.ndarray, expected: float) -> bool:
     return abs(values.mean() - expected) <= 2 * values.std(ddof=1) / math.sqrt(len(values))
 
 
-@pytest.fixture(scope="module")
-def replace():
-    return chains("fully_synthetic", 100)
+# The fast tier checks 20 generations; the slow tier the 100 of Kazdan et al.'s figures too.
+LENGTHS = [20, pytest.param(100, marks=pytest.mark.slow)]
+
+
+@pytest.fixture(scope="module", params=LENGTHS)
+def replace(request):
+    return chains("fully_synthetic", request.param)
 
 
 def test_replace_variance_ratio_decays_as_n_minus_one_over_n_to_the_t(replace):
     _, variances = replace
-    for gen in (9, 99):  # the 10th and the 100th fit: 0.90 and 0.37
+    for gen in (9, variances.shape[1] - 1):  # the 10th fit: 0.90; the 20th: 0.82; the 100th: 0.37
         assert within_two_standard_errors(variances[:, gen], ((N - 1) / N) ** (gen + 1)), (gen, variances[:, gen].mean())
 
 
@@ -71,27 +75,31 @@ def test_replace_mean_error_grows_as_the_sum_of_the_shrinking_variances(replace)
     # E‖μ_t − μ‖² = (1/n) Σ_{k=0..t} ((n−1)/n)^k = 1 − ((n−1)/n)^(t+1): 0.634 at the 100th fit (Kazdan et al.'s stored runs: ≈ 0.58
     # from ≈ 100 stored runs, within their standard error of ≈ 0.09).
     means, _ = replace
-    assert within_two_standard_errors(means[:, 99] ** 2, 1 - ((N - 1) / N) ** 100), (means[:, 99] ** 2).mean()
+    t = means.shape[1]
+    assert within_two_standard_errors(means[:, t - 1] ** 2, 1 - ((N - 1) / N) ** t), (means[:, t - 1] ** 2).mean()
 
 
-def test_accumulate_keeps_the_variance_and_the_mean():
+@pytest.mark.parametrize("generations", LENGTHS)
+def test_accumulate_keeps_the_variance_and_the_mean(generations):
     # The same n = 100 real points and n new samples per generation, every earlier generation kept.
-    means, variances = chains("accumulate", 100, train_size=2 * N, real_fraction=0.5)
-    assert abs(variances[:, 99].mean() - 1.0) < 0.03, variances[:, 99].mean()
-    # Bounded mean error (Kazdan et al.: (σ²/n)·π²/6 ≈ 0.016), against 0.63 when generations replace each other.
-    assert (means[:, 99] ** 2).mean() < 0.025, (means[:, 99] ** 2).mean()
+    means, variances = chains("accumulate", generations, train_size=2 * N, real_fraction=0.5)
+    assert abs(variances[:, -1].mean() - 1.0) < 0.03, variances[:, -1].mean()
+    # Bounded mean error at every length (Kazdan et al.: (σ²/n)·π²/6 ≈ 0.016), against 1 − ((n−1)/n)^t when generations
+    # replace each other (0.18 at the 20th fit, 0.63 at the 100th).
+    assert (means[:, -1] ** 2).mean() < 0.025, (means[:, -1] ** 2).mean()
 
 
-def test_unbiased_estimator_keeps_the_mean_variance_while_the_median_collapses():
-    _, variances = chains("fully_synthetic", 100, estimator="unbiased")
-    final = variances[:, 99]
+@pytest.mark.parametrize("generations", LENGTHS)
+def test_unbiased_estimator_keeps_the_mean_variance_while_the_median_collapses(generations):
+    _, variances = chains("fully_synthetic", generations, estimator="unbiased")
+    final = variances[:, -1]
     assert within_two_standard_errors(final, 1.0), final.mean()
-    # log σ²_t is a sum of t+1 i.i.d. log(χ²_{n−1}/(n−1)) terms: its median ≈ its mean, (t+1)·(ψ((n−1)/2) + log(2/(n−1))).
+    # After the k-th fit log σ² is a sum of k i.i.d. log(χ²_{n−1}/(n−1)) terms: its median ≈ its mean, k·(ψ((n−1)/2) + log(2/(n−1))).
     step_mean, step_var = digamma((N - 1) / 2) + math.log(2 / (N - 1)), polygamma(1, (N - 1) / 2)
-    expected, spread = 100 * step_mean, math.sqrt(100 * step_var)
+    expected, spread = generations * step_mean, math.sqrt(generations * step_var)
     median_error = 1.2533 * spread / math.sqrt(SEEDS)  # standard error of a normal sample's median
     assert abs(math.log(np.median(final)) - expected) < 2 * median_error, (np.median(final), math.exp(expected))
-    assert np.median(final) < 0.5
+    assert np.median(final) < 0.5 or generations < 100  # at the 100th fit most chains hold under half the variance
 
 
 def test_gaussian_w2_has_the_closed_form_of_two_gaussians():

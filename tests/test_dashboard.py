@@ -60,21 +60,28 @@ def test_the_workspace_plots_what_the_runs_log_grouped_by_condition(sweep):
     assert set(MEDIA) <= set(keys)
 
 
-def test_the_cli_writes_the_specification_offline_and_stops_in_one_line_without_a_key(sweep, tmp_path, monkeypatch, capsys):
-    from lab.views.dashboard import main
+def isolated(tmp_path) -> dict:
+    """No key anywhere W&B looks (environment, netrc, its settings): as on a machine that never ran `wandb login`."""
+    return {"PYTHONPATH": str(repo_root()), "WANDB_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc")}
 
-    # No key anywhere W&B looks (environment, netrc, its settings): as on a machine that never ran `wandb login`.
-    isolated = {"PYTHONPATH": str(repo_root()), "WANDB_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc")}
-    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_BASE_URL")} | isolated
+
+@pytest.mark.slow  # the real command, in an interpreter of its own
+def test_the_cli_writes_the_specification_offline_without_a_key(sweep, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_BASE_URL")} | isolated(tmp_path)
     out = tmp_path / "workspace.json"
     offline = [sys.executable, "-m", "lab.dashboard", "--out", str(out), str(sweep)]  # no entity: nothing is saved
-    written = subprocess.run(offline, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)  # the command itself, once
+    written = subprocess.run(offline, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert written.returncode == 0, written.stderr
     assert json.loads(out.read_text())["spec"]["section"]["panelBankConfig"]["sections"]
-    # The usage errors in this process (an interpreter each would cost seconds of imports), with the same environment.
+
+
+def test_the_cli_stops_in_one_line_without_a_key(sweep, tmp_path, monkeypatch, capsys):
+    from lab.views.dashboard import main
+
+    # The usage errors in this process (an interpreter each would cost seconds of imports).
     for key in ("WANDB_API_KEY", "WANDB_BASE_URL"):
         monkeypatch.delenv(key, raising=False)
-    for key, value in isolated.items():
+    for key, value in isolated(tmp_path).items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()

@@ -148,6 +148,7 @@ def lab_cli(tmp_path, *args):
     return subprocess.run([sys.executable, "-m", "lab", *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
 
 
+@pytest.mark.slow  # the real command, in an interpreter of its own
 def test_cli_stops_before_writing_anything(tmp_path):
     result = lab_cli(tmp_path, "loop=mixed", "loop.real_fraction=1.5")
     assert result.returncode == 2

@@ -11,6 +11,8 @@ from lab.experiment import run_experiment
 from tests.conftest import compose_cfg
 from tests.test_tracking import leet, run_id_of
 
+pytestmark = pytest.mark.slow  # chains end to end with W&B's real offline files: three small runs per generation
+
 TOY = ("model=gaussian", "data=gaussian", "seed=1", "loop.train_size=100", "loop.num_samples=1000", "tracking=offline", "progress=false", "threads=1")
 
 

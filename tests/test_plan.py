@@ -1,5 +1,7 @@
 """A sweep previewed with --cfg job: every job listed after the lab's checks, nothing written."""
 
+import pytest
+
 from tests.test_errors import lab_cli
 
 
@@ -65,6 +67,7 @@ def test_a_grid_runs_each_chain_once_whatever_settings_its_loop_ignores():
     assert repeats([compose_cfg(*job) for job in jobs]) == {0: 5, 1: 5}
 
 
+@pytest.mark.slow  # a real multirun of toy chains
 def test_a_ratio_sweep_with_its_control_runs_the_control_once(tmp_path, lab_here):
     toy = ("model=gaussian", "data=gaussian", "data.dim=1", "loop.generations=2", "loop.train_size=50", "loop.num_samples=50", "metrics.num_samples=50")
     sweep = (*toy, "tracking=disabled", "progress=false", "hydra.sweep.dir=sweep")

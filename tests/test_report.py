@@ -304,12 +304,16 @@ def test_a_bad_control_or_metric_stops_before_anything_is_written(sweep, tmp_pat
     assert effect.set_index("quantity").loc["generation 2", "mean"] == 50
 
 
-def test_cli(sweep, tmp_path, monkeypatch, capsys):
-    from lab.views.report import main
-
+@pytest.mark.slow  # the real command, in an interpreter of its own
+def test_the_report_command_writes_the_page(sweep, tmp_path):
     result = subprocess.run([sys.executable, "-m", "lab.report", str(sweep), "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_cli_usage_errors(sweep, tmp_path, monkeypatch, capsys):
+    from lab.views.report import main
+
     # Every usage mistake: one line naming where it looked, exit 2, nothing written (in this process: an interpreter
     # each would cost seconds of imports).
     here = tmp_path / "here"
@@ -339,6 +343,7 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.mark.slow  # a real browser renders the page
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 def test_page_in_headless_chromium(tmp_path):
     # A sweep as wide as the lab's: 40 metrics, a control, 2 seeds (bands that a plain t-interval would push below 0).

@@ -117,6 +117,7 @@ def test_the_report_and_wandb_name_a_schedule_as_the_command_line_does():
     assert science_overrides(["loop.schedule=[fresh\\:0.9..0.1@1-5]", "seed=2"]) == {"loop.schedule": "[fresh:0.9..0.1@1-5]"}
 
 
+@pytest.mark.slow  # three warm-started chains end to end
 def test_a_resumed_scheduled_warm_chain_equals_an_uninterrupted_one(make_cfg, tmp_path):
     """Self-consume at generation 1, heal on real data at 2, fine-tuning 128 images per warm generation; cut after
     generation 1 with a half-written generation 2, then the same command again."""
