@@ -13,6 +13,8 @@ from lab.views.report import find_runs
 from tests.conftest import SMOKE, compose_cfg, repo_root
 from tests.test_tracking import chain_run, history_of, leet
 
+pytestmark = pytest.mark.slow  # two real chains with W&B's offline files, read back
+
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):

@@ -32,6 +32,7 @@ def test_a_chain_keeps_its_modules_and_starts_every_generation_from_a_fresh_init
         assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
 
 
+@pytest.mark.slow  # torch.compile
 def test_compiled_sampling_runs_one_batch_shape_and_returns_what_eager_sampling_returns(make_cfg):
     cfg = make_cfg("model=tiny")
     torch.manual_seed(0)

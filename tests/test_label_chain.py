@@ -64,6 +64,7 @@ def test_pool_labels_pin_the_shares_and_uniform_labels_rebalance():
     assert rebalanced.mean(0) == pytest.approx([SIZE / 2] * GENERATIONS, abs=2.0)
 
 
+@pytest.mark.slow  # trains and samples a diffusion model
 def test_a_conditional_diffusion_model_samples_the_labels_of_its_own_training_set(make_cfg):
     cfg = make_cfg(*SMOKE, "sampler.labels=training_set")
     real = load_real_data(cfg.data)

@@ -46,7 +46,9 @@ def test_every_key_is_declared_by_exactly_one_metric_and_every_declared_key_is_l
             for declared in metric.keys:
                 assert any(declared == key or (declared.endswith("*") and key.startswith(declared[:-1])) for key in row), (on, metric.name, declared)
     image_only = {name for name, metric in registry().items() if metric.on == {On.images}}
-    assert {m.name for m in points.metrics} == {"w2", "moments", "knn_coverage", "tails", "modes"} and not image_only & {m.name for m in points.metrics}
+    assert {m.name for m in points.metrics} == {"w2", "moments", "knn_coverage", "tails", "entropy", "modes"} and not image_only & {
+        m.name for m in points.metrics
+    }
 
 
 @pytest.mark.parametrize(
