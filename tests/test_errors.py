@@ -102,7 +102,7 @@ CASES = [
     (["metrics.classifier.epochs=0"], "metrics.classifier.epochs=0 is out of range: allowed ≥ 1"),
     (["metrics.classifier.lr=0"], "metrics.classifier.lr=0.0 is out of range: allowed > 0"),
     (["threads=0"], "threads=0 is out of range: allowed null (all cores) or ≥ 1"),
-    (["metrics.run=[frechet,fid]"], "metrics.run names 'fid', which no metric is called: allowed classes, feature_variance, frechet,"),
+    (["metrics.run=[frechet,fid]"], "metrics.run names 'fid', which no metric is called: allowed classes, entropy, feature_variance, frechet,"),
     (["metrics.run=[kid,vendi,kid]"], "metrics.run names kid twice: name each metric once"),
     # A declared claim needs the metric that logs its key: on points, w2 alone cannot give modes_covered.
     (["experiment=toy_tails", "metrics.run=[w2]"], "claims[0] (modes are lost) tests modes_covered, which metric modes logs, and metrics.run leaves it out"),
