@@ -28,7 +28,7 @@ from lab.real_data import RealData
 from lab.samplers import check_sampler
 from lab.schema import check_known_keys, register
 from lab.tracking import check_online
-from lab.train import check_train
+from lab.train import check_synthetic_weight, check_train
 
 register()  # before any composition: conf/config.yaml names the schema first in its defaults
 
@@ -67,8 +67,9 @@ def check_settings(cfg: DictConfig) -> None:
     check_known_keys(cfg)
     _check_complete(cfg)
     on_points = _check_data_and_model(cfg)
-    if on_points:  # a toy generator's fit is closed-form: the training and sampler settings are not used
+    if on_points:  # a toy generator's fit is closed-form: of the training and sampler settings it reads one
         check_point_metrics(cfg.metrics)
+        check_synthetic_weight(cfg.train.synthetic_weight)
     else:
         check_train(cfg.train)
         check_sampler(cfg)

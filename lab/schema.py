@@ -140,6 +140,11 @@ class TrainConfig:
     prediction_type: PredictionType = MISSING
     snr_gamma: float | None = MISSING
     timesteps: TimestepKind = added_later("uniform", MISSING)
+    # The loss weight of a synthetic training image relative to a real one (1: every image alike). The training
+    # set stays as the loop composed it; only how much each synthetic image counts moves. The weighted risk is
+    # (1/n) Σ wᵢ ℓᵢ: Adam makes its overall scale immaterial, so the ratio of real to synthetic weight is what acts.
+    # The Gaussian toy fits its weighted mean and covariance.
+    synthetic_weight: float = added_later(1.0, 1.0)
     ema: EMAConfig = field(default_factory=EMAConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
 

@@ -44,12 +44,18 @@ def check_train(train) -> None:
     at_least("train.warmup_images", train.warmup_images, 0)
     at_least("train.weight_decay", train.weight_decay, 0)
     require(train.grad_clip > 0, f"train.grad_clip={train.grad_clip} is out of range: allowed > 0")
+    check_synthetic_weight(train.synthetic_weight)
     at_least("train.num_train_timesteps", train.num_train_timesteps, 2)
     require(0 < train.ema.max_decay < 1, f"train.ema.max_decay={train.ema.max_decay} is out of range: allowed 0 < value < 1")
     require(train.ema.power > 0, f"train.ema.power={train.ema.power} is out of range: allowed > 0")
     for key in ("bf16", "compile", "device_draws"):
         auto_or_bool(f"train.speed.{key}", train.speed[key])
     one_of("train.speed.compile_mode", train.speed.compile_mode, COMPILE_MODES)
+
+
+def check_synthetic_weight(value) -> None:
+    """train.synthetic_weight, for every generator that takes it (the diffusion model, the Gaussian toy)."""
+    require(isinstance(value, (int, float)) and value > 0, f"train.synthetic_weight={value} is out of range: allowed > 0 (1: a sample counts as a real image)")
 
 
 @dataclass
@@ -87,7 +93,9 @@ def train_generation(
         raise ValueError("a class-conditional model needs a label for every training image")
     draws = Draws(generator, device, use_device_draws(train_cfg.speed.device_draws, device))
     # The whole training set lives on the device (60k MNIST digits are 47 MB of uint8): no copy per step.
-    on_device = _TrainingImages(data.images.to(device), data.labels.to(device), null_label(unet) if conditional else None)
+    on_device = _TrainingImages(
+        data.images.to(device), data.labels.to(device), null_label(unet) if conditional else None, _to(data.weights(train_cfg.synthetic_weight), device)
+    )
     loss_of = _DenoisingLoss(forward, scheduler, train_cfg, draws, on_device)
     losses, start = [], time.perf_counter()
     bar = tqdm(draws.batches(len(data), batch_size, steps), total=steps, desc="training", unit="batch", disable=not progress, leave=False)
@@ -140,6 +148,7 @@ class _TrainingImages:
     images: torch.Tensor  # uint8, on the training device
     labels: torch.Tensor
     null: torch.Tensor | None  # the label that means "no class" (None: an unconditional model)
+    weights: torch.Tensor | None  # each image's loss weight (train.synthetic_weight); None: every image 1
 
 
 class _DenoisingLoss:
@@ -163,7 +172,14 @@ class _DenoisingLoss:
         with self.autocast:
             pred = self.forward(self.scheduler.add_noise(x0, noise, t), t, class_labels=labels).sample
         per_image = F.mse_loss(pred.float(), _target(self.scheduler, x0, noise, t), reduction="none").mean(dim=(1, 2, 3))
-        return (per_image * _loss_weight(self.scheduler, t, self.cfg.snr_gamma)).mean()
+        per_image = per_image * _loss_weight(self.scheduler, t, self.cfg.snr_gamma)
+        if self.data.weights is not None:
+            per_image = per_image * self.data.weights[idx]
+        return per_image.mean()
+
+
+def _to(tensor: torch.Tensor | None, device) -> torch.Tensor | None:
+    return None if tensor is None else tensor.to(device)
 
 
 def _sampling_weights(unet: UNet2DModel, ema: EMAModel | None, sampling_model: UNet2DModel | None) -> UNet2DModel:

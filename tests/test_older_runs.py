@@ -17,6 +17,7 @@ def test_the_schema_says_what_every_older_run_did():
         "metrics.mode_min_share": 0.01,
         "metrics.class_min_share": 0.0,
         "train.timesteps": "uniform",
+        "train.synthetic_weight": 1.0,
         "train.speed.compile_mode": "reduce-overhead",
         "train.speed.device_draws": "auto",
         "sampler.compile": "auto",

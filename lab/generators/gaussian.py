@@ -35,7 +35,8 @@ class GaussianGenerator(Generator):
 
     model.estimator=ml divides the scatter by n (maximum likelihood: E[Σ̂] = (n−1)/n Σ, the variance shrinks
     by that factor per generation in the replace loop); unbiased divides by n − 1 (MAD's estimator: the
-    mean variance holds while its median decays)."""
+    mean variance holds while its median decays). train.synthetic_weight weighs the samples of the training set
+    against its real points in both."""
 
     family = "gaussian"
     Config = GaussianConfig
@@ -52,15 +53,22 @@ class GaussianGenerator(Generator):
         self.seed = int(cfg.seed)
         self.estimator = cfg.model.estimator
         self.sampling_bias = float(cfg.model.sampling_bias)
+        self.synthetic_weight = float(cfg.train.synthetic_weight)
         self.mean: torch.Tensor | None = None
         self.cov: torch.Tensor | None = None
 
     def fit(self, data: TrainingSet, generation: int) -> Fit:
         start = time.perf_counter()
-        x = data.images.double()
-        self.mean = x.mean(0)
-        centred = x - self.mean
-        self.cov = centred.T @ centred / (len(x) - (self.estimator == "unbiased"))
+        x, w = data.images.double(), data.weights(self.synthetic_weight)
+        if w is None:
+            self.mean = x.mean(0)
+            centred = x - self.mean
+            self.cov = centred.T @ centred / (len(x) - (self.estimator == "unbiased"))
+        else:  # train.synthetic_weight: the weighted ML fit; unbiased divides by V₁ − V₂/V₁ (reliability weights)
+            w = w.double()
+            self.mean = (w[:, None] * x).sum(0) / w.sum()
+            centred = x - self.mean
+            self.cov = (w[:, None] * centred).T @ centred / (w.sum() - (self.estimator == "unbiased") * (w**2).sum() / w.sum())
         return Fit(parameters={"mean": self.mean, "cov": self.cov}, timing={"timing/train_seconds": time.perf_counter() - start})
 
     def sample(self, n: int, generation: int, draw: int = 0) -> Samples:

@@ -43,6 +43,8 @@ class MixtureGenerator(Generator):
         # At least one point per component.
         smallest = max(2, int(model.components))
         require(cfg.loop.train_size >= smallest, f"loop.train_size={cfg.loop.train_size} is too small for model={model.name}: allowed ≥ {smallest}")
+        weight = cfg.train.synthetic_weight
+        require(weight == 1, f"train.synthetic_weight={weight} is not allowed for model={model.name} (its EM fit takes no weights); allowed: 1")
 
     def __init__(self, cfg, real=None, device=None, progress: bool = False):
         self.seed = int(cfg.seed)

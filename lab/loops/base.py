@@ -41,6 +41,13 @@ class TrainingSet:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def weights(self, synthetic_weight: float) -> torch.Tensor | None:
+        """Each image's weight in the training risk: 1 for a real image, train.synthetic_weight for a sample; None
+        where that is 1 (nothing to weigh, and the unweighted code runs as it always did)."""
+        if float(synthetic_weight) == 1.0:
+            return None
+        return torch.where(self.source == REAL, 1.0, float(synthetic_weight)).to(torch.float32)
+
     def provenance(self) -> dict[str, int]:
         """How many images came from real data and from each earlier generation."""
         counts = {"real": int((self.source == REAL).sum())}
