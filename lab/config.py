@@ -21,6 +21,7 @@ from lab.errors import LabError, at_least, one_of, require
 from lab.generators import FAMILIES, REGISTRY, ModelConfig, family_of
 from lab.loops import LOOPS, split_counts
 from lab.loops import REGISTRY as LOOP_REGISTRY
+from lab.merge import check_merge
 from lab.metrics import check_metrics, reference_pick
 from lab.metrics.base import On, check_run
 from lab.metrics.points import check_point_metrics
@@ -49,7 +50,7 @@ def run_name(override_dirname: str) -> str:
 if not OmegaConf.has_resolver("lab_run_name"):
     OmegaConf.register_new_resolver("lab_run_name", run_name)
 
-GROUPS = ("data", "model", "train", "sampler", "loop", "curate", "metrics", "tracking", "experiment")
+GROUPS = ("data", "model", "train", "sampler", "loop", "curate", "merge", "metrics", "tracking", "experiment")
 
 
 def group_options(group: str) -> list[str]:
@@ -77,6 +78,7 @@ def check_settings(cfg: DictConfig) -> None:
     _check_loop(cfg.loop, cfg.metrics)
     _check_scored_samples(cfg.metrics, cfg.loop, cfg.data)
     check_curate(cfg.curate, on_points)
+    check_merge(cfg)
     check_online(cfg.tracking.mode)
     check_claims(cfg.claims)
     check_run(cfg.metrics, On.points if on_points else On.images, cfg.claims)

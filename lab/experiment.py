@@ -17,6 +17,7 @@ from lab.config import check_against_data, check_settings, resolve_device
 from lab.curate import Curated, Mitigation, build_curator
 from lab.data import RealData, load_real_data
 from lab.generators import Fit
+from lab.merge import Merge, build_merge
 from lab.metrics import METRICS_VERSION, Evaluator
 from lab.metrics.base import Evaluation
 from lab.metrics.points import PointEvaluator
@@ -94,7 +95,7 @@ def run_chain(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, ru
     model = generators.build(cfg, real, device, bool(cfg.progress))
     if done and cfg.train.warm_start:
         model.load(run.checkpoint(done - 1))
-    chain = Chain(cfg, real, evaluator, run, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)))
+    chain = Chain(cfg, real, evaluator, run, model, build_curator(cfg.curate, real, evaluator, int(cfg.seed)), build_merge(cfg))
     chain.history = [run.load_samples(k) for k in range(done)]
     condition = condition_keys(loop.name, loops.effective_real_fraction(loop.name, loop.real_fraction), run.started_overrides())
     # W&B gets a generation only once it is committed; a resumed run first logs what its W&B runs lack.
@@ -129,7 +130,7 @@ def _announce(cfg: DictConfig, real: RealData, name: str, device, done: int) -> 
 @dataclass
 class Chain:
     """What a chain's generations share: the settings, the real data, the metrics, the run directory, the generator,
-    the curator, and what every earlier generation fed to the loop (`history[k]`, its curated samples)."""
+    the curator, the merge, and what every earlier generation fed to the loop (`history[k]`, its curated samples)."""
 
     cfg: DictConfig
     real: RealData
@@ -137,6 +138,7 @@ class Chain:
     run: RunDir
     model: object
     curator: Mitigation
+    merge: Merge | None = None
     history: list = field(default_factory=list)
 
     def generation(self, gen: int, state: dict) -> "Committed":
@@ -146,7 +148,7 @@ class Chain:
         regime = schedule.regimes(loop)[gen]
         switch = f": loop={regime.loop}, real_fraction={regime.real_fraction:g}" if loop.schedule and gen else ""
         log.info("generation %d/%d%s", gen, int(loop.generations) - 1, switch)
-        made = produce(self.cfg, self.real, history, self.model, gen, self.curator)
+        made = produce(self.cfg, self.real, history, self.model, gen, self.curator, self.merge)
         data, fit, samples = made.data, made.fit, made.samples
         # The memorisation null: fresh images of the sources this training set drew from, in its proportions — held-out
         # real images for its real share, generation gen−1's held-back samples for the rest.
@@ -188,8 +190,8 @@ class Produced:
     sample_seconds: float  # drawing the samples, redraws of the curation included
 
 
-def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, curator: Mitigation | None = None) -> Produced:
-    """One generation as the papers' algorithm box has it: compose the training set, fit, sample, curate.
+def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, curator: Mitigation | None = None, merge: Merge | None = None) -> Produced:
+    """One generation as the papers' algorithm box has it: compose the training set, fit, (merge,) sample, curate.
 
     Nothing here touches the disk or the metrics: the closed-form tests run chains of this in memory.
     `history[k]` holds what generation k fed to the loop (its curated samples)."""
@@ -198,6 +200,8 @@ def produce(cfg, real: RealData, history: list[loops.Samples], model, gen: int, 
     regime, taken = plan[gen], schedule.synthetic_taken(loop, plan, gen)
     data = loops.compose(regime.loop, gen, real.train_images, real.train_labels, history, int(loop.train_size), regime.real_fraction, int(cfg.seed), taken)
     fit = model.fit(data, gen)
+    if merge is not None:  # edits what samples (merge=neon); its scalars and time go into `fit`
+        merge(model, gen, fit)
     start = time.perf_counter()
     n = int(loop.num_samples)
     samples = model.sample(n, gen)

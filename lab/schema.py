@@ -22,6 +22,7 @@ from lab.curate.base import CurateConfig
 from lab.draws import TimestepKind
 from lab.errors import LabError
 from lab.generators.base import ModelConfig
+from lab.merge.base import MergeConfig
 from lab.named import Named
 from lab.older_runs import OLDER_RUNS, added_later
 from lab.samplers.base import SamplerConfig
@@ -247,6 +248,7 @@ class LabConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     curate: CurateConfig = field(default_factory=CurateConfig)
+    merge: MergeConfig = field(default_factory=MergeConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     # What an experiment preset exists to test, declared before it runs (lab/claims.py); the report tests these as
@@ -264,7 +266,7 @@ def older_run_values() -> tuple[dict, dict]:
     added, removed = {}, {}
 
     def walk(schema, prefix: str) -> None:
-        for kind in _with_subclasses(schema):  # a group's options extend its schema (model, sampler, curate, data)
+        for kind in _with_subclasses(schema):  # a group's options extend its schema (model, sampler, curate, merge, data)
             removed.update({prefix + k: v for k, v in vars(kind).get("removed_later", {}).items()})
             for f in fields(kind):
                 if OLDER_RUNS in f.metadata:

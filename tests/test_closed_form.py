@@ -18,15 +18,18 @@ from scipy.special import digamma, polygamma
 from lab import generators
 from lab.data import load_real_data
 from lab.experiment import produce
+from lab.loops import REAL, TrainingSet
+from lab.merge import build_merge
 from lab.metrics.moments import gaussian_w2
 from tests.conftest import compose_cfg
 
 N, SEEDS = 100, 200
 
 
-def chains(loop: str, generations: int, estimator: str = "ml", train_size: int = N, real_fraction: float = 0.5):
-    """Fitted mean − pool mean and fitted variance ÷ pool variance per (seed, generation): (SEEDS, generations)."""
+def chains(loop: str, generations: int, estimator: str = "ml", train_size: int = N, real_fraction: float = 0.5, *extra: str, seeds: int = SEEDS):
+    """Fitted mean − pool mean and fitted variance ÷ pool variance per (seed, generation): (seeds, generations)."""
     cfg = compose_cfg(
+        *extra,
         "model=gaussian",
         "data=gaussian",
         "data.dim=1",
@@ -40,12 +43,12 @@ def chains(loop: str, generations: int, estimator: str = "ml", train_size: int =
     # Resolved once: OmegaConf resolves an interpolation at every read, most of a toy generation's time otherwise.
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     real = load_real_data(cfg.data)
-    means, variances = np.zeros((SEEDS, generations)), np.zeros((SEEDS, generations))
-    for seed in range(SEEDS):
+    means, variances = np.zeros((seeds, generations)), np.zeros((seeds, generations))
+    for seed in range(seeds):
         cfg.seed = seed
-        model, history = generators.build(cfg, real, "cpu", progress=False), []
+        model, history, merge = generators.build(cfg, real, "cpu", progress=False), [], build_merge(cfg)
         for gen in range(generations):
-            made = produce(cfg, real, history, model, gen)
+            made = produce(cfg, real, history, model, gen, merge=merge)
             history.append(made.curated.samples)
             means[seed, gen], variances[seed, gen] = float(made.fit.parameters["mean"][0]), float(made.fit.parameters["cov"][0, 0])
     pool = real.train_images[:, 0].double()
@@ -110,3 +113,29 @@ def test_gaussian_w2_has_the_closed_form_of_two_gaussians():
     ) == pytest.approx(5.0)
     # Same mean, N(0, 4I) against N(0, I): W2² = Σ (2 − 1)² = 2.
     assert gaussian_w2(zero, 4 * torch.eye(2, dtype=torch.float64), zero, torch.eye(2, dtype=torch.float64)) == pytest.approx(math.sqrt(2))
+
+
+@pytest.mark.parametrize("weight", [N / (N - 1), 2 * N / (N - 1), 5.0])
+def test_neon_moves_the_variance_by_its_closed_form(weight):
+    """After a self-fit of m samples (ML: E[Σ_self] = (m−1)/m·Σ), Neon gives E[Σ_neon] = (1 + w/m)·Σ, over the self-fit's
+    own draws (one seed each) for a fixed fitted model."""
+    cfg = compose_cfg("model=gaussian", "data=gaussian", "data.dim=1", "merge=neon", f"merge.weight={weight}", f"merge.samples={N}")
+    real = load_real_data(cfg.data)
+    first = TrainingSet(real.train_images[:N], real.train_labels[:N], torch.full((N,), REAL), torch.arange(N))
+    ratios = []
+    for seed in range(400):
+        cfg.seed = seed
+        model = generators.build(cfg, real, "cpu", progress=False)
+        fit = model.fit(first, 0)
+        before = float(model.cov[0, 0])
+        build_merge(cfg)(model, 0, fit)
+        ratios.append(float(model.cov[0, 0]) / before)
+    assert within_two_standard_errors(np.array(ratios), 1 + weight / N), (weight, np.mean(ratios))
+
+
+def test_neon_at_its_cancelling_weight_holds_the_variance_every_generation():
+    """Each generation multiplies the expected variance by r = (n−1)/n · (1 + w/m): w = m/(n−1) holds it (r = 1),
+    where the plain replace loop loses (n−1)/n per generation (0.82 by the 20th fit)."""
+    _, variances = chains("fully_synthetic", 20, "ml", N, 0.5, "merge=neon", f"merge.weight={N / (N - 1)}", f"merge.samples={N}", seeds=100)
+    for gen in (9, 19):  # generation 0 fits real points: (n−1)/n of the pool's variance
+        assert within_two_standard_errors(variances[:, gen], (N - 1) / N), (gen, variances[:, gen].mean())

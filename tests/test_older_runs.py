@@ -14,6 +14,7 @@ def test_the_schema_says_what_every_older_run_did():
         "model.family": "diffusion",
         "curate.name": "none",
         "curate.max_draws": 10,
+        "merge.name": "none",
         "metrics.mode_min_share": 0.01,
         "metrics.class_min_share": 0.0,
         "train.timesteps": "uniform",

@@ -65,3 +65,18 @@ class Generator(Option):
     def load(self, directory: Path) -> None:
         """Continue from what `save` wrote (a resumed warm start)."""
         raise NotImplementedError
+
+    # A merge (lab/merge/, e.g. merge=neon) edits the weights a fitted generator samples with.
+
+    def sampling_weights(self) -> dict:
+        """name → tensor of what the generator samples with (copies: changing them changes nothing)."""
+        raise NotImplementedError
+
+    def load_sampling_weights(self, weights: dict) -> None:
+        """Sample with `weights` (as sampling_weights names them) from now on."""
+        raise NotImplementedError
+
+    def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
+        """The sampling weights of a copy of this generator trained briefly on `samples` (`images` seen), from its
+        sampling weights; the generator itself is left as it is."""
+        raise NotImplementedError

@@ -1,5 +1,6 @@
 """The diffusion model behind the generator seam: a diffusers UNet, its DDPM training and few-step sampler."""
 
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,23 @@ class DiffusionGenerator(Generator):
             bf16=use_bf16(cfg.sampler.bf16, self.device),
         )
         return Samples(generation, images, labels)
+
+    def sampling_weights(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.ema_model.state_dict().items()}
+
+    def load_sampling_weights(self, weights: dict) -> None:
+        self.ema_model.load_state_dict(weights)  # in place: a sampler compiled on the module stays valid
+
+    def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
+        """A copy of the sampling weights trained on `samples` for `images` images (a fresh optimiser and schedule, the
+        run's training settings, a seeded stream of its own); its raw weights, not their average."""
+        cfg, copy = self.cfg, deepcopy(self.ema_model)
+        n = len(samples.labels)
+        own = TrainingSet(samples.images, samples.labels, torch.zeros(n, dtype=torch.long), torch.full((n,), -1))
+        trained = train_generation(
+            copy, self.train_scheduler, own, cfg.train, self.device, generator(cfg.seed, generation, "self_train"), self.progress, images=images
+        )
+        return {k: v.detach() for k, v in trained.model.state_dict().items()}
 
     def save(self, directory: Path) -> None:
         self.model.save_pretrained(directory / "unet")

@@ -76,6 +76,20 @@ class GaussianGenerator(Generator):
         points = self.mean + noise @ sqrt_psd(self.sampling_bias * self.cov).T
         return Samples(generation, points.float(), torch.full((n,), -1, dtype=torch.long))
 
+    def sampling_weights(self) -> dict:
+        return {"mean": self.mean.clone(), "cov": self.cov.clone()}
+
+    def load_sampling_weights(self, weights: dict) -> None:
+        self.mean, self.cov = weights["mean"], weights["cov"]
+
+    def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
+        """Refitted on its own samples, with the run's estimator (a closed form: `images` does not apply)."""
+        own = TrainingSet(samples.images, samples.labels, torch.zeros(len(samples.labels), dtype=torch.long), torch.full((len(samples.labels),), -1))
+        copy = GaussianGenerator.__new__(GaussianGenerator)
+        copy.estimator, copy.synthetic_weight = self.estimator, 1.0
+        copy.fit(own, generation)
+        return {"mean": copy.mean, "cov": copy.cov}
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         torch.save({"mean": self.mean, "cov": self.cov}, directory / "parameters.pt")
