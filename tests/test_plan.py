@@ -63,8 +63,10 @@ def test_a_grid_runs_each_chain_once_whatever_settings_its_loop_ignores():
         ("loop=real_only", "loop.real_fraction=0.5", "seed=1"),  # another seed: another chain
         ("loop=real_only",),  # plainest: the chain of 0 and 1 runs here
         ("loop=real_only", "loop.schedule=[fully_synthetic@1-2]"),  # a schedule that self-consumes: a chain of its own
+        ("loop=real_only", "train.synthetic_weight=0.25"),  # 7: no sample to weigh, the chain of 5
+        ("loop=mixed", "loop.real_fraction=0.5", "train.synthetic_weight=0.25"),  # samples weighed: a chain of its own
     ]
-    assert repeats([compose_cfg(*job) for job in jobs]) == {0: 5, 1: 5}
+    assert repeats([compose_cfg(*job) for job in jobs]) == {0: 5, 1: 5, 7: 5}
 
 
 @pytest.mark.slow  # a real multirun of toy chains

@@ -43,8 +43,8 @@ class TrainingSet:
 
     def weights(self, synthetic_weight: float) -> torch.Tensor | None:
         """Each image's weight in the training risk: 1 for a real image, train.synthetic_weight for a sample; None
-        where that is 1 (nothing to weigh, and the unweighted code runs as it always did)."""
-        if float(synthetic_weight) == 1.0:
+        where every weight is 1 (the weight 1, or no sample in the set): the unweighted code runs as it always did."""
+        if float(synthetic_weight) == 1.0 or bool((self.source == REAL).all()):
             return None
         return torch.where(self.source == REAL, 1.0, float(synthetic_weight)).to(torch.float32)
 

@@ -26,14 +26,17 @@ def chain_key(cfg: DictConfig) -> str:
     the regime each generation runs (a loop with its own share ignores loop.real_fraction)."""
     settings = {k: v for k, v in comparable(cfg).items() if k not in ("loop.real_fraction", SCHEDULE)}
     plan = [(r.loop, r.real_fraction) for r in regimes(cfg.loop)]
+    if all(share == 1.0 for _, share in plan):  # no generation trains on a sample: a sample's weight changes nothing
+        settings.pop("train.synthetic_weight", None)
     return json.dumps([sorted(settings.items()), plan], default=str)
 
 
 def repeats(configs: list[DictConfig]) -> dict[int, int]:
     """job → the job of the same sweep that runs the same chain. A grid crosses every loop with every value of a swept
     setting, those a loop ignores too (loop=real_only,mixed × loop.real_fraction=0.1,0.5,0.9 asks for the control
-    three times): each chain runs once, in the job whose command line says it plainest (no schedule, the loop's own
-    share), else the first; two runs of one chain and seed would stop the report."""
+    three times; a sample's weight, train.synthetic_weight, where no generation trains on a sample): each chain runs
+    once, in the job whose command line says it plainest (no schedule, the loop's own share, weight 1), else the
+    first; two runs of one chain and seed would stop the report."""
     groups = defaultdict(list)
     for n, cfg in enumerate(configs):
         groups[chain_key(cfg)].append(n)
@@ -46,7 +49,8 @@ def repeats(configs: list[DictConfig]) -> dict[int, int]:
 
 def _plain(cfg: DictConfig) -> bool:
     loop = cfg.loop
-    return not loop.get("schedule") and float(loop.real_fraction) == effective_real_fraction(loop.name, loop.real_fraction)
+    unweighted = float(cfg.train.synthetic_weight) == 1.0
+    return unweighted and not loop.get("schedule") and float(loop.real_fraction) == effective_real_fraction(loop.name, loop.real_fraction)
 
 
 def unreached_claims(configs: list[DictConfig]) -> list[str]:
