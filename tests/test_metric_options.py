@@ -1,6 +1,8 @@
 """Every metric is an option of metrics.run: each declares its keys, runs only where listed and where it applies, and
 leaves the others' values as they are."""
 
+import json
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -9,7 +11,7 @@ from lab.loops import Null
 from lab.metrics import Evaluator
 from lab.metrics.base import On, declares, overlap, registry
 from lab.metrics.points import PointEvaluator
-from tests.conftest import compose_cfg
+from tests.conftest import compose_cfg, repo_root
 from tests.test_tracking import chain_run, history_of
 
 
@@ -86,3 +88,24 @@ def test_a_chain_without_class_counts_writes_and_logs_its_rows(tmp_path):
     assert [h["generation"] for h in history] == [0, 1] and all("class_histogram" not in h for h in history)
     saved = OmegaConf.load(tmp_path / "run" / "config.yaml")
     assert list(saved.metrics.run) == ["w2", "tails"]
+
+
+STORED = repo_root() / "tests" / "data" / "toy_modes_before_metric_options"
+
+
+def test_the_default_list_reproduces_a_run_stored_before_metrics_were_options(tmp_path):
+    """`python -m lab experiment=toy_modes loop.generations=3 seed=0`, stored from the code before metrics.run existed:
+    every key it logged, with its value (to 1e-9: another CPU's float rounding), and its real floor; the default list
+    adds only the metrics added since."""
+    cfg = compose_cfg("experiment=toy_modes", "loop.generations=3", "seed=0", "tracking=disabled", "progress=false")
+    rows = run_experiment(cfg, tmp_path / "run")
+    stored = [json.loads(line) for line in (STORED / "metrics.jsonl").read_text().splitlines()]
+    added = {"metrics/knn_entropy"}
+    for row, old in zip(rows, stored, strict=True):
+        assert set(row) - set(old) <= added | {k for k in row if k.startswith("timing/")} and set(old) <= set(row)
+        for key, value in old.items():
+            assert row[key] == (pytest.approx(value, rel=1e-9, abs=1e-12) if isinstance(value, float) else value), key
+    floor = json.loads((tmp_path / "run" / "reference.json").read_text())["real_baseline"]
+    old_floor = json.loads((STORED / "reference.json").read_text())["real_baseline"]
+    for key, value in old_floor.items():
+        assert floor[key] == (pytest.approx(value, rel=1e-9, abs=1e-12) if isinstance(value, float) else value), key
