@@ -79,6 +79,7 @@ def test_same_seed_same_metrics(make_cfg, tmp_path):
     assert run_experiment(cfg, tmp_path / "a") == run_experiment(cfg, tmp_path / "b")
 
 
+@pytest.mark.slow  # three warm-started chains end to end (the integrity tests resume in the fast tier)
 def test_resume_after_a_lost_generation_equals_an_uninterrupted_run(make_cfg, tmp_path):
     """Simulates a kill after generation 1 had half-written its files; the slow tier kills a real process."""
     cfg = make_cfg(*SMOKE, "loop=accumulate", "loop.generations=3", "train.warm_start=true")

@@ -67,6 +67,7 @@ def test_declared_keys_overlap_where_one_key_could_be_both(a, b, clash):
     assert overlap(a, b) is clash and overlap(b, a) is clash
 
 
+@pytest.mark.slow  # a chain end to end with W&B's offline files
 def test_a_chain_without_class_counts_writes_and_logs_its_rows(tmp_path):
     """Leaving out the metric that counts samples per class (here a toy's modes) leaves class_histogram out of the row
     and of W&B; everything else is written as before."""

@@ -40,6 +40,7 @@ def test_the_mixture_finds_the_25_modes_of_the_grid():
     assert torch.allclose(model.weights.sum(), torch.tensor(1.0, dtype=torch.float64))
 
 
+@pytest.mark.slow  # three chains end to end with W&B's offline files
 def test_a_toy_chain_resumes_to_the_same_rows_and_logs_each_generation_once(tmp_path):
     overrides = (
         "model=gmm",
