@@ -66,10 +66,15 @@ def run_experiment(cfg: DictConfig, run_dir, overrides=(), group: str | None = N
 
 def resume(cfg: DictConfig, run: RunDir) -> dict | None:
     """Where the chain in `run` stands: its state.json (None: a new run). A run of other settings or code is refused,
-    a damaged generation is redone, and a finished chain asked for more generations is extended."""
+    a damaged generation is redone, a finished chain asked for more generations is extended, and the metrics it has
+    logged since it started stay its metrics (`cfg.metrics.run` is set to them)."""
     if run.config.exists():
         # Ours: resumable with the same settings. Without state.json it was killed before generation 0.
         run.check_resumable(cfg)
+        kept = run.recorded_metrics()
+        if list(cfg.metrics.run) != kept:
+            log.info("run_dir=%s has logged metrics.run=[%s] since it started: its generations keep them", run, ",".join(kept))
+            cfg.metrics.run = kept
     state = run.read_state()
     if state is None:
         return None

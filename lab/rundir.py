@@ -36,6 +36,7 @@ log = logging.getLogger("lab")
 # The speed settings' auto values do on a CPU what the code did before (no run predates them on a GPU), except
 # sampler.bf16: runs before it sampled in fp32 everywhere, so a CPU with bf16 units resumes them with sampler.bf16=false.
 _ABSENT = object()
+METRICS_RUN = "metrics.run"
 
 
 class RunDir(RunPaths):
@@ -194,9 +195,10 @@ class RunDir(RunPaths):
     # What a resume may trust.
 
     def check_resumable(self, cfg: DictConfig) -> None:
-        """A run directory may be resumed only by the same settings (up to those that do not change the science)."""
-        saved = comparable(OmegaConf.load(self.config))
-        now = comparable(cfg)
+        """A run directory may be resumed only by the same settings (up to those that do not change the science, and
+        metrics.run: what a chain logs is fixed when it starts, recorded_metrics)."""
+        saved = {k: v for k, v in comparable(OmegaConf.load(self.config)).items() if k != METRICS_RUN}
+        now = {k: v for k, v in comparable(cfg).items() if k != METRICS_RUN}
         added_later, removed_later = older_run_values()
         # A setting the option no longer has, recorded at the value it always had, is no difference either.
         saved = {k: v for k, v in saved.items() if k in now or removed_later.get(k, _ABSENT) != v}
@@ -212,6 +214,13 @@ class RunDir(RunPaths):
                 f"run_dir={self} holds a run with other settings ({first}: {there} there, "
                 f"{now.get(first)} now{', …' if len(diff) > 1 else ''}); resume it with the same settings or choose another run_dir"
             )
+
+    def recorded_metrics(self) -> list[str]:
+        """The metrics this chain has logged since it started (metrics.run as recorded; a run from before the setting:
+        the list that reproduces it). A resume keeps them, so that every generation of a chain logs the same keys."""
+        saved = OmegaConf.load(self.config)
+        recorded = OmegaConf.select(saved, METRICS_RUN)
+        return list(recorded) if recorded is not None else list(older_run_values()[0][METRICS_RUN])
 
     def first_damaged(self, state: dict) -> tuple[int, str] | None:
         """(generation, file) of the earliest recorded file that is missing or no longer matches its checksum, else None."""

@@ -143,8 +143,8 @@ class TrainConfig:
     timesteps: TimestepKind = added_later("uniform", MISSING)
     # The loss weight of a synthetic training image relative to a real one (1: every image alike). The training
     # set stays as the loop composed it; only how much each synthetic image counts moves. The weighted risk is
-    # (1/n) Σ wᵢ ℓᵢ: Adam makes its overall scale immaterial, so the ratio of real to synthetic weight is what acts.
-    # The Gaussian toy fits its weighted mean and covariance.
+    # (1/n) Σ wᵢ ℓᵢ with the weights scaled to a mean of 1 over the set: the loss keeps its scale and only the
+    # ratio acts (a set of one kind is not weighted at all). The Gaussian toy fits its weighted mean and covariance.
     synthetic_weight: float = added_later(1.0, 1.0)
     ema: EMAConfig = field(default_factory=EMAConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)

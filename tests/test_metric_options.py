@@ -110,3 +110,20 @@ def test_the_default_list_reproduces_a_run_stored_before_metrics_were_options(tm
     old_floor = json.loads((STORED / "reference.json").read_text())["real_baseline"]
     for key, value in old_floor.items():
         assert floor[key] == (pytest.approx(value, rel=1e-9, abs=1e-12) if isinstance(value, float) else value), key
+
+
+def test_a_resumed_chain_keeps_the_metrics_it_started_with(tmp_path):
+    """metrics.run is fixed when a chain starts: resumed or extended under another list (a newer default, or an older
+    run that recorded none), every generation logs the keys generation 0 logged."""
+    toy = ("data=gaussian", "model=gaussian", "loop.train_size=100", "loop.num_samples=500", "metrics.num_samples=500", "tracking=disabled", "progress=false")
+    run_experiment(compose_cfg(*toy, "loop.generations=2", "metrics.run=[w2,moments]"), tmp_path / "run")
+    rows = run_experiment(compose_cfg(*toy, "loop.generations=3"), tmp_path / "run")  # extended under the default list
+    assert len(rows) == 3 and {k for k in rows[2] if k.startswith("metrics/")} == {k for k in rows[0] if k.startswith("metrics/")}
+    assert "metrics/knn_entropy" not in rows[2] and "metrics/w2" in rows[2]
+    # A run from before metrics.run existed: it computed the metrics of that time, and goes on computing them.
+    config = tmp_path / "run" / "config.yaml"
+    saved = OmegaConf.load(config)
+    del saved.metrics["run"]
+    config.write_text(OmegaConf.to_yaml(saved))
+    rows = run_experiment(compose_cfg(*toy, "loop.generations=4"), tmp_path / "run")
+    assert "metrics/knn_entropy" not in rows[3] and {"metrics/w2", "metrics/knn_coverage", "tails/coverage_decile_0"} <= set(rows[3])

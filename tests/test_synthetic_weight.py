@@ -37,13 +37,23 @@ def test_the_gaussian_fits_the_weighted_mean_and_covariance(estimator):
     assert torch.equal(plain["cov"], centred.T @ centred / (40 - (estimator == "unbiased")))
 
 
+def test_the_weights_keep_a_mean_of_one_and_a_set_of_one_kind_is_not_weighted():
+    data = half_synthetic(torch.zeros(8, 1))
+    assert data.weights(0.25).tolist() == pytest.approx([1.6] * 4 + [0.4] * 4)  # 1 : 0.25, mean 1
+    assert data.weights(1.0) is None
+    one_kind = TrainingSet(torch.zeros(4, 1), torch.full((4,), -1), torch.zeros(4, dtype=torch.long), torch.full((4,), -1))
+    assert one_kind.weights(0.25) is None
+
+
 def test_a_samples_loss_counts_its_weight():
-    """Before the first update the loss of an all-synthetic set is exactly w times its unweighted loss; a real
-    image's loss does not move with w."""
+    """Before the first update the loss is the weighted mean (1/B) Σ vᵢ ℓᵢ, v = 2/(1+w) for a real image and 2w/(1+w)
+    for a sample: L(w) = 2(A + wC)/(1+w) with A, C the real and the synthetic images' share of the plain loss, read
+    from two weights and checked at a third. A set of samples only is not weighted at all."""
     cfg = compose_cfg("model=tiny", "train.images=32", "train.batch_size=32", "train.warmup_images=0", "progress=false")
     images = torch.randint(0, 256, (32, 1, 8, 8), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    half = half_synthetic(images)
+    half.labels = torch.arange(32) % 10
     synthetic = TrainingSet(images, torch.arange(32) % 10, torch.zeros(32, dtype=torch.long), torch.full((32,), -1))
-    real = TrainingSet(images, torch.arange(32) % 10, torch.full((32,), REAL), torch.arange(32))
 
     def first_loss(data, weight):
         cfg.train.synthetic_weight = weight
@@ -54,8 +64,12 @@ def test_a_samples_loss_counts_its_weight():
         )
         return result.step_losses[0]
 
-    assert first_loss(synthetic, 2.0) == 2 * first_loss(synthetic, 1.0)
-    assert first_loss(real, 2.0) == first_loss(real, 1.0)
+    plain, quarter = first_loss(half, 1.0), first_loss(half, 0.25)
+    synthetic_share = (plain - quarter * 1.25 / 2) / 0.75  # from L(1) = A + C and L(¼) = 2(A + C/4)/1.25
+    real_share = plain - synthetic_share
+    assert first_loss(half, 4.0) == pytest.approx(2 * (real_share + 4 * synthetic_share) / 5, rel=1e-5)
+    assert quarter != plain
+    assert first_loss(synthetic, 2.0) == first_loss(synthetic, 1.0)
 
 
 def test_a_weight_out_of_range_or_for_a_fit_without_weights_is_one_line(lab_here, tmp_path):

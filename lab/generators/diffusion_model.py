@@ -13,7 +13,7 @@ from lab.draws import placed
 from lab.errors import require
 from lab.generators.base import Fit, Generator, ModelConfig
 from lab.labels import draw_labels, label_distribution
-from lab.loops import Samples, TrainingSet
+from lab.loops import REAL, Samples, TrainingSet
 from lab.samplers import build_sampler, sampler_of
 from lab.seeding import derive_seed, draw_purpose, generator
 from lab.train import compiled, train_generation, use_bf16, use_compile, use_device_draws
@@ -144,7 +144,8 @@ class DiffusionGenerator(Generator):
         run's training settings, a seeded stream of its own); its raw weights, not their average."""
         cfg, copy = self.cfg, deepcopy(self.ema_model)
         n = len(samples.labels)
-        own = TrainingSet(samples.images, samples.labels, torch.zeros(n, dtype=torch.long), torch.full((n,), -1))
+        # Marked as one kind (REAL): a set of one kind has nothing for train.synthetic_weight to weigh.
+        own = TrainingSet(samples.images, samples.labels, torch.full((n,), REAL), torch.full((n,), -1))
         trained = train_generation(
             copy, self.train_scheduler, own, cfg.train, self.device, generator(cfg.seed, generation, "self_train"), self.progress, images=images
         )

@@ -2,6 +2,7 @@
 It fits from scratch every generation (there is nothing to warm-start) and draws from seeded torch generators,
 so a resumed chain reproduces an uninterrupted one exactly."""
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from lab.generators.base import Fit, Generator, ModelConfig
 from lab.loops import Samples, TrainingSet
 from lab.named import Named
 from lab.seeding import draw_purpose, generator
+
+log = logging.getLogger(__name__)
 
 
 class Estimator(Named):
@@ -80,7 +83,14 @@ class GaussianGenerator(Generator):
         return {"mean": self.mean.clone(), "cov": self.cov.clone()}
 
     def load_sampling_weights(self, weights: dict) -> None:
-        self.mean, self.cov = weights["mean"], weights["cov"]
+        """A merged covariance can leave the PSD cone (Neon's (1+w)Σ − wΣ_self with a large w or few self-samples): it
+        is projected back (negative eigenvalues to 0), with a warning, as sampling would have done silently."""
+        cov = weights["cov"]
+        values, vectors = torch.linalg.eigh(cov)
+        if bool((values < 0).any()):
+            log.warning("the merged covariance has %d negative eigenvalue(s) (down to %.3g): set to 0", int((values < 0).sum()), float(values.min()))
+            cov = vectors @ torch.diag(values.clamp_min(0)) @ vectors.T
+        self.mean, self.cov = weights["mean"], cov
 
     def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
         """Refitted on its own samples, with the run's estimator (a closed form: `images` does not apply)."""

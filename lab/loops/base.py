@@ -42,11 +42,15 @@ class TrainingSet:
         return len(self.labels)
 
     def weights(self, synthetic_weight: float) -> torch.Tensor | None:
-        """Each image's weight in the training risk: 1 for a real image, train.synthetic_weight for a sample; None
-        where every weight is 1 (the weight 1, or no sample in the set): the unweighted code runs as it always did."""
-        if float(synthetic_weight) == 1.0 or bool((self.source == REAL).all()):
+        """Each image's weight in the training risk: train.synthetic_weight for a sample against 1 for a real image,
+        scaled to a mean of 1 over the set, so that the loss keeps its scale (gradient clipping sees the same sizes)
+        and only the ratio moves. None where every weight is equal (the weight 1, or a set of one kind): the
+        unweighted code runs as it always did."""
+        real = self.source == REAL
+        if float(synthetic_weight) == 1.0 or bool(real.all()) or not bool(real.any()):
             return None
-        return torch.where(self.source == REAL, 1.0, float(synthetic_weight)).to(torch.float32)
+        weights = torch.where(real, 1.0, float(synthetic_weight)).double()
+        return (weights / weights.mean()).to(torch.float32)
 
     def provenance(self) -> dict[str, int]:
         """How many images came from real data and from each earlier generation."""
