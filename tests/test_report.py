@@ -535,3 +535,28 @@ def test_a_cut_last_line_is_read_up_to_and_a_damaged_one_stops_the_report(sweep,
     with pytest.raises(LabError, match=r"metrics.jsonl line 2 is not a JSON row \(a damaged file\)"):
         write_report([sweep], tmp_path / "report")
     assert not (tmp_path / "report").exists()
+
+
+def test_the_heatmap_keeps_apart_conditions_that_share_a_real_fraction():
+    """A sweep that moves loop.train_size beside the real fraction: one row per condition, none pooled."""
+    from lab.views.report_plots import plot_heatmap
+
+    rows = [
+        {
+            "metric": "metrics/w2",
+            "loop": "mixed",
+            "real_fraction": share,
+            "condition": f"loop=mixed, loop.train_size={size}, real_fraction={share}",
+            "generation": g,
+            "value": value + g,
+        }
+        for share, size, value in ((0.1, 100, 10.0), (0.1, 500, 20.0), (0.5, 100, 30.0))
+        for g in range(2)
+    ]
+    ax = plot_heatmap(pd.DataFrame(rows), "metrics/w2", "mixed")
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "loop.train_size=100, real_fraction=0.1",
+        "loop.train_size=500, real_fraction=0.1",
+        "loop.train_size=100, real_fraction=0.5",
+    ]
+    assert ax.images[0].get_array().tolist() == [[10.0, 11.0], [20.0, 21.0], [30.0, 31.0]]

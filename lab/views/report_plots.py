@@ -113,16 +113,19 @@ def plot_coverage_by_density(table: pd.DataFrame, condition: str, ax=None, floor
 
 
 def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
-    """Mean `metric` over seeds for real fraction (rows) × generation (columns) of one loop."""
+    """Mean `metric` over seeds for each condition of one loop (rows, by real fraction) × generation (columns). One
+    row per condition, never per real fraction alone: a sweep that also moves another setting (loop.train_size,
+    train.synthetic_weight, …) would otherwise pool its conditions into one cell."""
     sub = table[(table.metric == metric) & (table.loop == loop)]
-    grid = sub.pivot_table(index="real_fraction", columns="generation", values="value", aggfunc="mean")
+    grid = sub.pivot_table(index=["real_fraction", "condition"], columns="generation", values="value", aggfunc="mean")
+    labels = [condition.replace(f"loop={loop}, ", "").replace(f"loop={loop}", "") or f"real_fraction={share:g}" for share, condition in grid.index]
     ax = ax or plt.subplots(figsize=(6.4, 0.6 * len(grid) + 1.8))[1]
     image = ax.imshow(grid.values, aspect="auto", cmap="viridis", origin="lower")
     ax.set_xticks(range(grid.shape[1]), grid.columns)
-    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index])
+    ax.set_yticks(range(grid.shape[0]), labels, fontsize="small" if max(map(len, labels)) > 20 else None)
     for (i, j), value in np.ndenumerate(grid.values):
         ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
-    ax.set(xlabel="generation", ylabel="real fraction", title=f"{metric}, loop={loop}")
+    ax.set(xlabel="generation", ylabel="condition", title=f"{metric}, loop={loop}")
     plt.colorbar(image, ax=ax)
     return ax
 
