@@ -119,12 +119,14 @@ def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
     sub = table[(table.metric == metric) & (table.loop == loop)]
     grid = sub.pivot_table(index=["real_fraction", "condition"], columns="generation", values="value", aggfunc="mean")
     labels = [condition.replace(f"loop={loop}, ", "").replace(f"loop={loop}", "") or f"real_fraction={share:g}" for share, condition in grid.index]
-    ax = ax or plt.subplots(figsize=(6.4, 0.6 * len(grid) + 1.8))[1]
+    ax = ax or plt.subplots(figsize=(6.4 + 0.06 * max(map(len, labels)), 0.6 * len(grid) + 1.8))[1]
     image = ax.imshow(grid.values, aspect="auto", cmap="viridis", origin="lower")
-    ax.set_xticks(range(grid.shape[1]), grid.columns)
+    step = max(1, grid.shape[1] // 12)  # at most a dozen generation ticks, and values written only where they fit
+    ax.set_xticks(range(0, grid.shape[1], step), grid.columns[::step])
     ax.set_yticks(range(grid.shape[0]), labels, fontsize="small" if max(map(len, labels)) > 20 else None)
-    for (i, j), value in np.ndenumerate(grid.values):
-        ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
+    if grid.shape[1] <= 12:
+        for (i, j), value in np.ndenumerate(grid.values):
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
     ax.set(xlabel="generation", ylabel="condition", title=f"{metric}, loop={loop}")
     plt.colorbar(image, ax=ax)
     return ax
