@@ -74,6 +74,7 @@ def test_a_foreign_directory_is_never_written_into(make_cfg, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.slow  # two chains end to end (the stored toy run and the resume tests check determinism in the fast tier)
 def test_same_seed_same_metrics(make_cfg, tmp_path):
     cfg = make_cfg(*SMOKE, "loop=fresh", "loop.generations=2")
     assert run_experiment(cfg, tmp_path / "a") == run_experiment(cfg, tmp_path / "b")

@@ -82,6 +82,7 @@ def test_a_ratio_sweep_with_its_control_runs_the_control_once(tmp_path, lab_here
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1", "2"]
 
 
+@pytest.mark.slow  # every preset's sweep previewed under its launcher
 def test_a_preset_sweep_previews_under_the_launcher_its_comment_names(tmp_path, lab_here):
     result = lab_here(tmp_path, "-m", "experiment=ratio_sweep_cpu", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "--cfg", "job")
     assert result.returncode == 0, result.stderr
