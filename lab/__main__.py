@@ -227,6 +227,9 @@ def _help_without_schemas() -> None:
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are built locally; never reach for the hub
+    # A chain owns its W&B service. One inherited from the process that started this one (a notebook, a test run, a
+    # script that logged to W&B) would outlive a killed chain and keep its run id "in use", so its resume would fail.
+    os.environ.pop("WANDB_SERVICE", None)
     argv = sys.argv[1:]
     if "--help" in argv or "-h" in argv:
         _help_without_schemas()

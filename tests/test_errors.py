@@ -215,3 +215,11 @@ def test_online_tracking_with_an_unreachable_server_is_one_line(monkeypatch):
     with pytest.raises(LabError, match=r"^tracking.mode=online: the W&B server http://127.0.0.1:\d+ cannot be reached") as err:
         check_job(["tracking=online"])
     assert "\n" not in str(err.value)
+
+
+def test_a_chain_does_not_join_a_w_and_b_service_it_inherited(tmp_path, lab_here, monkeypatch):
+    """A W&B service of the parent process (a notebook, this test run) would keep a killed chain's run id in use and
+    refuse its resume: python -m lab starts without it."""
+    monkeypatch.setenv("WANDB_SERVICE", "2-12345-tcp-localhost-1")
+    result = lab_here(tmp_path, "loop=mixed", "--cfg", "job")
+    assert result.returncode == 0 and "WANDB_SERVICE" not in os.environ
