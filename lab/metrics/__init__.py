@@ -14,7 +14,7 @@ import torch
 
 from lab.data import RealData
 from lab.errors import LabError, at_least, require
-from lab.metrics.base import Evaluation, Generated, Metric, Need, On, registry, select
+from lab.metrics.base import Evaluation, Generated, Metric, Need, On, needed, registry, select
 from lab.metrics.classifier import load_or_train, predict
 from lab.metrics.frechet import FrechetDistance, inception_fd, to_rgb
 from lab.metrics.manifold import Manifold, compare
@@ -54,7 +54,7 @@ class Evaluator(Evaluation):
         self.k = int(settings.nearest_k)
         self.reference = Manifold.of(self.embed(self.reference_images), self.k)
         baseline_pick = self._baseline_pick(real)
-        if any(Need.density in metric.needs for metric in chosen):
+        if needed(chosen, Need.density):
             self.density = KnnDensity(self.embed(density_set(real, baseline_pick, self.k)), self.k)
             self.deciles = DensityDeciles.of(self.density(self.reference.features))
         self.metrics = [metric(self) for metric in chosen]

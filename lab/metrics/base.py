@@ -143,9 +143,6 @@ class Evaluation(ABC):
     def picture(self, samples: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
         """uint8 HWC picture of a generation's samples: metrics.jsonl's grid and W&B's `samples`."""
 
-    def _needed(self, need: Need) -> bool:
-        return any(need in metric.needs for metric in self.metrics)
-
     def _floor(self, samples: torch.Tensor, labels: torch.Tensor | None, pool: torch.Tensor) -> dict:
         """Every metric's floor, from N real training items and the whole real pool."""
         return self._score(Generated(samples, labels, samples, labels, pool, None, self), floor=True)
@@ -165,6 +162,11 @@ class Evaluation(ABC):
             if i == 0:
                 faults.point("metrics")
         return out
+
+
+def needed(metrics, need: Need) -> bool:
+    """Whether any of `metrics` (classes or instances) needs `need`: the evaluator prepares it only then."""
+    return any(need in metric.needs for metric in metrics)
 
 
 def declares(metric: type[Metric] | Metric, key: str) -> bool:

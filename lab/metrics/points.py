@@ -8,7 +8,7 @@ The density deciles of tails are ranked by the true density.
 import torch
 
 from lab.errors import at_least, require
-from lab.metrics.base import Evaluation, Need, On, select
+from lab.metrics.base import Evaluation, Need, On, needed, select
 from lab.metrics.manifold import Manifold, compare
 from lab.metrics.moments import moments
 from lab.metrics.tails import DensityDeciles
@@ -34,7 +34,7 @@ class PointEvaluator(Evaluation):
         self.k = int(settings.nearest_k)
         self.reference = Manifold.of(real.heldout_images[pick[: self.num_samples]].double(), self.k)
         self.density = self.truth.log_density
-        if any(Need.density in metric.needs for metric in chosen):
+        if needed(chosen, Need.density):
             self.deciles = DensityDeciles.of(self.truth.log_density(self.reference.features))
         self.classifier_info = None
         self.metrics = [metric(self) for metric in chosen]
