@@ -133,6 +133,30 @@ def test_a_figure_title_says_how_many_seeds_and_what_its_band_is(sweep):
     plt.close("all")
 
 
+def test_a_long_decimal_reads_short_in_a_label_unless_two_conditions_would_read_alike():
+    from lab.views.report_load import condition_labels
+
+    def labels(weights):
+        table = pd.DataFrame({"loop": "mixed", "real_fraction": 0.5, "train.synthetic_weight": weights, "seed": 0})
+        return sorted(set(condition_labels(table)))
+
+    assert labels([1 / 9, 1.0, 2000.0]) == [f"loop=mixed, train.synthetic_weight={w}" for w in ("0.1111", "1.0", "2000.0")]
+    # Both would read 0.1111: each keeps its full text, so a label still names one condition.
+    assert labels([1 / 9, 0.11111111119]) == ["loop=mixed, train.synthetic_weight=0.1111111111111111", "loop=mixed, train.synthetic_weight=0.11111111119"]
+
+
+def test_the_legend_sits_below_the_curves(sweep):
+    import matplotlib.pyplot as plt
+
+    from lab.views.report_plots import plot_metric
+
+    ax = plot_metric(load_runs([sweep]), "metrics/fd_classifier")
+    ax.figure.canvas.draw()
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 < axes.y0  # wholly under the axes, so no label covers a line
+    plt.close("all")
+
+
 def test_bands_keep_to_the_metric_range():
     # Two seeds far apart: a plain t-interval (t = 12.7) would reach below 0 for a coverage and for a distance.
     low, high = band([0.02, 0.3], "logit")

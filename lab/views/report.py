@@ -270,7 +270,8 @@ def _final_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=legends)  # a legend below the axes stays in the picture
     plt.close(fig)
     return path
 

@@ -138,4 +138,20 @@ def condition_labels(table: pd.DataFrame) -> pd.Series:
     keys = ["loop"] + [c for c in table.columns if c not in fixed and not c.startswith(BASIS) and table[c].nunique(dropna=False) > 1]
     if table.groupby("loop")["real_fraction"].nunique().max() > 1:
         keys.append("real_fraction")
-    return table[keys].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in zip(keys, r)), axis=1)
+    texts = table[keys].astype(str).apply(_short_numbers)
+    return texts.apply(lambda r: ", ".join(f"{k}={v}" for k, v in zip(keys, r)), axis=1)
+
+
+def _short_numbers(column: pd.Series) -> pd.Series:
+    """A long decimal to 4 significant digits (1/9 reads 0.1111, not 0.1111111111111111), unless two of the
+    column's values would then read alike: a label must name one condition."""
+    short = column.map(_four_digits)
+    return short if short.nunique() == column.nunique() else column
+
+
+def _four_digits(text: str) -> str:
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return text if len(text) <= 8 or number.is_integer() else repr(float(f"{number:.4g}"))

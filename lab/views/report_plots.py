@@ -47,8 +47,15 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
     ax.set(xlabel="generation", ylabel=metric)
     ax.set_title(f"{metric}\n{_seeds_text(summary)}{band}", fontsize="medium")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize="small")
+    _legend_below(ax)
     return ax
+
+
+def _legend_below(ax) -> None:
+    """The legend under the axes: condition labels are long, and inside the axes they cover the curves. Out of the
+    layout, so the axes keep their height; the report saves the picture with the legend's room added."""
+    legend = ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
+    legend.set_in_layout(False)
 
 
 def _seeds_text(summary: pd.DataFrame) -> str:
@@ -73,7 +80,7 @@ def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None
         ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
     title = f"precision against recall\n{_seeds_text(precision)}, numbers = generation"
     ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02), title=title)
-    ax.legend(fontsize="small")
+    _legend_below(ax)
     return ax
 
 
