@@ -157,6 +157,30 @@ def test_the_legend_sits_below_the_curves(sweep):
     plt.close("all")
 
 
+def test_compute_cost_per_condition_from_timing_files(tmp_path):
+    from lab.views.report_cost import compute_cost
+
+    def timed(run, rows, tail=""):
+        (run / "timing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + tail)
+
+    for seed in range(2):
+        plain = fake_run(tmp_path, f"plain{seed}", "fully_synthetic", 0.0, seed, [10, 11])
+        timed(plain, [{"generation": g, "timing/train_seconds": 10.0 + seed, "timing/sample_seconds": 2.0, "timing/train_bf16": 1.0} for g in range(2)])
+        merged = fake_run(tmp_path, f"neon{seed}", "fully_synthetic", 0.0, seed, [10, 11])
+        OmegaConf.save(OmegaConf.create(["loop=fully_synthetic", f"seed={seed}", "merge=neon"]), merged / "overrides.yaml")
+        rows = [{"generation": g, "timing/train_seconds": 10.0, "timing/sample_seconds": 2.0, "timing/merge_seconds": 3.0} for g in range(2)]
+        # Generation 1 redone after a kill: its second row counts, once; a cut last line is skipped.
+        timed(merged, [*rows, rows[1] | {"timing/merge_seconds": 6.0}], tail='{"generation": 2, "timing/tr')
+    cost = compute_cost(load_runs([tmp_path])).set_index("condition")
+    (neon,), (plain,) = ([cost.loc[c] for c in cost.index if ("merge=neon" in c) == merged] for merged in (True, False))
+    assert neon["runs"] == 2 and neon["generations timed"] == 4 and plain["generations timed"] == 4
+    assert neon["merge (s)"] == pytest.approx(4.5) and neon["total (s)"] == pytest.approx(16.5)
+    assert neon["× train + sample"] == pytest.approx((12 + 3) / 12 / 2 + (12 + 6) / 12 / 2)
+    # The plain loop never merged: 0 s, its total train + sample (seeds' 10 and 11 s of training averaged).
+    assert plain["merge (s)"] == 0 and plain["total (s)"] == pytest.approx(12.5) and plain["× train + sample"] == 1
+    assert "bf16" not in " ".join(cost.columns)
+
+
 def test_bands_keep_to_the_metric_range():
     # Two seeds far apart: a plain t-interval (t = 12.7) would reach below 0 for a coverage and for a distance.
     low, high = band([0.02, 0.3], "logit")

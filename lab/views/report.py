@@ -16,6 +16,8 @@ one DIR, ./report otherwise):
     verdicts.csv        exploratory: per condition and metric, jump, drift and first departure from the control
     contrasts.csv       exploratory: per pair of conditions and metric at the last generation both reached, paired by seed
     class_effects.csv   exploratory: per condition and class, its share against the control's; seeds where it vanished
+    cost.csv            exploratory: per condition, mean seconds per generation of each timed step (train, sample,
+                        merge, …), the total, and the total ÷ (train + sample): an option's own compute
     extinction.csv      per condition and class: how often it has no copy left at the last generation (in the training
                         set's labels and in the recognised samples), beside pure resampling's prediction
     plots/*.png         each metric vs generation (one line per condition, 95% band over seeds on the metric's scale,
@@ -35,6 +37,7 @@ import pandas as pd
 
 from lab.errors import LabError, require
 from lab.views.report_claims import claims_section, declared, judge_claims, levels, settings_named
+from lab.views.report_cost import compute_cost
 from lab.views.report_export import export
 from lab.views.report_html import write_html
 from lab.views.report_load import condition_labels, find_runs, load_runs, newest_sweep  # noqa: F401 — find_runs and load_runs: the API notebooks import
@@ -212,6 +215,16 @@ def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect
                 f"{EXPLORATORY}: extinction by the last generation, share of seeds [95% exact interval] in which a class has no copy "
                 "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)",
                 lost,
+            )
+        )
+    cost = compute_cost(table)
+    if len(cost):
+        cost.to_csv(out / "cost.csv", index=False)
+        tables.append(
+            (
+                f"{EXPLORATORY}: compute, mean seconds per generation of each timed step (timing.jsonl; the evaluation is "
+                "not timed) — wall-clock seconds of runs that may have shared the cores: compare within one sweep",
+                cost.round(3),
             )
         )
     return tables
