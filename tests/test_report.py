@@ -179,6 +179,14 @@ def test_compute_cost_per_condition_from_timing_files(tmp_path):
     # The plain loop never merged: 0 s, its total train + sample (seeds' 10 and 11 s of training averaged).
     assert plain["merge (s)"] == 0 and plain["total (s)"] == pytest.approx(12.5) and plain["× train + sample"] == 1
     assert "bf16" not in " ".join(cost.columns)
+    # The report writes it beside the other tables, and --export hands it to a results page as it is.
+    from lab.views.report_export import export
+
+    write_report([tmp_path / f"{name}{seed}" for name in ("plain", "neon") for seed in range(2)], tmp_path / "report")
+    assert pd.read_csv(tmp_path / "report" / "cost.csv").equals(cost.reset_index())
+    text = export(tmp_path / "report", tmp_path / "page" / "x")
+    assert "| loop=fully_synthetic, merge=neon | 2 | 4 | 4.5 | 2 | 10 | 16.5 | 1.38 |" in text
+    assert pd.read_csv(tmp_path / "page" / "x-cost.csv").equals(cost.reset_index())
 
 
 def test_bands_keep_to_the_metric_range():

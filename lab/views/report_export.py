@@ -4,7 +4,8 @@ directories: python -m lab.report DIR --export docs/results/<date>-<preset>
     <prefix>-claims.csv     the report's claims.csv as it is
     <prefix>-runs.csv.gz    one row per run and generation: run (its path below the sweep), condition, seed, generation
                             and every metrics/*, tails/* and classes/* value
-and prints the claims table as Markdown for the page.
+    <prefix>-cost.csv       the report's cost.csv (seconds per generation of each timed step, per condition)
+and prints the claims table, and the compute table where the runs were timed, as Markdown for the page.
 """
 
 import math
@@ -29,12 +30,26 @@ def export(report: Path, prefix: Path) -> str:
     root = os.path.commonpath(list(wide.run.unique())) if wide.run.nunique() > 1 else str(Path(wide.run.iloc[0]).parent)
     wide["run"] = [str(Path(r).relative_to(root)) for r in wide.run]  # no machine path leaves the machine
     wide.rename_axis(columns=None).to_csv(f"{prefix}-runs.csv.gz", index=False, compression="gzip", float_format="%.6g")
+    return _claims_text(claims) + _cost_text(report / "cost.csv", prefix)
+
+
+def _claims_text(claims: pd.DataFrame) -> str:
     if not len(claims):
         return "(no declared claims)"
     origin = str(claims.source.iloc[0]) if "source" in claims else "declared by the runs' preset"
     post_hoc = bool(claims.post_hoc.iloc[0]) if "post_hoc" in claims else False
     heading = f"Claims {origin}" + (": POST HOC, not a confirmatory family" if post_hoc else "")
     return heading + "\n\n" + markdown(as_text(claims))
+
+
+def _cost_text(path: Path, prefix: Path) -> str:
+    """The compute table (exploratory: seconds of runs that may have shared the cores), to 3 significant digits."""
+    if not path.exists():
+        return ""
+    cost = pd.read_csv(path)
+    cost.to_csv(f"{prefix}-cost.csv", index=False)
+    shown = cost.apply(lambda column: column.map(lambda v: f"{v:.3g}") if column.dtype.kind == "f" else column)
+    return "\n\nCompute, mean seconds per generation of each timed step (exploratory)\n\n" + markdown(shown)
 
 
 def markdown(table: pd.DataFrame) -> str:
