@@ -182,7 +182,8 @@ def test_compute_cost_per_condition_from_timing_files(tmp_path):
     # The report writes it beside the other tables, and --export hands it to a results page as it is.
     from lab.views.report_export import export
 
-    write_report([tmp_path / f"{name}{seed}" for name in ("plain", "neon") for seed in range(2)], tmp_path / "report")
+    page = write_report([tmp_path / f"{name}{seed}" for name in ("plain", "neon") for seed in range(2)], tmp_path / "report")[0]
+    assert "compute, mean seconds per generation" in page.read_text() and "<td>1.38</td>" in page.read_text()
     assert pd.read_csv(tmp_path / "report" / "cost.csv").equals(cost.reset_index())
     text = export(tmp_path / "report", tmp_path / "page" / "x")
     assert "| loop=fully_synthetic, merge=neon | 2 | 4 | 4.5 | 2 | 10 | 16.5 | 1.38 |" in text

@@ -37,7 +37,7 @@ import pandas as pd
 
 from lab.errors import LabError, require
 from lab.views.report_claims import claims_section, declared, judge_claims, levels, settings_named
-from lab.views.report_cost import compute_cost
+from lab.views.report_cost import compute_cost, cost_text
 from lab.views.report_export import export
 from lab.views.report_html import write_html
 from lab.views.report_load import condition_labels, find_runs, load_runs, newest_sweep  # noqa: F401 — find_runs and load_runs: the API notebooks import
@@ -224,7 +224,7 @@ def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect
             (
                 f"{EXPLORATORY}: compute, mean seconds per generation of each timed step (timing.jsonl; the evaluation is "
                 "not timed) — wall-clock seconds of runs that may have shared the cores: compare within one sweep",
-                cost.round(3),
+                cost_text(cost),
             )
         )
     return tables

@@ -35,6 +35,12 @@ def compute_cost(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def cost_text(cost: pd.DataFrame) -> pd.DataFrame:
+    """The table as the page and an export print it: every number to 3 significant digits (toy steps take
+    fractions of a millisecond, a diffusion generation minutes)."""
+    return cost.apply(lambda column: column.map(lambda v: f"{v:.3g}") if column.dtype.kind == "f" else column)
+
+
 def _timed(run: Path) -> list[dict]:
     """The run's last timing row per generation (a redone generation appends its own): a cut last line is skipped."""
     path = run / layout.TIMING

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab.views.report_claims import as_text
+from lab.views.report_cost import cost_text
 
 
 def export(report: Path, prefix: Path) -> str:
@@ -48,8 +49,7 @@ def _cost_text(path: Path, prefix: Path) -> str:
         return ""
     cost = pd.read_csv(path)
     cost.to_csv(f"{prefix}-cost.csv", index=False)
-    shown = cost.apply(lambda column: column.map(lambda v: f"{v:.3g}") if column.dtype.kind == "f" else column)
-    return "\n\nCompute, mean seconds per generation of each timed step (exploratory)\n\n" + markdown(shown)
+    return "\n\nCompute, mean seconds per generation of each timed step (exploratory)\n\n" + markdown(cost_text(cost))
 
 
 def markdown(table: pd.DataFrame) -> str:
