@@ -15,6 +15,7 @@ def test_the_schema_says_what_every_older_run_did():
         "curate.name": "none",
         "curate.max_draws": 10,
         "merge.name": "none",
+        "merge.lr_scale": 1.0,
         "metrics.mode_min_share": 0.01,
         "metrics.class_min_share": 0.0,
         "train.timesteps": "uniform",

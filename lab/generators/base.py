@@ -76,7 +76,7 @@ class Generator(Option):
         """Sample with `weights` (as sampling_weights names them) from now on."""
         raise NotImplementedError
 
-    def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
-        """The sampling weights of a copy of this generator trained briefly on `samples` (`images` seen), from its
-        sampling weights; the generator itself is left as it is."""
+    def self_trained(self, samples: Samples, images: int, generation: int, lr_scale: float) -> dict:
+        """The sampling weights of a copy of this generator trained briefly on `samples` (`images` seen, at
+        `lr_scale` × train.lr), from its sampling weights; the generator itself is left as it is."""
         raise NotImplementedError

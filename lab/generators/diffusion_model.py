@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 from diffusers import UNet2DModel
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from lab import diffusion, faults
 from lab.draws import placed
@@ -139,15 +139,16 @@ class DiffusionGenerator(Generator):
     def load_sampling_weights(self, weights: dict) -> None:
         self.ema_model.load_state_dict(weights)  # in place: a sampler compiled on the module stays valid
 
-    def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
+    def self_trained(self, samples: Samples, images: int, generation: int, lr_scale: float) -> dict:
         """A copy of the sampling weights trained on `samples` for `images` images (a fresh optimiser and schedule, the
-        run's training settings, a seeded stream of its own); its raw weights, not their average."""
+        run's training settings at `lr_scale` × train.lr, a seeded stream of its own); its raw weights, not their average."""
         cfg, copy = self.cfg, deepcopy(self.ema_model)
+        train = OmegaConf.merge(cfg.train, {"lr": float(cfg.train.lr) * lr_scale})
         n = len(samples.labels)
         # Marked as one kind (REAL): a set of one kind has nothing for train.synthetic_weight to weigh.
         own = TrainingSet(samples.images, samples.labels, torch.full((n,), REAL), torch.full((n,), -1))
         trained = train_generation(
-            copy, self.train_scheduler, own, cfg.train, self.device, generator(cfg.seed, generation, "self_train"), self.progress, images=images
+            copy, self.train_scheduler, own, train, self.device, generator(cfg.seed, generation, "self_train"), self.progress, images=images
         )
         return {k: v.detach() for k, v in trained.model.state_dict().items()}
 

@@ -92,8 +92,8 @@ class GaussianGenerator(Generator):
             cov = vectors @ torch.diag(values.clamp_min(0)) @ vectors.T
         self.mean, self.cov = weights["mean"], cov
 
-    def self_trained(self, samples: Samples, images: int, generation: int) -> dict:
-        """Refitted on its own samples, with the run's estimator (a closed form: `images` does not apply)."""
+    def self_trained(self, samples: Samples, images: int, generation: int, lr_scale: float) -> dict:
+        """Refitted on its own samples, with the run's estimator (a closed form: `images` and `lr_scale` do not apply)."""
         own = TrainingSet(samples.images, samples.labels, torch.zeros(len(samples.labels), dtype=torch.long), torch.full((len(samples.labels),), -1))
         copy = GaussianGenerator.__new__(GaussianGenerator)
         copy.estimator, copy.synthetic_weight = self.estimator, 1.0

@@ -2,13 +2,16 @@
 
 Each generation, after its fit: the model draws merge.samples samples (a seeded stream of their own, so the
 generation's scored samples are drawn after, from the merged model), a copy of it trains on them for merge.images
-images (from its sampling weights; the diffusion model with a fresh optimiser, the Gaussian toy by refitting),
-and the sampling weights move away from the copy's:
+images (from its sampling weights; the diffusion model with a fresh optimiser at merge.lr_scale × train.lr, the
+Gaussian toy by refitting), and the sampling weights move away from the copy's:
 
     θ ← θ − w·(θ_self − θ) = (1 + w)·θ − w·θ_self        (w = merge.weight; floating-point tensors only)
 
 Self-training on one's own samples moves the weights toward what the sampler over-produces (mode-seeking, a
-shrinking spread); stepping the other way undoes part of it. The paper applies it once, to a trained model; here
+shrinking spread); stepping the other way undoes part of it. The step must stay small for that first-order reading
+to hold: the paper fine-tunes at a tenth of the base learning rate, and at the full rate the copy's move is mostly
+optimiser noise, which the extrapolation amplifies (at weight 1 it wrecked the CPU default's samples: FD ×5–7,
+docs/results/2026-12-05-neon-cpu.md). The paper applies it once, to a trained model; here
 it runs every generation, which is the question the lab can ask: does it slow or stop collapse in a loop?
 
 The Gaussian toy's closed form: the ML fit of m samples shrinks Σ by (m−1)/m in expectation, so the merge gives
@@ -21,9 +24,11 @@ import time
 from dataclasses import dataclass
 
 import torch
+from omegaconf import MISSING
 
 from lab.errors import at_least, require
 from lab.merge.base import Merge, MergeConfig
+from lab.older_runs import added_later
 
 SELF_DRAW = -2  # the draw index of the self-training samples (HELD_BACK is −1; curators' redraws count up from 1)
 
@@ -33,6 +38,8 @@ class NeonConfig(MergeConfig):
     weight: float = 1.0
     samples: int | None = None
     images: int = 3200
+    # The self-training's learning rate ÷ train.lr (the diffusion model only). Runs before it trained at train.lr.
+    lr_scale: float = added_later(1.0, MISSING)
 
 
 class Neon(Merge):
@@ -46,6 +53,7 @@ class Neon(Merge):
         if merge.samples is not None:
             at_least("merge.samples", merge.samples, 2)
         at_least("merge.images", merge.images, 1)
+        require(merge.lr_scale > 0, f"merge.lr_scale={merge.lr_scale} is out of range: allowed > 0 (the self-training's learning rate ÷ train.lr)")
         require(
             cfg.model.family in ("diffusion", "gaussian"),
             f"merge=neon is not allowed for model={cfg.model.name}: a mixture's components have no fixed order to extrapolate; "
@@ -58,7 +66,7 @@ class Neon(Merge):
         m = int(self.cfg.loop.train_size if merge.samples is None else merge.samples)
         own = model.sample(m, generation, draw=SELF_DRAW)
         base = model.sampling_weights()
-        trained = model.self_trained(own, int(merge.images), generation)
+        trained = model.self_trained(own, int(merge.images), generation, float(merge.lr_scale))
         w = float(merge.weight)
         model.load_sampling_weights({k: (1 + w) * v - w * trained[k] if v.is_floating_point() else v for k, v in base.items()})
         fit.scalars["merge/self_step"] = _norm({k: trained[k] - v for k, v in base.items() if v.is_floating_point()})
