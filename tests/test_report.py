@@ -190,6 +190,20 @@ def test_compute_cost_per_condition_from_timing_files(tmp_path):
     assert pd.read_csv(tmp_path / "page" / "x-cost.csv").equals(cost.reset_index())
 
 
+def test_a_sample_strip_keeps_its_title_above_the_panels(tmp_path):
+    from lab.views.report import _save
+    from lab.views.report_plots import plot_strip
+
+    grids = []
+    for g in range(3):
+        grids.append(tmp_path / f"gen_{g:03d}.png")
+        Image.fromarray(np.full((40, 40), 255, dtype=np.uint8)).save(grids[-1])  # white panels: only text is dark
+    picture = np.asarray(Image.open(_save(plot_strip("loop=fully_synthetic, seed 0", grids), tmp_path / "strip.png")).convert("L"))
+    rows = np.flatnonzero((picture < 128).any(axis=1))  # rows holding text (the panels are white)
+    title_rows, panel_title_rows = rows[rows < rows.min() + 15], rows[rows >= rows.min() + 15]
+    assert len(title_rows) and len(panel_title_rows) and rows.min() > 0  # the suptitle is drawn whole, above "generation g"
+
+
 def test_bands_keep_to_the_metric_range():
     # Two seeds far apart: a plain t-interval (t = 12.7) would reach below 0 for a coverage and for a distance.
     low, high = band([0.02, 0.3], "logit")

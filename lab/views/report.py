@@ -282,9 +282,11 @@ def _final_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure that chose its layout keeps it
+        fig.tight_layout()
+    # A legend below the axes (out of the layout) stays in the picture; the other artists (a suptitle) as by default.
     legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
-    fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=legends)  # a legend below the axes stays in the picture
+    fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=fig.get_default_bbox_extra_artists() + legends)
     plt.close(fig)
     return path
 

@@ -154,7 +154,8 @@ def sample_strips(table: pd.DataFrame) -> list[tuple[str, list[Path]]]:
 
 def plot_strip(title: str, paths: list[Path]):
     """One condition's samples, generation by generation, left to right."""
-    fig, axes = plt.subplots(1, len(paths), figsize=(2.6 * len(paths), 3.0), squeeze=False)
+    # Constrained layout keeps room for the suptitle (tight_layout lays the panels over it).
+    fig, axes = plt.subplots(1, len(paths), figsize=(2.6 * len(paths), 3.0), squeeze=False, layout="constrained")
     for g, (ax, path) in enumerate(zip(axes[0], paths)):
         ax.imshow(np.asarray(Image.open(path).convert("RGB")))
         ax.set_title(f"generation {g}", fontsize="small")
