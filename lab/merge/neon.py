@@ -10,8 +10,8 @@ Gaussian toy by refitting), and the sampling weights move away from the copy's:
 Self-training on one's own samples moves the weights toward what the sampler over-produces (mode-seeking, a
 shrinking spread); stepping the other way undoes part of it. The step must stay small for that first-order reading
 to hold: the paper fine-tunes at a tenth of the base learning rate, and at the full rate the copy's move is mostly
-optimiser noise, which the extrapolation amplifies (at weight 1 it wrecked the CPU default's samples: FD ×5–7,
-docs/results/2026-12-05-neon-cpu.md). The paper applies it once, to a trained model; here
+optimiser noise, which the extrapolation amplifies (at weight 1 it wrecked the CPU default's model in generation
+0: docs/results/2026-12-05-neon-cpu.md). The paper applies it once, to a trained model; here
 it runs every generation, which is the question the lab can ask: does it slow or stop collapse in a loop?
 
 The Gaussian toy's closed form: the ML fit of m samples shrinks Σ by (m−1)/m in expectation, so the merge gives
