@@ -141,6 +141,8 @@ def test_a_long_decimal_reads_short_in_a_label_unless_two_conditions_would_read_
         return sorted(set(condition_labels(table)))
 
     assert labels([1 / 9, 1.0, 2000.0]) == [f"loop=mixed, train.synthetic_weight={w}" for w in ("0.1111", "1.0", "2000.0")]
+    # 1.0000000001 would read 1.0 beside 1 (as two runs' settings may be written): both keep their full text.
+    assert labels(["1", "1.0000000001"]) == ["loop=mixed, train.synthetic_weight=1", "loop=mixed, train.synthetic_weight=1.0000000001"]
     # Both would read 0.1111: each keeps its full text, so a label still names one condition.
     assert labels([1 / 9, 0.11111111119]) == ["loop=mixed, train.synthetic_weight=0.1111111111111111", "loop=mixed, train.synthetic_weight=0.11111111119"]
 
@@ -158,7 +160,7 @@ def test_the_legend_sits_below_the_curves(sweep):
 
 
 def test_compute_cost_per_condition_from_timing_files(tmp_path):
-    from lab.views.report_cost import compute_cost
+    from lab.views.report_cost import compute_cost, cost_text
 
     def timed(run, rows, tail=""):
         (run / "timing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + tail)
@@ -173,9 +175,10 @@ def test_compute_cost_per_condition_from_timing_files(tmp_path):
         timed(merged, [*rows, rows[1] | {"timing/merge_seconds": 6.0}], tail='{"generation": 2, "timing/tr')
     cost = compute_cost(load_runs([tmp_path])).set_index("condition")
     (neon,), (plain,) = ([cost.loc[c] for c in cost.index if ("merge=neon" in c) == merged] for merged in (True, False))
-    assert neon["runs"] == 2 and neon["generations timed"] == 4 and plain["generations timed"] == 4
+    assert neon["runs timed"] == 2 and neon["generations timed"] == 4 and plain["generations timed"] == 4
     assert neon["merge (s)"] == pytest.approx(4.5) and neon["total (s)"] == pytest.approx(16.5)
-    assert neon["× train + sample"] == pytest.approx((12 + 3) / 12 / 2 + (12 + 6) / 12 / 2)
+    assert neon["× train + sample"] == pytest.approx(16.5 / 12)  # the table's own columns: total ÷ (train + sample)
+    assert list(cost.columns[2:]) == ["train (s)", "sample (s)", "merge (s)", "total (s)", "× train + sample"]
     # The plain loop never merged: 0 s, its total train + sample (seeds' 10 and 11 s of training averaged).
     assert plain["merge (s)"] == 0 and plain["total (s)"] == pytest.approx(12.5) and plain["× train + sample"] == 1
     assert "bf16" not in " ".join(cost.columns)
@@ -186,8 +189,14 @@ def test_compute_cost_per_condition_from_timing_files(tmp_path):
     assert "compute, mean seconds per generation" in page.read_text() and "<td>1.38</td>" in page.read_text()
     assert pd.read_csv(tmp_path / "report" / "cost.csv").equals(cost.reset_index())
     text = export(tmp_path / "report", tmp_path / "page" / "x")
-    assert "| loop=fully_synthetic, merge=neon | 2 | 4 | 4.5 | 2 | 10 | 16.5 | 1.38 |" in text
+    assert "| loop=fully_synthetic, merge=neon | 2 | 4 | 10 | 2 | 4.5 | 16.5 | 1.38 |" in text
     assert pd.read_csv(tmp_path / "page" / "x-cost.csv").equals(cost.reset_index())
+    # Runs without timing files: no table, and no earlier report's cost.csv left to pass for this one's.
+    for run in tmp_path.glob("*/timing.jsonl"):
+        run.unlink()
+    write_report([tmp_path / f"{name}{seed}" for name in ("plain", "neon") for seed in range(2)], tmp_path / "report")
+    assert not (tmp_path / "report" / "cost.csv").exists() and "Compute" not in export(tmp_path / "report", tmp_path / "page" / "y")
+    assert list(cost_text(pd.DataFrame({"s": [1234.5, 0.000655, float("nan")]})).s) == ["1234", "0.000655", ""]
 
 
 def test_a_sample_strip_keeps_its_title_above_the_panels(tmp_path):

@@ -218,6 +218,7 @@ def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect
             )
         )
     cost = compute_cost(table)
+    (out / "cost.csv").unlink(missing_ok=True)  # an earlier report's compute must not pass for this one's
     if len(cost):
         cost.to_csv(out / "cost.csv", index=False)
         tables.append(

@@ -3,6 +3,7 @@ from each run's timing.jsonl. Exploratory by nature: wall-clock seconds depend o
 beside the run (jobs of one sweep side by side share the cores), so compare them within one sweep only."""
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -14,31 +15,36 @@ CORE = ("timing/train_seconds", "timing/sample_seconds")  # what every generatio
 
 
 def compute_cost(table: pd.DataFrame) -> pd.DataFrame:
-    """Per condition: runs, generations timed, the mean seconds per generation of each step, the total, and the
-    total ÷ (train + sample): how much an option's own step (Neon's self-training, a filter's redraws) lengthens a
-    generation. A step a run never timed counts 0 in its total. Empty when no run has timing.jsonl."""
+    """Per condition: the runs timed, the generations timed, the mean seconds per generation of each step (train and
+    sample first), the total, and total ÷ (train + sample) of those means: how much an option's own step (Neon's
+    self-training) lengthens a generation. A step a run never timed counts 0. A filter's redraws are part of its
+    sampling time, not a step of their own. Empty when no run has timing.jsonl; a run without one is left out."""
     runs = table[["run", "condition"]].drop_duplicates().itertuples(index=False)
     rows = [row | {"condition": condition} for run, condition in runs for row in _timed(Path(run))]
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
-    steps = sorted(c for c in frame.columns if c.endswith(SECONDS))
+    steps = [c for c in CORE if c in frame] + sorted(c for c in frame.columns if c.endswith(SECONDS) and c not in CORE)
     frame[steps] = frame[steps].fillna(0.0)
-    frame["total"] = frame[steps].sum(axis=1)
-    core = frame[[c for c in CORE if c in frame]].sum(axis=1)
-    frame["× train + sample"] = frame["total"] / core.where(core > 0)
     grouped = frame.groupby("condition", sort=True)
-    out = grouped[[*steps, "total", "× train + sample"]].mean()
+    out = grouped[steps].mean()
+    out["total"] = out[steps].sum(axis=1)
+    core = out[[c for c in CORE if c in out]].sum(axis=1)
+    out["× train + sample"] = out["total"] / core.where(core > 0)
     out.columns = [c.removeprefix("timing/").removesuffix(SECONDS) + (" (s)" if c.endswith(SECONDS) or c == "total" else "") for c in out.columns]
     out.insert(0, "generations timed", grouped.size())
-    out.insert(0, "runs", grouped["run"].nunique())
+    out.insert(0, "runs timed", grouped["run"].nunique())
     return out.reset_index()
 
 
 def cost_text(cost: pd.DataFrame) -> pd.DataFrame:
-    """The table as the page and an export print it: every number to 3 significant digits (toy steps take
-    fractions of a millisecond, a diffusion generation minutes)."""
-    return cost.apply(lambda column: column.map(lambda v: f"{v:.3g}") if column.dtype.kind == "f" else column)
+    """The table as the page and an export print it: 3 significant digits (toy steps take fractions of a
+    millisecond), whole seconds from 1,000 on (no exponent), an empty cell where a ratio has no denominator."""
+
+    def number(v: float) -> str:
+        return "" if math.isnan(v) else f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+    return cost.apply(lambda column: column.map(number) if column.dtype.kind == "f" else column)
 
 
 def _timed(run: Path) -> list[dict]:

@@ -146,12 +146,19 @@ def _short_numbers(column: pd.Series) -> pd.Series:
     """A long decimal to 4 significant digits (1/9 reads 0.1111, not 0.1111111111111111), unless two of the
     column's values would then read alike: a label must name one condition."""
     short = column.map(_four_digits)
-    return short if short.nunique() == column.nunique() else column
+    # Compared as numbers where they are numbers: "1" and "1.0" would read as one value.
+    return short if short.map(_as_number).nunique() == column.map(_as_number).nunique() else column
+
+
+def _as_number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _four_digits(text: str) -> str:
-    try:
-        number = float(text)
-    except ValueError:
+    number = _as_number(text)
+    if isinstance(number, str):
         return text
     return text if len(text) <= 8 or number.is_integer() else repr(float(f"{number:.4g}"))

@@ -33,6 +33,7 @@ def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None = None):
     """One line per condition (mean over seeds) with its 95% band; generation on x; the real floor dashed."""
+    own = ax is None  # a figure of its own (the report's) or a panel of the caller's (a notebook's grid)
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     summary = summarise(table, metric)
     for condition, part in summary.groupby("condition", sort=True):
@@ -47,15 +48,16 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
     ax.set(xlabel="generation", ylabel=metric)
     ax.set_title(f"{metric}\n{_seeds_text(summary)}{band}", fontsize="medium")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    _legend_below(ax)
+    _legend_below(ax, own)
     return ax
 
 
-def _legend_below(ax) -> None:
-    """The legend under the axes: condition labels are long, and inside the axes they cover the curves. Out of the
-    layout, so the axes keep their height; the report saves the picture with the legend's room added."""
+def _legend_below(ax, own_figure: bool) -> None:
+    """The legend under the axes: condition labels are long, and inside the axes they cover the curves. In a figure
+    of its own it stays out of the layout, so the axes keep their height (the report saves the picture with the
+    legend's room added); in a caller's grid of panels the layout makes room for it, so it covers no other panel."""
     legend = ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
-    legend.set_in_layout(False)
+    legend.set_in_layout(not own_figure)
 
 
 def _seeds_text(summary: pd.DataFrame) -> str:
@@ -67,6 +69,7 @@ def _seeds_text(summary: pd.DataFrame) -> str:
 
 def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None = None, ax=None):
     """Fidelity against diversity: each condition's mean (recall, precision) per generation, joined in order."""
+    own = ax is None
     ax = ax or plt.subplots(figsize=(6.4, 5))[1]
     precision, recall = summarise(table, "metrics/precision"), summarise(table, "metrics/recall")
     both = precision.merge(recall, on=["condition", "generation"], suffixes=("_p", "_r"))
@@ -80,7 +83,7 @@ def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None
         ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
     title = f"precision against recall\n{_seeds_text(precision)}, numbers = generation"
     ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02), title=title)
-    _legend_below(ax)
+    _legend_below(ax, own)
     return ax
 
 
