@@ -2,13 +2,13 @@
 from each run's timing.jsonl. Exploratory by nature: wall-clock seconds depend on the machine and on what ran
 beside the run (jobs of one sweep side by side share the cores), so compare them within one sweep only."""
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from lab import layout
+from lab.views.report_load import jsonl_rows
 
 SECONDS = "_seconds"
 CORE = ("timing/train_seconds", "timing/sample_seconds")  # what every generation does; the rest is what an option adds
@@ -48,15 +48,7 @@ def cost_text(cost: pd.DataFrame) -> pd.DataFrame:
 
 
 def _timed(run: Path) -> list[dict]:
-    """The run's last timing row per generation (a redone generation appends its own): a cut last line is skipped."""
+    """The run's last timing row per generation (a redone generation appends its own; a cut last line is left out)."""
     path = run / layout.TIMING
-    if not path.exists():
-        return []
-    last = {}
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a chain killed mid-write; resume redoes that generation
-        last[row["generation"]] = {"run": str(run), **{k: float(v) for k, v in row.items() if k.endswith(SECONDS)}}
-    return list(last.values())
+    last = {row["generation"]: row for row in (jsonl_rows(path) if path.exists() else [])}
+    return [{"run": str(run), **{k: float(v) for k, v in row.items() if k.endswith(SECONDS)}} for row in last.values()]

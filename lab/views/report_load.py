@@ -53,7 +53,7 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
     for run in runs:
         cfg = configs[run]
         overrides = {key: setting_text(cfg, key) for key in named} | _overrides(run)
-        rows = _metric_rows(run / layout.METRICS)
+        rows = jsonl_rows(run / layout.METRICS)
         records = []
         for row in rows:
             for key, value in row.items():
@@ -75,8 +75,8 @@ def load_runs(paths, settings=()) -> pd.DataFrame:
     return table
 
 
-def _metric_rows(path: Path) -> list[dict]:
-    """metrics.jsonl's rows. A cut last line is a chain still writing or killed mid-write (resume drops it too): the
+def jsonl_rows(path: Path) -> list[dict]:
+    """A run's metrics.jsonl or timing.jsonl rows. A cut last line is a chain still writing or killed mid-write (resume drops it too): the
     rows before it are read and the report says so; a damaged line before the last stops it in one line."""
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     rows = []
