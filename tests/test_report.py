@@ -159,6 +159,29 @@ def test_the_legend_sits_below_the_curves(sweep):
     plt.close("all")
 
 
+def test_precision_against_recall_zooms_to_its_points(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from lab.views.report_plots import plot_precision_recall
+
+    def axes(recall_last):
+        root = tmp_path / str(recall_last)
+        for seed in range(2):
+            manifold = {0: {"metrics/precision": 0.96, "metrics/recall": 0.93}, 1: {"metrics/precision": 0.91, "metrics/recall": recall_last}}
+            fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11], extra=lambda g: manifold[g])
+        ax = plot_precision_recall(load_runs([root]), floor=(0.97, 0.96))
+        limits = ax.get_xlim(), ax.get_ylim()
+        plt.close("all")
+        return limits
+
+    # Points between 0.73 and 0.97 spread over an axis from 0.7, not one corner of the unit square; a precision of
+    # 0.91 sits too near the tick at 0.9 to start there (the marker would sit on the axis): from 0.8.
+    (x0, x1), (y0, y1) = axes(0.73)
+    assert (x0, y0) == pytest.approx((0.7, 0.8)) and x1 == y1 == pytest.approx(1.02)
+    # A recall that fell to 0.08 (strong guidance) keeps the axis from 0.
+    assert axes(0.08)[0][0] == 0.0
+
+
 def test_compute_cost_per_condition_from_timing_files(tmp_path):
     from lab.views.report_cost import compute_cost, cost_text
 

@@ -82,9 +82,21 @@ def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None
     if floor is not None:
         ax.plot([floor[1]], [floor[0]], marker="*", markersize=14, color="k", linestyle="none", label="real vs real")
     title = f"precision against recall\n{_seeds_text(precision)}, numbers = generation"
-    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=(0, 1.02), ylim=(0, 1.02), title=title)
+    reals = [] if floor is None else [floor]
+    xlim = _zoomed([*both["mean_r"], *(f[1] for f in reals)])
+    ylim = _zoomed([*both["mean_p"], *(f[0] for f in reals)])
+    ax.set(xlabel="recall (diversity)", ylabel="precision (fidelity)", xlim=xlim, ylim=ylim, title=title)
     _legend_below(ax, own)
     return ax
+
+
+def _zoomed(values, step: float = 0.1) -> tuple[float, float]:
+    """An axis from the step below the smallest value to just above 1: points that all sit near 1 (a CPU run's
+    precision and recall) spread out instead of crowding one corner of the unit square, and the tick at the
+    lower end says where the axis starts."""
+    finite = [v for v in values if np.isfinite(v)]
+    low = min(finite, default=0.0)
+    return max(0.0, np.floor((low - step / 4) / step) * step), 1.02
 
 
 def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
