@@ -166,8 +166,8 @@ def test_precision_against_recall_zooms_to_its_points(tmp_path):
 
     def axes(recall_last):
         root = tmp_path / str(recall_last)
+        manifold = {0: {"metrics/precision": 0.96, "metrics/recall": 0.93}, 1: {"metrics/precision": 0.91, "metrics/recall": recall_last}}
         for seed in range(2):
-            manifold = {0: {"metrics/precision": 0.96, "metrics/recall": 0.93}, 1: {"metrics/precision": 0.91, "metrics/recall": recall_last}}
             fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11], extra=lambda g: manifold[g])
         ax = plot_precision_recall(load_runs([root]), floor=(0.97, 0.96))
         limits = ax.get_xlim(), ax.get_ylim()
