@@ -162,24 +162,31 @@ def test_the_legend_sits_below_the_curves(sweep):
 def test_precision_against_recall_zooms_to_its_points(tmp_path):
     import matplotlib.pyplot as plt
 
-    from lab.views.report_plots import plot_precision_recall
+    from lab.views.report_plots import _zoomed, plot_precision_recall
 
-    def axes(recall_last):
-        root = tmp_path / str(recall_last)
-        manifold = {0: {"metrics/precision": 0.96, "metrics/recall": 0.93}, 1: {"metrics/precision": 0.91, "metrics/recall": recall_last}}
+    def axes(recall_last, floor):
+        root = tmp_path / f"{recall_last}-{floor}"
         for seed in range(2):
-            fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11], extra=lambda g: manifold[g])
-        ax = plot_precision_recall(load_runs([root]), floor=(0.97, 0.96))
+            # Seeds apart, so that the axis follows the mean over seeds (0.76 here), not the lowest seed (0.70).
+            manifold = {0: {"metrics/precision": 0.96, "metrics/recall": 0.93}, 1: {"metrics/precision": 0.91, "metrics/recall": recall_last + 0.12 * seed}}
+            fake_run(root, f"{seed}", "fully_synthetic", 0.0, seed, [10, 11], extra=lambda g, m=manifold: m[g])
+        ax = plot_precision_recall(load_runs([root]), floor=floor)
         limits = ax.get_xlim(), ax.get_ylim()
         plt.close("all")
         return limits
 
-    # Points between 0.73 and 0.97 spread over an axis from 0.7, not one corner of the unit square; a precision of
+    # Points between 0.76 and 0.97 spread over an axis from 0.7, not one corner of the unit square; a precision of
     # 0.91 sits too near the tick at 0.9 to start there (the marker would sit on the axis): from 0.8.
-    (x0, x1), (y0, y1) = axes(0.73)
+    (x0, x1), (y0, y1) = axes(0.70, (0.97, 0.96))
     assert (x0, y0) == pytest.approx((0.7, 0.8)) and x1 == y1 == pytest.approx(1.02)
-    # A recall that fell to 0.08 (strong guidance) keeps the axis from 0.
-    assert axes(0.08)[0][0] == 0.0
+    # The real floor is a point of the figure too: a floor recall of 0.65 moves the axis to 0.6.
+    assert axes(0.70, (0.97, 0.65))[0][0] == pytest.approx(0.6)
+    # A recall that fell to 0.11 on average (strong guidance) starts the axis at 0; no floor, the points alone.
+    assert axes(0.05, None)[0][0] == 0.0
+    # The rule itself: a quarter step of room, exact at the ticks, a top above 1 when a value is, and no value at all.
+    assert _zoomed([0.925]) == (0.9, 1.02) and _zoomed([0.825]) == (0.8, 1.02) and _zoomed([0.9249]) == pytest.approx((0.8, 1.02))
+    assert _zoomed([0.5, 1.3])[1] == pytest.approx(1.325)
+    assert _zoomed([float("nan"), None]) == (0.0, 1.02)
 
 
 def test_compute_cost_per_condition_from_timing_files(tmp_path):

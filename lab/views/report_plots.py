@@ -91,12 +91,13 @@ def plot_precision_recall(table: pd.DataFrame, floor: tuple[float, float] | None
 
 
 def _zoomed(values, step: float = 0.1) -> tuple[float, float]:
-    """An axis from the step below the smallest value to just above 1: points that all sit near 1 (a CPU run's
-    precision and recall) spread out instead of crowding one corner of the unit square, and the tick at the
-    lower end says where the axis starts."""
-    finite = [v for v in values if np.isfinite(v)]
-    low = min(finite, default=0.0)
-    return max(0.0, np.floor((low - step / 4) / step) * step), 1.02
+    """An axis from the step below the smallest value (a quarter step of room under it) to just above 1, or above
+    the largest value: points that all sit near 1 (a CPU run's precision and recall) spread out instead of crowding
+    one corner of the unit square, and the tick at the lower end says where the axis starts."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    low, high = min(finite, default=0.0), max(finite, default=0.0)
+    start = np.floor(round((low - step / 4) / step, 9)) * step  # rounded first: 0.925 starts at 0.9, as 0.825 at 0.8
+    return max(0.0, round(start, 9)), max(1.02, high + step / 4)
 
 
 def plot_class_shares(table: pd.DataFrame, condition: str, ax=None):
