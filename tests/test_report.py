@@ -15,7 +15,7 @@ from scipy import stats
 
 from lab.errors import LabError
 from lab.views.report import load_runs, summarise, write_report
-from lab.views.report_stats import adjust, band, interval_text, t_test
+from lab.views.report_stats import adjust, band, interval_text, range_of, t_test
 from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -112,12 +112,10 @@ def test_a_setting_named_in_one_sweep_only_is_read_from_the_other_runs_configs(t
 def test_band_over_seeds(sweep):
     summary = summarise(load_runs([sweep]), "metrics/fd_classifier")
     last = summary[(summary.condition == "loop=mixed, real_fraction=0.5") & (summary.generation == 2)].iloc[0]
-    # Values 30, 31, 32: mean 31; a distance's band is a t-interval on the log scale, mapped back:
-    # exp(mean(log v) ± t(0.975, 2) · sd(log v) / √3).
-    logs = np.log([30.0, 31.0, 32.0])
-    half = 4.302653 * logs.std(ddof=1) / np.sqrt(3)
+    # Values 30, 31, 32: mean 31, sd 1; the band is the t-interval for the mean, 31 ± t(0.975, 2) · 1 / √3.
+    half = 4.302653 / np.sqrt(3)
     assert last["mean"] == pytest.approx(31.0) and last["count"] == 3
-    assert (last["low"], last["high"]) == pytest.approx((np.exp(logs.mean() - half), np.exp(logs.mean() + half)), rel=1e-6)
+    assert (last["low"], last["high"]) == pytest.approx((31.0 - half, 31.0 + half), rel=1e-6)
 
 
 def test_a_figure_title_says_how_many_seeds_and_what_its_band_is(sweep):
@@ -127,7 +125,7 @@ def test_a_figure_title_says_how_many_seeds_and_what_its_band_is(sweep):
 
     table = load_runs([sweep])
     title = plot_metric(table, "metrics/fd_classifier").get_title()
-    assert re.search(r"mean of [\d–]+ seeds, 95% band over seeds on the log scale", title), title
+    assert re.search(r"mean of [\d–]+ seeds, 95% band for the mean over seeds", title), title
     one_seed = table[table.seed == table.seed.min()]
     assert "mean of 1 seed, no band (one seed)" in plot_metric(one_seed, "metrics/fd_classifier").get_title()
     plt.close("all")
@@ -244,12 +242,24 @@ def test_a_sample_strip_keeps_its_title_above_the_panels(tmp_path):
 
 
 def test_bands_keep_to_the_metric_range():
-    # Two seeds far apart: a plain t-interval (t = 12.7) would reach below 0 for a coverage and for a distance.
-    low, high = band([0.02, 0.3], "logit")
-    assert 0 < low < 0.02 and 0.3 < high < 1
-    assert band([1.0, 9.0], "log")[0] > 0
-    mean, half = 5.0, 12.706205 * np.std([1.0, 9.0], ddof=1) / np.sqrt(2)
-    assert band([1.0, 9.0], "linear") == pytest.approx((mean - half, mean + half))
+    # Two seeds far apart: the t-interval (t = 12.7) reaches below 0 for a coverage and for a distance; the band is
+    # cut there, and at 1 for a coverage. Unbounded, it is the plain interval.
+    mean, half = 0.16, 12.706205 * np.std([0.02, 0.3], ddof=1) / np.sqrt(2)
+    assert band([0.02, 0.3], range_of("metrics/knn_coverage")) == pytest.approx((0.0, 1.0))
+    assert band([0.02, 0.3], range_of("metrics/kid")) == pytest.approx((mean - half, mean + half))
+    assert band([1.0, 9.0], range_of("metrics/fd_classifier")) == pytest.approx((0.0, 5.0 + 12.706205 * np.std([1.0, 9.0], ddof=1) / np.sqrt(2)))
+    assert range_of("metrics/fd_classifier_minus_core") == (-np.inf, np.inf)
+
+
+def test_the_mean_lies_inside_its_own_band():
+    # A skewed metric over many seeds (most chains keep their coverage, a few lose most of it): the arithmetic mean,
+    # which the table prints, lies inside the band (an interval computed on the logit scale, mapped back, missed it:
+    # it brackets the logit mean, near the typical chain). The mean is 0.8524 here.
+    values = np.r_[np.full(180, 0.9), np.full(20, 0.424)] + np.linspace(-0.01, 0.01, 200)
+    table = pd.DataFrame({"condition": "c", "generation": 29, "seed": range(200), "metric": "metrics/knn_coverage", "value": values})
+    row = summarise(table, "metrics/knn_coverage").iloc[0]
+    assert row["low"] < row["mean"] < row["high"] < 1
+    assert row["mean"] == pytest.approx(0.8524) and row["high"] - row["low"] == pytest.approx(2 * 1.971957 * values.std(ddof=1) / np.sqrt(200))
 
 
 def test_no_spread_over_seeds_is_not_a_test():

@@ -12,7 +12,7 @@ from PIL import Image
 
 from lab import layout
 from lab.metrics.tails import DECILES
-from lab.views.report_stats import band, scale_of
+from lab.views.report_stats import band, range_of
 from lab.views.report_verdict import SHARE_RATIO, share_ratio_metrics
 
 SEED = "seed"
@@ -20,12 +20,12 @@ COVERAGE_DECILE = "tails/coverage_decile_"
 
 
 def summarise(table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean over seeds per condition and generation, with a 95% t-interval computed on the metric's scale (logit for
-    shares and coverages, log for distances and ratios: lab.views.report_stats.scale_of), so a band keeps to the range."""
+    """Mean over seeds per condition and generation, with the 95% t-interval for that mean cut at the metric's range
+    ([0, 1] for shares and coverages, ≥ 0 for distances and ratios: lab.views.report_stats.range_of)."""
     sub = table[table.metric == metric]
     grouped = sub.groupby(["condition", "generation"])["value"]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
-    bands = [band(v, scale_of(metric)) for _, v in grouped]
+    bands = [band(v, range_of(metric)) for _, v in grouped]
     out["low"] = [low if n > 1 else m for (low, _), n, m in zip(bands, out["count"], out["mean"])]
     out["high"] = [high if n > 1 else m for (_, high), n, m in zip(bands, out["count"], out["mean"])]
     return out
@@ -42,8 +42,7 @@ def plot_metric(table: pd.DataFrame, metric: str, ax=None, floor: float | None =
             ax.fill_between(part["generation"], part["low"], part["high"], color=line.get_color(), alpha=0.2)
     if floor is not None:
         ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"real vs real ({floor:.3g})")
-    scale = {"logit": " on the logit scale", "log": " on the log scale"}.get(scale_of(metric), "")
-    band = f", 95% band over seeds{scale}" if (summary["count"] > 1).any() else ", no band (one seed)"
+    band = ", 95% band for the mean over seeds" if (summary["count"] > 1).any() else ", no band (one seed)"
     # Two lines: the details do not fit a panel's width beside the metric's name.
     ax.set(xlabel="generation", ylabel=metric)
     ax.set_title(f"{metric}\n{_seeds_text(summary)}{band}", fontsize="medium")

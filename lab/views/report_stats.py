@@ -8,7 +8,7 @@ its intervals are wide; that is the data speaking, not the method.
 import math
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 LEVEL = 0.95
 
@@ -76,9 +76,9 @@ def interval_text(row) -> str:
     return f"{row['mean']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}]"
 
 
-# The scale a band over seeds is computed on, so that it stays inside the metric's range: shares and coverages live in
-# [0, 1] (logit scale), distances, ratios and counts of effective items are ≥ 0 (log scale); the rest (KID, whose
-# unbiased estimate can be negative, and differences) on their own scale.
+# The range a metric's values live in, where its band over seeds is cut: shares and coverages in [0, 1]; distances,
+# ratios and counts of effective items ≥ 0; the rest (KID, whose unbiased estimate can be negative, and differences)
+# unbounded.
 UNIT_INTERVAL = (
     "precision",
     "recall",
@@ -106,28 +106,26 @@ NON_NEGATIVE = (
     "train_distance_ratio",
     "classes/share_ratio_",
 )
-EPSILON = 1e-4  # values at the edge of the range (coverage 1.0, a share 0) are moved this far inside before the transform
 
 
-def scale_of(metric: str) -> str:
+def range_of(metric: str) -> tuple[float, float]:
     name = metric.removeprefix("metrics/")
     if name.endswith("_minus_core"):
-        return "linear"
+        return -math.inf, math.inf
     if name.startswith(UNIT_INTERVAL):
-        return "logit"
-    return "log" if name.startswith(NON_NEGATIVE) else "linear"
+        return 0.0, 1.0
+    return (0.0, math.inf) if name.startswith(NON_NEGATIVE) else (-math.inf, math.inf)
 
 
-def band(values, scale: str) -> tuple[float, float]:
-    """95% t-interval over seeds computed on `scale` and mapped back: inside (0, 1) for logit, above 0 for log."""
+def band(values, bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
+    """95% t-interval for the arithmetic mean over seeds, cut at the metric's range `bounds`. The mean lies in the
+    range, so the cut interval still holds it with at least 95% coverage, and the printed mean always lies inside its
+    own interval. (An interval computed on a log or logit scale brackets the geometric or logit mean instead: for a
+    skewed metric the arithmetic mean can fall outside it, and a value at the range's edge, a coverage of 1 or a share
+    of 0, needs an arbitrary clip before the transform.)"""
     values = np.asarray(values, float)
     if len(values) < 2:
         return math.nan, math.nan
-    forward, back = {
-        "logit": (lambda v: special.logit(np.clip(v, EPSILON, 1 - EPSILON)), special.expit),
-        "log": (lambda v: np.log(np.maximum(v, EPSILON)), np.exp),
-        "linear": (lambda v: v, lambda v: v),
-    }[scale]
-    z = forward(values)
-    half = stats.t.ppf(0.975, len(z) - 1) * np.std(z, ddof=1) / math.sqrt(len(z))
-    return float(back(z.mean() - half)), float(back(z.mean() + half))
+    mean = values.mean()
+    half = stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
+    return float(max(bounds[0], mean - half)), float(min(bounds[1], mean + half))
