@@ -50,6 +50,13 @@ def test_multirun_shares_a_group_and_sets_job_type(tmp_path):
     assert groups == {"sweep"} and job_types == ["fully_synthetic", "fresh"]
     assert rows(tmp_path / "sweep" / "0")[1]["provenance/real"] == 0
     assert rows(tmp_path / "sweep" / "1")[1]["provenance/real"] == 128
+    # The same sweep extended by a generation: Hydra writes its record again, the first launch's is kept.
+    first = (tmp_path / "sweep" / "multirun.yaml").read_text()
+    sweep = ("-m", "experiment=smoke", "loop=fully_synthetic,fresh", "tracking=offline", "progress=false", "hydra.sweep.dir=sweep")
+    more = lab_cli(tmp_path, *sweep, "loop.generations=3")
+    assert more.returncode == 0, more.stderr[-2000:]
+    assert (tmp_path / "sweep" / "multirun.1.yaml").read_text() == first and "loop.generations=3" in (tmp_path / "sweep" / "multirun.yaml").read_text()
+    assert [len(rows(tmp_path / "sweep" / job)) for job in ("0", "1")] == [3, 3]
 
 
 def test_joblib_workers_leak_nothing_between_jobs(tmp_path):
