@@ -27,8 +27,8 @@ from omegaconf.nodes import EnumNode
 from lab.config import CONF_DIR, GROUPS, device_for_job, group_options
 from lab.data import load_real_data
 from lab.errors import LabError
-from lab.experiment import prepare, run_experiment
-from lab.rundir import remove_if_empty
+from lab.experiment import check_resume, prepare, run_experiment
+from lab.rundir import RunDir, remove_if_empty
 from lab.views.plan import chain_key, describe, repeats
 
 # Flags after which we leave everything to Hydra (help, other config sources).
@@ -192,6 +192,21 @@ def _repeated_jobs(argv: list[str], configs: list[DictConfig]) -> dict:
     return {str(n): [keep, chain_key(configs[n])] for n, keep in repeats(configs).items()}
 
 
+def _check_earlier_jobs(sweep: DictConfig, configs: list[DictConfig], repeated: dict) -> None:
+    """A sweep launched again in its directory (resumed, extended): each job's run directory is checked as its resume
+    will be, before any job runs; a refused job would otherwise stop the sweep only when the launcher reached it,
+    after the jobs before it. Checked where Hydra numbers the directories (`hydra.sweep.subdir`, the default)."""
+    if OmegaConf.to_container(sweep, resolve=False).get("subdir") != "${hydra.job.num}" or not Path(sweep.dir).is_dir():
+        return
+    for n, cfg in enumerate(configs):
+        if str(n) in repeated:  # a repeated job runs nothing
+            continue
+        try:
+            check_resume(cfg, RunDir(cfg.run_dir or Path(sweep.dir) / str(n)))
+        except LabError as exc:  # jobs are numbered in the grid's order: another grid finds other chains
+            raise LabError(f"job {n} of the sweep (numbered in the order of its grid): {exc}") from None
+
+
 def _threads_per_job(launcher) -> int | None:
     """Parallel local jobs share the cores instead of each taking all of them (oversubscription)."""
     if "joblib" not in str(launcher.get("_target_", "")).lower():
@@ -238,11 +253,15 @@ def main() -> None:
         try:
             jobs = job_overrides(checked)
             configs = [check_job(overrides) for overrides in jobs]
-            os.environ[_REPEATS] = json.dumps(_repeated_jobs(argv, configs))
-            if checked != argv and ("-m" in argv or "--multirun" in argv):
+            repeated = _repeated_jobs(argv, configs)
+            os.environ[_REPEATS] = json.dumps(repeated)
+            if "-m" in argv or "--multirun" in argv:
                 hydra_settings = [a for a in checked if a.startswith("hydra")]  # hydra.sweep.dir=…, hydra/launcher=… among them
-                print(describe(jobs, configs, str(_compose(jobs[0] + hydra_settings, return_hydra_config=True).hydra.sweep.dir)))
-                return
+                sweep = _compose(jobs[0] + hydra_settings, return_hydra_config=True).hydra.sweep
+                if checked != argv:
+                    print(describe(jobs, configs, str(sweep.dir)))
+                    return
+                _check_earlier_jobs(sweep, configs, repeated)
         except LabError as exc:
             _fail(exc)
         except HydraException as exc:  # a malformed override

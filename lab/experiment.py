@@ -86,6 +86,17 @@ def resume(cfg: DictConfig, run: RunDir) -> dict | None:
     return state
 
 
+def check_resume(cfg: DictConfig, run: RunDir) -> None:
+    """What `resume` would refuse (other settings; other code where the chain has generations left), checked
+    without writing or hashing the files: a sweep checks every job's directory before it launches one. A finished
+    chain whose files were damaged since is checked only when its job reaches it."""
+    if run.config.exists():
+        run.check_resumable(cfg)
+    state = run.read_state()
+    if state is not None and state["completed_generations"] < int(cfg.loop.generations):
+        run.check_code(cfg, state, state["completed_generations"])
+
+
 def run_chain(cfg: DictConfig, real: RealData, evaluator: Evaluation, device, run: RunDir, state: dict, labels: RunLabels) -> list[dict]:
     """The chain, from the first generation `state` has not committed to the last: each generation composes, fits,
     samples, curates, evaluates and commits (`Chain.generation`), then W&B logs it."""

@@ -226,18 +226,24 @@ class RunDir(RunPaths):
         """(generation, file) of the earliest recorded file that is missing or no longer matches its checksum, else None."""
         return integrity.first_damaged(self.path, state)
 
+    def check_code(self, cfg: DictConfig, state: dict, done: int) -> None:
+        """Refuse to continue a chain from generation `done` under other code than its last, unless the user said so."""
+        code = integrity.code_identity()
+        recorded = state.get("code", [])
+        if recorded and recorded[-1]["source_sha256"] != code["source_sha256"] and not cfg.resume_other_code:
+            raise LabError(
+                f"run_dir={self} was run by other code ({integrity.describe(recorded[-1])}; now {integrity.describe(code)}): "
+                f"generations from two versions of the code would mix in one chain; resume with that code, or set "
+                f"resume_other_code=true to continue from generation {done} with this one (state.json records it)"
+            )
+
     def trust(self, cfg: DictConfig, state: dict, damaged: tuple[int, str] | None) -> dict:
         """What a resume may build on: the same code (or the user's say-so), and files that match their checksums."""
         done = state["completed_generations"] if damaged is None else damaged[0]
         code = integrity.code_identity()
         recorded = state.get("code", [])
+        self.check_code(cfg, state, done)
         if recorded and recorded[-1]["source_sha256"] != code["source_sha256"]:
-            if not cfg.resume_other_code:
-                raise LabError(
-                    f"run_dir={self} was run by other code ({integrity.describe(recorded[-1])}; now {integrity.describe(code)}): "
-                    f"generations from two versions of the code would mix in one chain; resume with that code, or set "
-                    f"resume_other_code=true to continue from generation {done} with this one (state.json records it)"
-                )
             log.warning(
                 "run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",
                 self,

@@ -164,6 +164,35 @@ def test_cli_checks_every_job_of_a_sweep_first(tmp_path, lab_here):
     assert list(tmp_path.iterdir()) == []  # the valid first job did not start either
 
 
+def test_a_sweep_launched_again_checks_every_earlier_job_first(tmp_path, lab_here):
+    import json
+
+    # Job 1 of the sweep directory holds a chain of other settings, job 2 a chain begun by other code: both would
+    # be refused when the launcher reached them, after job 0 had run. The sweep stops before any job runs.
+    from omegaconf import OmegaConf
+
+    from tests.conftest import compose_cfg
+
+    sweep = tmp_path / "sweep"
+    (sweep / "1").mkdir(parents=True)
+    OmegaConf.save(compose_cfg("experiment=smoke", "loop=fresh"), sweep / "1" / "config.yaml")
+    args = ("-m", "experiment=smoke", "loop=fully_synthetic,mixed,accumulate", "tracking=disabled", "hydra.sweep.dir=sweep")
+    result = lab_here(tmp_path, *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "error: job 1 of the sweep (numbered in the order of its grid): run_dir=sweep/1 holds a run with other settings (loop.name: fresh there, mixed now)"
+    )
+    (sweep / "1" / "config.yaml").unlink()
+    (sweep / "2").mkdir()
+    OmegaConf.save(compose_cfg("experiment=smoke", "loop=accumulate"), sweep / "2" / "config.yaml")
+    older = {"version": "0.1.0", "git_commit": None, "source_sha256": "f" * 64, "from_generation": 0}
+    (sweep / "2" / "state.json").write_text(json.dumps({"completed_generations": 1, "code": [older]}))
+    result = lab_here(tmp_path, *args)
+    assert result.returncode == 2
+    assert "error: job 2 of the sweep (numbered in the order of its grid): run_dir=sweep/2 was run by other code (lab 0.1.0, source fff" in result.stderr
+    assert sorted(p.name for p in sweep.iterdir()) == ["1", "2"] and list((sweep / "1").iterdir()) == []  # job 0 never ran
+
+
 def test_cli_rejects_a_key_that_plus_would_add(tmp_path, lab_here):
     result = lab_here(tmp_path, "+loop.real_fracton=0.5")
     assert result.returncode == 2
