@@ -187,9 +187,15 @@ def hydra_entry(cfg: DictConfig) -> None:
 def _repeated_jobs(argv: list[str], configs: list[DictConfig]) -> dict:
     """What _REPEATS carries. Sweeper settings on the command line (hydra.sweeper.params.…, hydra/sweeper=…) can make
     Hydra's jobs other than those the lab split and checked: then nothing is skipped."""
-    if len(configs) < 2 or any(a.startswith(("hydra.sweeper", "hydra/sweeper")) for a in argv):
+    if len(configs) < 2 or not _numbered_like_hydra(argv):
         return {}
     return {str(n): [keep, chain_key(configs[n])] for n, keep in repeats(configs).items()}
+
+
+def _numbered_like_hydra(argv: list[str]) -> bool:
+    """Whether the jobs the lab split and checked are Hydra's, in Hydra's order: not where the command line sets the
+    sweeper (hydra.sweeper.params.…, hydra/sweeper=…), whose jobs the lab does not split."""
+    return not any(a.startswith(("hydra.sweeper", "hydra/sweeper")) for a in argv)
 
 
 def _check_earlier_jobs(sweep: DictConfig, configs: list[DictConfig], repeated: dict) -> None:
@@ -261,7 +267,8 @@ def main() -> None:
                 if checked != argv:
                     print(describe(jobs, configs, str(sweep.dir)))
                     return
-                _check_earlier_jobs(sweep, configs, repeated)
+                if _numbered_like_hydra(argv):
+                    _check_earlier_jobs(sweep, configs, repeated)
         except LabError as exc:
             _fail(exc)
         except HydraException as exc:  # a malformed override

@@ -226,9 +226,10 @@ class RunDir(RunPaths):
         """(generation, file) of the earliest recorded file that is missing or no longer matches its checksum, else None."""
         return integrity.first_damaged(self.path, state)
 
-    def check_code(self, cfg: DictConfig, state: dict, done: int) -> None:
-        """Refuse to continue a chain from generation `done` under other code than its last, unless the user said so."""
-        code = integrity.code_identity()
+    def check_code(self, cfg: DictConfig, state: dict, done: int, code: dict | None = None) -> None:
+        """Refuse to continue a chain from generation `done` under other code (`code`: this code's identity) than its
+        last, unless the user said so."""
+        code = code or integrity.code_identity()
         recorded = state.get("code", [])
         if recorded and recorded[-1]["source_sha256"] != code["source_sha256"] and not cfg.resume_other_code:
             raise LabError(
@@ -242,7 +243,7 @@ class RunDir(RunPaths):
         done = state["completed_generations"] if damaged is None else damaged[0]
         code = integrity.code_identity()
         recorded = state.get("code", [])
-        self.check_code(cfg, state, done)
+        self.check_code(cfg, state, done, code)
         if recorded and recorded[-1]["source_sha256"] != code["source_sha256"]:
             log.warning(
                 "run_dir=%s: generations from %d on run with other code (%s) than before (%s), as resume_other_code=true asks",

@@ -4,12 +4,14 @@ how it began. This callback (conf/config.yaml, `hydra.callbacks`) moves an earli
 launch order (`multirun.1.yaml` the first launch, `multirun.2.yaml` the next, …); `multirun.yaml` is the latest."""
 
 import os
+import re
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 RECORD = "multirun.yaml"
+_KEPT = re.compile(r"multirun\.(\d+)\.yaml")
 
 
 class KeepEarlierSweepRecords(Callback):
@@ -18,17 +20,18 @@ class KeepEarlierSweepRecords(Callback):
 
 
 def keep_earlier_record(sweep_dir: Path) -> Path | None:
-    """Move `sweep_dir/multirun.yaml`, if there is one, to the first free `multirun.N.yaml`; return where it went."""
+    """Move `sweep_dir/multirun.yaml`, if there is one, to `multirun.N.yaml`, N one past the highest kept (so the
+    numbers keep the launch order even where a record was removed); return where it went."""
     record = sweep_dir / RECORD
     if not record.exists():
         return None
-    n = 1
+    n = 1 + max((int(m[1]) for p in sweep_dir.iterdir() if (m := _KEPT.fullmatch(p.name))), default=0)
     while True:
         kept = sweep_dir / f"multirun.{n}.yaml"
-        try:
-            os.link(record, kept)  # fails where the name is taken: an earlier record is never replaced
+        try:  # the name is claimed first, so an earlier record is never replaced
+            os.close(os.open(kept, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
             n += 1
             continue
-        record.unlink()
+        os.replace(record, kept)
         return kept

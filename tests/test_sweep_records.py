@@ -13,9 +13,10 @@ def test_earlier_records_are_numbered_in_launch_order_and_never_replaced(tmp_pat
         keep_earlier_record(tmp_path)
         (tmp_path / "multirun.yaml").write_text(launch)  # what Hydra then writes
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"multirun.1.yaml": "first", "multirun.2.yaml": "second", "multirun.yaml": "third"}
-    (tmp_path / "multirun.2.yaml").rename(tmp_path / "multirun.3.yaml")  # a gap: the next record takes it, 3 stays
-    assert keep_earlier_record(tmp_path).name == "multirun.2.yaml"
-    assert (tmp_path / "multirun.3.yaml").read_text() == "second" and not (tmp_path / "multirun.yaml").exists()
+    (tmp_path / "multirun.1.yaml").unlink()  # a record removed by hand: the numbers still follow the launches
+    assert keep_earlier_record(tmp_path).name == "multirun.3.yaml"
+    assert (tmp_path / "multirun.2.yaml").read_text() == "second" and (tmp_path / "multirun.3.yaml").read_text() == "third"
+    assert not (tmp_path / "multirun.yaml").exists()
 
 
 def test_the_lab_config_registers_the_callback(tmp_path):

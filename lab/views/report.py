@@ -20,7 +20,7 @@ one DIR, ./report otherwise):
                         merge, …), the total, and the total ÷ (train + sample): an option's own compute
     extinction.csv      per condition and class: how often it has no copy left at the last generation (in the training
                         set's labels and in the recognised samples), beside pure resampling's prediction
-    plots/*.png         each metric vs generation (one line per condition, 95% band over seeds on the metric's scale,
+    plots/*.png         each metric vs generation (one line per condition, 95% band for the mean over seeds, cut at the metric's range,
                         the real floor dashed), precision against recall, heat maps of real fraction × generation,
                         class shares, coverage by density, and each condition's samples generation by generation
     report.html         all of it in one self-contained page (images inlined) that opens from disk, the claims first

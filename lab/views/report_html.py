@@ -43,10 +43,10 @@ def write_html(
         _STYLE,
         "</head><body>",
         "<h1>Self-consumption lab: regime comparison</h1>",
-        f"<p>{runs} runs from {html.escape(', '.join(sources))}. Bands: 95% t-interval over seeds (n in each legend), "
-        "computed on the logit scale for shares and coverages and on the log scale for distances and ratios, so that "
-        "they stay inside the metric's range. Data: <a href='runs.csv'>runs.csv</a> (one row per run × generation × "
-        "metric) and the CSV files beside this page.</p>",
+        f"<p>{runs} runs from {html.escape(', '.join(sources))}. Bands: 95% t-interval for the mean over seeds (n in each "
+        "legend), cut at the metric's range ([0, 1] for shares and coverages, ≥ 0 for distances and ratios). "
+        "Data: <a href='runs.csv'>runs.csv</a> (one row per run × generation × metric) and the CSV files beside this "
+        "page.</p>",
     ]
     parts += _tables(tables[:1])
     parts.append("<h2 id='figures'>Figures</h2>")

@@ -119,13 +119,15 @@ def range_of(metric: str) -> tuple[float, float]:
 
 def band(values, bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
     """95% t-interval for the arithmetic mean over seeds, cut at the metric's range `bounds`. The mean lies in the
-    range, so the cut interval still holds it with at least 95% coverage, and the printed mean always lies inside its
-    own interval. (An interval computed on a log or logit scale brackets the geometric or logit mean instead: for a
+    range, so cutting removes only impossible values (the coverage is the t-interval's), and the printed mean always
+    lies inside its own interval. (An interval computed on a log or logit scale brackets the geometric or logit mean instead: for a
     skewed metric the arithmetic mean can fall outside it, and a value at the range's edge, a coverage of 1 or a share
     of 0, needs an arbitrary clip before the transform.)"""
     values = np.asarray(values, float)
+    values = values[~np.isnan(values)]  # as pandas' mean beside it: a missing value is no seed
     if len(values) < 2:
         return math.nan, math.nan
     mean = values.mean()
     half = stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
-    return float(max(bounds[0], mean - half)), float(min(bounds[1], mean + half))
+    # A mean a rounding outside the range (a distance of -1e-9) keeps its interval around it, never inverted.
+    return float(min(mean, max(bounds[0], mean - half))), float(max(mean, min(bounds[1], mean + half)))
