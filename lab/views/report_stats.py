@@ -84,6 +84,7 @@ UNIT_INTERVAL = (
     "recall",
     "knn_coverage",
     "classes_present",
+    "class_entropy",  # normalised by log K: 1 is uniform
     "copy_share",
     "label_agreement",
     "landing_",
@@ -101,7 +102,6 @@ NON_NEGATIVE = (
     "variance_ratio",
     "w2",
     "pixel_w1",
-    "class_entropy",
     "class_js_divergence",
     "train_distance_ratio",
     "classes/share_ratio_",
