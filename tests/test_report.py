@@ -250,6 +250,7 @@ def test_bands_keep_to_the_metric_range():
     assert band([1.0, 9.0], range_of("metrics/fd_classifier")) == pytest.approx((0.0, 5.0 + 12.706205 * np.std([1.0, 9.0], ddof=1) / np.sqrt(2)))
     assert range_of("metrics/fd_classifier_minus_core") == (-np.inf, np.inf)
     assert range_of("metrics/class_entropy") == range_of("metrics/classes_present") == (0.0, 1.0)  # normalised
+    assert range_of("metrics/feature_variance_ratio") == range_of("metrics/dark_level") == (0.0, np.inf)
     # A missing value is no seed (as in the mean beside the band); a mean a rounding below 0 stays inside its band.
     assert band([0.5, np.nan, 0.6], (0.0, 1.0)) == pytest.approx(band([0.5, 0.6], (0.0, 1.0)))
     assert np.isnan(band([0.5, np.nan])[0])

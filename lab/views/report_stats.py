@@ -100,6 +100,8 @@ NON_NEGATIVE = (
     "kid_std",
     "vendi",
     "variance_ratio",
+    "feature_variance_ratio",
+    "dark_level",  # a pixel level
     "w2",
     "pixel_w1",
     "class_js_divergence",
