@@ -16,7 +16,7 @@ from scipy import stats
 from lab.errors import LabError
 from lab.views.report import load_runs, summarise, write_report
 from lab.views.report_stats import adjust, band, interval_text, range_of, t_test
-from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors
+from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors, matched_controls
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -355,6 +355,44 @@ def test_contrasts_pair_the_seeds(tmp_path):
     # Unpaired, the seeds' luck (sd 10) keeps the two bands overlapping at that generation.
     bands = summarise(table, "metrics/fd_classifier").query("generation == 1").set_index("condition")
     assert bands.loc["loop=fully_synthetic", "low"] < bands.loc["loop=fresh", "high"]
+
+
+def sized_run(root, name, loop, fraction, seed, fd_values, size):
+    """fake_run with loop.train_size set, as a sweep over the training set's size writes it."""
+    run = fake_run(root, name, loop, fraction, seed, fd_values)
+    cfg = OmegaConf.load(run / "config.yaml")
+    cfg.loop.train_size = size
+    OmegaConf.save(cfg, run / "config.yaml")
+    OmegaConf.save(OmegaConf.create([f"loop={loop}", f"loop.train_size={size}", f"loop.real_fraction={fraction}", f"seed={seed}"]), run / "overrides.yaml")
+    return run
+
+
+def test_each_condition_meets_the_control_of_its_own_size(tmp_path):
+    # A sweep of the training set's size runs the control at each size: each mixed condition is measured against the
+    # real_only chain of its own size, paired by seed. Mixed lies 2, 3, 4 above its control at 1,000 and 1, 1.5, 2
+    # above it at 2,000 (the controls themselves differ by 5, which a single control would have mixed in).
+    for seed in range(3):
+        sized_run(tmp_path, f"r1k{seed}", "real_only", 1.0, seed, [10.0, 10.0 + seed], 1000)
+        sized_run(tmp_path, f"m1k{seed}", "mixed", 0.5, seed, [10.0, 12.0 + 2 * seed], 1000)
+        sized_run(tmp_path, f"r2k{seed}", "real_only", 1.0, seed, [5.0, 5.0 + seed], 2000)
+        sized_run(tmp_path, f"m2k{seed}", "mixed", 0.5, seed, [5.0, 6.0 + 1.5 * seed], 2000)
+    table = load_runs([tmp_path])
+    assert control_condition(table) is None  # two real_only conditions: no single control
+    matched = matched_controls(table)
+    sizes = ("loop.train_size=1000", "loop.train_size=2000")
+    assert matched == {f"loop=mixed, {size}": f"loop=real_only, {size}" for size in sizes}
+    effect, verdict = against_control(table, ["metrics/fd_classifier"], matched)
+    at_1 = effect[effect.quantity == "generation 1"].set_index("condition")
+    assert at_1.loc["loop=mixed, loop.train_size=1000", "mean"] == pytest.approx(3.0)
+    assert at_1.loc["loop=mixed, loop.train_size=2000", "mean"] == pytest.approx(1.5)
+    assert set(verdict.control) == set(matched.values())
+    page = write_report([tmp_path], tmp_path / "report")[0].read_text()
+    assert "against each condition&#x27;s control, the real_only condition of its own settings (column control)" in page
+    written = pd.read_csv(tmp_path / "report" / "effects.csv").query("quantity == 'generation 1'").set_index("condition")
+    assert written.loc["loop=mixed, loop.train_size=2000", "control"] == "loop=real_only, loop.train_size=2000"
+    # A condition whose size has no control of its own: no matching, a control must be named.
+    sized_run(tmp_path, "m3k0", "mixed", 0.5, 0, [1.0, 2.0], 3000)
+    assert matched_controls(load_runs([tmp_path])) is None
 
 
 def test_contrasts_use_only_shared_seeds(tmp_path):

@@ -67,6 +67,7 @@ from lab.views.report_verdict import (
     extinction,
     floors,
     floors_by_condition,
+    matched_controls,
     share_ratio_metrics,
     with_tail_gap,
 )
@@ -189,11 +190,17 @@ def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect
     """Against the control, every pair of conditions, and extinction: each beside its CSV, none a verdict."""
     tables = []
     family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
-    baseline = control_condition(table, reading.control)
+    baseline = control_condition(table, reading.control) or matched_controls(table)
     if baseline is not None and family:
         tables += _against_control(table, out, baseline, family, reading.adjust)
     elif baseline is None:
-        tables.append(("No control: the runs hold no single real_only condition without a schedule; name one with --control", pd.DataFrame()))
+        tables.append(
+            (
+                "No control: the runs hold no single real_only condition without a schedule, nor one per value of the settings "
+                "that tell the real_only conditions apart; name one with --control",
+                pd.DataFrame(),
+            )
+        )
     paired = contrasts(table, family, reading.adjust) if family else pd.DataFrame()
     if len(paired):
         paired.to_csv(out / "contrasts.csv", index=False)
@@ -231,9 +238,13 @@ def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect
     return tables
 
 
-def _against_control(table: pd.DataFrame, out: Path, baseline: str, family: list[str], adjust: str) -> list[tuple[str, pd.DataFrame]]:
-    """The exploratory tables against the control (effects.csv, verdicts.csv, class_effects.csv) and their page tables."""
+def _against_control(table: pd.DataFrame, out: Path, baseline: str | dict, family: list[str], adjust: str) -> list[tuple[str, pd.DataFrame]]:
+    """The exploratory tables against the control (effects.csv, verdicts.csv, class_effects.csv) and their page tables;
+    `baseline` one control, or each condition's own (matched_controls: then the tables name it in a column)."""
     method = ADJUSTMENT_NAMES[adjust]
+    matched = not isinstance(baseline, str)
+    against = "each condition's control, the real_only condition of its own settings (column control)" if matched else f"the control ({baseline})"
+    named = ["control"] * matched
     tables = []
     effect, verdict = against_control(table, family, baseline, adjust)
     if len(effect):
@@ -241,17 +252,17 @@ def _against_control(table: pd.DataFrame, out: Path, baseline: str, family: list
         verdict.to_csv(out / "verdicts.csv", index=False)
         tables.append(
             (
-                f"{EXPLORATORY}: against the control ({baseline}), paired by seed: jump 0→1, drift per generation over "
+                f"{EXPLORATORY}: against {against}, paired by seed: jump 0→1, drift per generation over "
                 f"generations ≥ 1, and the first generation whose difference has a {method}-adjusted p < 0.05 within "
                 "effects.csv; mean [95% interval]",
-                verdict[["condition", "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
+                verdict[["condition", *named, "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
             )
         )
         tables.append(
             (
                 f"{EXPLORATORY}: against the control per generation, condition − control [95% interval] (effects.csv has "
                 "every p-value, raw and adjusted within the table)",
-                departures(effect),
+                departures(effect, named),
             )
         )
     if share_ratio_metrics(table):
@@ -263,7 +274,7 @@ def _against_control(table: pd.DataFrame, out: Path, baseline: str, family: list
                 (
                     f"{EXPLORATORY}: classes against the control at the last generation, paired by seed; vanished = "
                     "seeds with no sample recognised as the class",
-                    shown[["condition", "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
+                    shown[["condition", *named, "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
                 )
             )
     return tables

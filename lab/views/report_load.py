@@ -17,7 +17,7 @@ from lab.conf import SCHEDULE, science_overrides, setting_text
 from lab.errors import LabError
 from lab.loops import effective_real_fraction
 from lab.views.report_plots import SEED
-from lab.views.report_verdict import BASIS, SAMPLE_COUNT
+from lab.views.report_verdict import BASIS, SAMPLE_COUNT, setting_columns
 
 
 def newest_sweep(root: Path = Path("multirun")) -> Path:
@@ -134,8 +134,7 @@ def _overrides(run: Path) -> dict:
 
 def condition_labels(table: pd.DataFrame) -> pd.Series:
     """A label per run: the loop, then the settings that vary across runs, seeds excepted (they form the band)."""
-    fixed = {"run", "generation", "metric", "value", SEED, "real_fraction", "loop", "loop.real_fraction", "condition"}
-    keys = ["loop"] + [c for c in table.columns if c not in fixed and not c.startswith(BASIS) and table[c].nunique(dropna=False) > 1]
+    keys = ["loop"] + [c for c in setting_columns(table) if table[c].nunique(dropna=False) > 1]
     if table.groupby("loop")["real_fraction"].nunique().max() > 1:
         keys.append("real_fraction")
     texts = table[keys].astype(str).apply(_short_numbers)

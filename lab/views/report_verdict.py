@@ -80,6 +80,15 @@ def floors_by_condition(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).drop(columns="p", errors="ignore")
 
 
+# Columns of load_runs' table that are not a run's settings (the seed forms the band; the real share is read per loop).
+NOT_SETTINGS = {"run", "generation", "metric", "value", "seed", "real_fraction", "loop", "loop.real_fraction", "condition"}
+
+
+def setting_columns(table: pd.DataFrame) -> list[str]:
+    """The settings a condition may be told apart by, besides the loop and its real share."""
+    return [c for c in table.columns if c not in NOT_SETTINGS and not c.startswith(BASIS)]
+
+
 def control_condition(table: pd.DataFrame, named: str | None = None) -> str | None:
     """The condition effects are measured against: the one named, else the table's one real_only condition that no
     schedule changes (loop.schedule, lab/schedule.py)."""
@@ -88,9 +97,39 @@ def control_condition(table: pd.DataFrame, named: str | None = None) -> str | No
         if named not in conditions:
             raise LabError(f"--control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
         return named
-    unscheduled = table["loop.schedule"].isin(["[]"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
-    controls = sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
+    controls = _unscheduled_controls(table)
     return controls[0] if len(controls) == 1 else None
+
+
+def _unscheduled_controls(table: pd.DataFrame) -> list[str]:
+    unscheduled = table["loop.schedule"].isin(["[]"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
+    return sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
+
+
+def matched_controls(table: pd.DataFrame) -> dict[str, str] | None:
+    """condition → its control, where the runs hold several real_only conditions without a schedule that differ in
+    settings (a sweep of loop.train_size runs the control at each size): each other condition is measured against the
+    one with its own values of those settings. None where there are fewer than two, or a condition matches none or
+    several of them (then --control names one)."""
+    controls = _unscheduled_controls(table)
+    if len(controls) < 2:
+        return None
+    settings = table.drop_duplicates("condition").set_index("condition")[setting_columns(table)].astype(str)
+    differ = [s for s in settings.columns if settings.loc[controls, s].nunique() > 1]
+    out = {}
+    for condition in sorted(set(settings.index) - set(controls)):
+        match = [c for c in controls if (settings.loc[c, differ] == settings.loc[condition, differ]).all()]
+        if len(match) != 1:
+            return None
+        out[condition] = match[0]
+    return out
+
+
+def _pairs(table: pd.DataFrame, control: str | dict[str, str]) -> list[tuple[str, str]]:
+    """(condition, its control) for every condition measured: against the one control, or each against its match."""
+    if isinstance(control, str):
+        return [(condition, control) for condition in sorted(set(table.condition) - {control})]
+    return sorted(control.items())
 
 
 def _by_seed(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -112,8 +151,9 @@ def _slopes(differences: pd.DataFrame, generations: list[int]) -> np.ndarray:
     return np.array([slope(generations, part[seed]) for seed in part.columns])
 
 
-def against_control(table: pd.DataFrame, metrics: list[str], control: str, method: str = "holm") -> tuple[pd.DataFrame, pd.DataFrame]:
+def against_control(table: pd.DataFrame, metrics: list[str], control: str | dict[str, str], method: str = "holm") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Condition − control, paired by seed: exploratory (the declared claims are the verdicts, lab.views.report_claims).
+    `control`: one condition, or each condition's own (matched_controls).
 
     effects: one row per condition, metric and quantity — each generation, the 0→1 jump, the drift per generation
       fitted over generations ≥ 1 — with mean, 95% interval, p and p adjusted within the table;
@@ -121,12 +161,12 @@ def against_control(table: pd.DataFrame, metrics: list[str], control: str, metho
     wide = _by_seed(table, metrics)
     rows, verdict_rows = [], []
     same = {}  # row → the row it repeats (the jump is generation 1 when generation 0 is shared): one test, counted once
-    for condition in sorted(set(table.condition) - {control}):
+    for condition, its_control in _pairs(table, control):
         for metric in metrics:
-            d = _paired(wide, condition, control, metric)
+            d = _paired(wide, condition, its_control, metric)
             if d.empty:
                 continue
-            key = {"condition": condition, "control": control, "metric": metric.removeprefix("metrics/")}
+            key = {"condition": condition, "control": its_control, "metric": metric.removeprefix("metrics/")}
             first = len(rows)
             generations = [int(g) for g in d.index]
             at = {}
@@ -166,14 +206,15 @@ def _verdict(row: dict, part: pd.DataFrame) -> dict:
     }
 
 
-def departures(effect: pd.DataFrame) -> pd.DataFrame:
-    """The effects per generation as one row per condition and metric (generation columns), for the page."""
+def departures(effect: pd.DataFrame, named: list[str] = ()) -> pd.DataFrame:
+    """The effects per generation as one row per condition and metric (generation columns), for the page; `named`:
+    columns shown beside the condition (its control, where each condition has its own)."""
     part = effect[effect.quantity.str.startswith("generation")].copy()
     if part.empty:
         return pd.DataFrame()
     part = part[~((part.generation == 0) & part.p.isna() & (part["mean"].abs() < 1e-12))]  # a generation 0 both share: 0 by construction
     part["text"] = [interval_text(r) for r in part.to_dict("records")]
-    wide = part.pivot_table(index=["condition", "metric"], columns="quantity", values="text", aggfunc="first", sort=False)
+    wide = part.pivot_table(index=["condition", *named, "metric"], columns="quantity", values="text", aggfunc="first", sort=False)
     columns = sorted(wide.columns, key=lambda q: int(q.removeprefix("generation ")))  # 0, 1, …, 10 in order
     return wide[columns].reset_index().rename_axis(columns=None)
 
@@ -228,28 +269,28 @@ def share_ratio_metrics(table: pd.DataFrame) -> list[str]:
     return sorted(keys, key=lambda m: int(m.removeprefix(SHARE_RATIO)))
 
 
-def class_effects(table: pd.DataFrame, control: str, method: str = "holm") -> pd.DataFrame:
+def class_effects(table: pd.DataFrame, control: str | dict[str, str], method: str = "holm") -> pd.DataFrame:
     """Condition × class at the last generation both reached: the class's share ÷ its real share, minus the control's,
     paired by seed; and in how many seeds no sample was recognised as the class (condition and control)."""
     metrics = share_ratio_metrics(table)
     wide = _by_seed(table, metrics + sorted(m for m in table.metric.unique() if m.startswith(SAMPLE_COUNT)))
     last = table.groupby("condition")["generation"].max()
     rows = []
-    for condition in sorted(set(table.condition) - {control}):
-        generation = min(last[condition], last[control])
+    for condition, its_control in _pairs(table, control):
+        generation = min(last[condition], last[its_control])
         for metric in metrics:
             c = metric.removeprefix(SHARE_RATIO)
-            d = _paired(wide, condition, control, metric)
+            d = _paired(wide, condition, its_control, metric)
             if generation not in d.index:
                 continue
             vanished = {}
-            for who in (condition, control):
+            for who in (condition, its_control):
                 counts = wide.loc[(who, generation)].get(f"{SAMPLE_COUNT}{c}") if (who, generation) in wide.index else None
                 vanished[who] = f"{int((counts == 0).sum())}/{int(counts.notna().sum())}" if counts is not None else "—"
             rows.append(
-                {"condition": condition, "control": control, "class": int(c), "generation": int(generation)}
+                {"condition": condition, "control": its_control, "class": int(c), "generation": int(generation)}
                 | t_test(d.loc[generation].dropna())
-                | {"vanished": vanished[condition], "vanished_in_control": vanished[control]}
+                | {"vanished": vanished[condition], "vanished_in_control": vanished[its_control]}
             )
     return _adjusted(pd.DataFrame(rows), method)
 
