@@ -264,11 +264,11 @@ def main() -> None:
             if "-m" in argv or "--multirun" in argv:
                 hydra_settings = [a for a in checked if a.startswith("hydra")]  # hydra.sweep.dir=…, hydra/launcher=… among them
                 sweep = _compose(jobs[0] + hydra_settings, return_hydra_config=True).hydra.sweep
+                if _numbered_like_hydra(argv):  # the preview too: it promises what the launch will do
+                    _check_earlier_jobs(sweep, configs, repeated)
                 if checked != argv:
                     print(describe(jobs, configs, str(sweep.dir)))
                     return
-                if _numbered_like_hydra(argv):
-                    _check_earlier_jobs(sweep, configs, repeated)
         except LabError as exc:
             _fail(exc)
         except HydraException as exc:  # a malformed override

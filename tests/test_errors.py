@@ -179,6 +179,7 @@ def test_a_sweep_launched_again_checks_every_earlier_job_first(tmp_path, lab_her
     args = ("-m", "experiment=smoke", "loop=fully_synthetic,mixed,accumulate", "tracking=disabled", "hydra.sweep.dir=sweep")
     result = lab_here(tmp_path, *args)
     assert result.returncode == 2
+    assert lab_here(tmp_path, *args, "--cfg", "job").stderr == result.stderr  # the preview says so too
     assert result.stderr.strip().startswith(
         "error: job 1 of the sweep (numbered in the order of its grid): run_dir=sweep/1 holds a run with other settings (loop.name: fresh there, mixed now)"
     )
