@@ -13,8 +13,10 @@ from omegaconf import OmegaConf
 from PIL import Image
 from scipy import stats
 
+from lab.claims import parse_claims
 from lab.errors import LabError
 from lab.views.report import load_runs, summarise, write_report
+from lab.views.report_claims import judge_claims
 from lab.views.report_stats import adjust, band, interval_text, range_of, t_test
 from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors, matched_controls
 
@@ -390,6 +392,21 @@ def test_each_condition_meets_the_control_of_its_own_size(tmp_path):
     assert "against each condition&#x27;s control, the real_only condition of its own settings (column control)" in page
     written = pd.read_csv(tmp_path / "report" / "effects.csv").query("quantity == 'generation 1'").set_index("condition")
     assert written.loc["loop=mixed, loop.train_size=2000", "control"] == "loop=real_only, loop.train_size=2000"
+    # A declared claim against the control (against: null) meets the control of its own size too.
+    declared = parse_claims(
+        [
+            {
+                "name": "bigger set drifts",
+                "metric": "fd_classifier",
+                "condition": {"loop": "mixed", "loop.train_size": 2000},
+                "kind": "increase",
+                "scale": "difference",
+            }
+        ],
+        "test",
+    )
+    judged = judge_claims(table, declared, matched).iloc[0]
+    assert judged.contrast == "loop=mixed, loop.train_size=2000 − loop=real_only, loop.train_size=2000" and judged.estimate == pytest.approx(1.5)
     # A condition whose size has no control of its own: no matching, a control must be named.
     sized_run(tmp_path, "m3k0", "mixed", 0.5, 0, [1.0, 2.0], 3000)
     assert matched_controls(load_runs([tmp_path])) is None

@@ -123,7 +123,7 @@ def write_report(paths, out: Path, reading: Reading | None = None, **settings) -
     tested = []
     for _, group in groups:
         group = with_tail_gap(group.assign(condition=condition_labels(group)))  # within a group, only what varies there names a condition
-        baseline = control_condition(group, reading.control)  # an unknown --control stops here
+        baseline = control_condition(group, reading.control) or matched_controls(group)  # an unknown --control stops here
         level, final = levels(group, declared_family, baseline)
         claimed = judge_claims(group, claims, baseline, level, final) if claims else pd.DataFrame()
         if len(claimed):  # where the family comes from travels with claims.csv (and with an exported copy)

@@ -177,13 +177,20 @@ def _dropped(seeds: list, used, where: str) -> str:
     return f"seed{'s' * (len(missing) > 1)} {', '.join(map(str, missing))}: no pair at {where}" if missing else ""
 
 
-def judge_claims(table: pd.DataFrame, claims, control: str | None, level: float = ALPHA, final_level: float = ALPHA) -> pd.DataFrame:
+def claim_sides(table: pd.DataFrame, claim, control: str | dict[str, str] | None) -> tuple[str, str]:
+    """(the claim's condition, what it is against): `against: null` is the control — the one control, or the condition's
+    own where each has its own (lab.views.report_verdict.matched_controls)."""
+    a = condition_of(table, claim.condition, claim.name, None)
+    own = control.get(a) if isinstance(control, dict) else control
+    return a, condition_of(table, claim.against, claim.name, own)
+
+
+def judge_claims(table: pd.DataFrame, claims, control: str | dict[str, str] | None, level: float = ALPHA, final_level: float = ALPHA) -> pd.DataFrame:
     """One row per claim: its test, the Holm-adjusted p over the claims that are tests at `level` (this read's), its
     verdict, and the seeds 80% power needs at `final_level` (the plan's final read) ÷ the claims declared."""
     rows = []
     for claim in claims:
-        a = condition_of(table, claim.condition, claim.name, control)
-        b = condition_of(table, claim.against, claim.name, control)
+        a, b = claim_sides(table, claim, control)
         if a == b:
             raise LabError(f"claim {claim.name}: its condition and what it is against are the same runs ({a})")
         values, where, dropped = quantity(table, claim, a, b)
@@ -316,7 +323,7 @@ def as_text(claims: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def levels(table: pd.DataFrame, family, control: str | None) -> tuple[float, float]:
+def levels(table: pd.DataFrame, family, control: str | dict[str, str] | None) -> tuple[float, float]:
     """(the level this read may spend, the plan's final read's): 0.05 for one read; at a planned read of a sweep that
     grows by seeds, the shares that Lan–DeMets' O'Brien–Fleming spending gives them (lab.views.report_power). Every
     condition a claim names must hold the same, planned number of finished seeds: a read waits for the missing ones."""
@@ -324,7 +331,7 @@ def levels(table: pd.DataFrame, family, control: str | None) -> tuple[float, flo
         return ALPHA, ALPHA
     if not family.claims:
         raise LabError("--looks spends the level of the declared claims, and these runs declare none; name them with --claims FILE")
-    named = sorted({condition_of(table, side, c.name, control) for c in family.claims for side in (c.condition, c.against)})
+    named = sorted({side for c in family.claims for side in claim_sides(table, c, control)})
     last = table[table.condition.isin(named)].generation.max()
     finished = table[table.condition.isin(named) & (table.generation == last)].groupby("condition")[SEED].nunique()
     counts = {condition: int(finished.get(condition, 0)) for condition in named}
