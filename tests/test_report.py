@@ -360,8 +360,10 @@ def test_contrasts_pair_the_seeds(tmp_path):
 
 
 def sized_run(root, name, loop, fraction, seed, fd_values, size):
-    """fake_run with loop.train_size set, as a sweep over the training set's size writes it."""
-    run = fake_run(root, name, loop, fraction, seed, fd_values)
+    """fake_run with loop.train_size set, as a sweep over the training set's size writes it, and the real images
+    each generation trains on (all of them in generation 0)."""
+    real = round(fraction * size)
+    run = fake_run(root, name, loop, fraction, seed, fd_values, extra=lambda g: {"provenance/real": real if g else size})
     cfg = OmegaConf.load(run / "config.yaml")
     cfg.loop.train_size = size
     OmegaConf.save(cfg, run / "config.yaml")
@@ -410,6 +412,35 @@ def test_each_condition_meets_the_control_of_its_own_size(tmp_path):
     # A condition whose size has no control of its own: no matching, a control must be named.
     sized_run(tmp_path, "m3k0", "mixed", 0.5, 0, [1.0, 2.0], 3000)
     assert matched_controls(load_runs([tmp_path])) is None
+
+
+def test_the_count_of_real_images_against_their_share(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from lab.views.report_plots import plot_against_real_count, real_counts
+
+    # 1,000 or 2,000 images at a real share of 0.25 or 0.5 keep 250, 500, 500 or 1,000 real images: the sweep
+    # crosses the count with the share. FD at the last generation is 40 − count/50 + seed, whatever the share.
+    for seed in range(3):
+        for size in (1000, 2000):
+            sized_run(tmp_path, f"r{size}_{seed}", "real_only", 1.0, seed, [5.0, 5.0 + seed], size)
+            for share in (0.25, 0.5):
+                sized_run(tmp_path, f"m{size}_{share}_{seed}", "mixed", share, seed, [5.0, 40 - share * size / 50 + seed], size)
+    table = load_runs([tmp_path])
+    counts = real_counts(table, "mixed")
+    assert sorted(zip(counts.real, counts.real_fraction)) == [(250, 0.25), (500, 0.25), (500, 0.5), (1000, 0.5)]
+    ax = plot_against_real_count(table, "metrics/fd_classifier", "mixed")
+    lines = {line.get_label().split(" (n=")[0]: line.get_xydata().tolist() for line in ax.get_lines()}
+    assert lines == {
+        "real share 0.25": [[250, 36.0], [500, 31.0]],
+        "real share 0.5": [[500, 31.0], [1000, 21.0]],
+        "real_only (control)": [[1000, 6.0], [2000, 6.0]],
+    }
+    plt.close("all")
+    # Only one share, or a count run at one share only: nothing crossed, no figure.
+    assert real_counts(table[table.real_fraction != 0.25], "mixed").empty
+    page = write_report([tmp_path], tmp_path / "report")[0]
+    assert (page.parent / "plots" / "real_count_mixed.png").exists()
 
 
 def test_contrasts_use_only_shared_seeds(tmp_path):

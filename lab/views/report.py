@@ -21,7 +21,8 @@ one DIR, ./report otherwise):
     extinction.csv      per condition and class: how often it has no copy left at the last generation (in the training
                         set's labels and in the recognised samples), beside pure resampling's prediction
     plots/*.png         each metric vs generation (one line per condition, 95% band for the mean over seeds, cut at the metric's range,
-                        the real floor dashed), precision against recall, heat maps of real fraction × generation,
+                        the real floor dashed), precision against recall, heat maps of real fraction × generation, the
+                        last generation against the real images kept (where a sweep crosses their count with their share),
                         class shares, coverage by density, and each condition's samples generation by generation
     report.html         all of it in one self-contained page (images inlined) that opens from disk, the claims first
 The loader (`load_runs`) and the plot functions are what notebooks import.
@@ -44,12 +45,14 @@ from lab.views.report_load import condition_labels, find_runs, load_runs, newest
 from lab.views.report_plots import (  # noqa: F401 — the plot functions are lab.views.report's API for notebooks
     COVERAGE_DECILE,
     SEED,
+    plot_against_real_count,
     plot_class_shares,
     plot_coverage_by_density,
     plot_heatmap,
     plot_metric,
     plot_precision_recall,
     plot_strip,
+    real_counts,
     sample_strips,
     summarise,
 )
@@ -173,6 +176,10 @@ def _figures(table: pd.DataFrame, plots: Path, floor: dict, metrics: list[str], 
             for metric in metrics[:1]:
                 fig = plot_heatmap(table, metric, loop).figure
                 figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, plots / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
+    for loop in sorted(set(table.loop) - {"real_only"}):
+        if len(real_counts(table, loop)):  # the count of real images crossed with their share
+            fig = plot_against_real_count(table, metrics[0], loop).figure
+            figures.append((f"{metrics[0]}: against the real images kept, {loop}", _save(fig, plots / f"real_count_{loop}.png")))
     for i, (title, grids) in enumerate(sample_strips(table)):
         figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), plots / f"samples_{i}.png")))
     conditions = sorted(table.condition.unique())

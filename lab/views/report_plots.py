@@ -154,6 +154,48 @@ def plot_heatmap(table: pd.DataFrame, metric: str, loop: str, ax=None):
     return ax
 
 
+REAL_COUNT = "provenance/real"  # real images in a generation's training set
+
+
+def real_counts(table: pd.DataFrame, loop: str) -> pd.DataFrame:
+    """Per condition of `loop` (real_only's too): the real images its generations ≥ 1 train on, and its real share.
+    Empty unless the loop's conditions are told apart by these two alone and some count was run at two shares: the
+    sweep crossed the number of real images with their share (Kazdan et al.'s question)."""
+    sub = table[(table.loop == loop) & (table.metric == REAL_COUNT) & (table.generation >= 1)]
+    counts = sub.groupby("condition").agg(real=("value", "max"), real_fraction=("real_fraction", "first"))
+    crossed = counts.real.nunique() > 1 and counts.groupby("real").real_fraction.nunique().max() > 1
+    return counts if crossed and not counts.duplicated(["real", "real_fraction"]).any() else counts.iloc[:0]
+
+
+def plot_against_real_count(table: pd.DataFrame, metric: str, loop: str, ax=None):
+    """`metric` at each condition's last generation against the real images it trains on (log x), one line per real
+    share, mean over seeds with its 95% band; the real_only control at each of its sizes beside them. Lines of two
+    shares that meet at one count say the count is what matters; lines that part, the share."""
+    own = ax is None
+    ax = ax or plt.subplots(figsize=(6.4, 4))[1]
+    counts = real_counts(table, loop)
+    controls = table[(table.loop == "real_only") & (table.metric == REAL_COUNT) & (table.generation >= 1)].groupby("condition").value.max()
+    parts = [(f"real share {share:g}", part.real) for share, part in counts.groupby("real_fraction")] + [("real_only (control)", controls)]
+    generations = set()
+    for label, real in parts:
+        summary = summarise(table[table.condition.isin(real.index)], metric)
+        last = summary.loc[summary.groupby("condition")["generation"].idxmax()].set_index("condition").assign(real=real).sort_values("real")
+        if last.empty:
+            continue
+        generations |= set(last.generation)
+        line = ax.plot(last.real, last["mean"], marker="o", label=f"{label} (n={int(last['count'].max())})")[0]
+        if (last["count"] > 1).any():
+            ax.fill_between(last.real, last.low, last.high, color=line.get_color(), alpha=0.2)
+    ticks = sorted(set(counts.real) | set(controls))
+    ax.set_xscale("log")
+    ax.set_xticks(ticks, [f"{t:,.0f}" for t in ticks])
+    ax.minorticks_off()
+    at = f"generation {min(generations)}" + (f"–{max(generations)}" if len(generations) > 1 else "")
+    ax.set(xlabel="real images in the training set", ylabel=metric, title=f"{metric} at {at}, loop={loop}\nagainst the real images kept, by real share")
+    _legend_below(ax, own)
+    return ax
+
+
 def sample_strips(table: pd.DataFrame) -> list[tuple[str, list[Path]]]:
     """(condition, sample grids of generation 0, 1, …) of each condition's first run (by seed)."""
     out = []
