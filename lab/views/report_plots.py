@@ -13,7 +13,7 @@ from PIL import Image
 from lab import layout
 from lab.metrics.tails import DECILES
 from lab.views.report_stats import band, range_of
-from lab.views.report_verdict import SHARE_RATIO, share_ratio_metrics
+from lab.views.report_verdict import SHARE_RATIO, share_ratio_metrics, unscheduled_controls
 
 SEED = "seed"
 COVERAGE_DECILE = "tails/coverage_decile_"
@@ -158,7 +158,7 @@ REAL_COUNT = "provenance/real"  # real images in a generation's training set
 
 
 def real_counts(table: pd.DataFrame, loop: str) -> pd.DataFrame:
-    """Per condition of `loop` (real_only's too): the real images its generations ≥ 1 train on, and its real share.
+    """Per condition of `loop`: the real images its generations ≥ 1 train on, and its real share.
     Empty unless the loop's conditions are told apart by these two alone and some count was run at two shares: the
     sweep crossed the number of real images with their share (Kazdan et al.'s question)."""
     sub = table[(table.loop == loop) & (table.metric == REAL_COUNT) & (table.generation >= 1)]
@@ -174,7 +174,8 @@ def plot_against_real_count(table: pd.DataFrame, metric: str, loop: str, ax=None
     own = ax is None
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     counts = real_counts(table, loop)
-    controls = table[(table.loop == "real_only") & (table.metric == REAL_COUNT) & (table.generation >= 1)].groupby("condition").value.max()
+    controls = table[table.condition.isin(unscheduled_controls(table)) & (table.metric == REAL_COUNT) & (table.generation >= 1)]
+    controls = controls.groupby("condition").value.max()
     parts = [(f"real share {share:g}", part.real) for share, part in counts.groupby("real_fraction")] + [("real_only (control)", controls)]
     generations = set()
     for label, real in parts:

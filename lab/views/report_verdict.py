@@ -97,11 +97,11 @@ def control_condition(table: pd.DataFrame, named: str | None = None) -> str | No
         if named not in conditions:
             raise LabError(f"--control {named!r} is not a condition of these runs; they are: {'; '.join(conditions)}")
         return named
-    controls = _unscheduled_controls(table)
+    controls = unscheduled_controls(table)
     return controls[0] if len(controls) == 1 else None
 
 
-def _unscheduled_controls(table: pd.DataFrame) -> list[str]:
+def unscheduled_controls(table: pd.DataFrame) -> list[str]:
     unscheduled = table["loop.schedule"].isin(["[]"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
     return sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
 
@@ -111,7 +111,7 @@ def matched_controls(table: pd.DataFrame) -> dict[str, str] | None:
     settings (a sweep of loop.train_size runs the control at each size): each other condition is measured against the
     one with its own values of those settings. None where there are fewer than two, or a condition matches none or
     several of them (then --control names one)."""
-    controls = _unscheduled_controls(table)
+    controls = unscheduled_controls(table)
     if len(controls) < 2:
         return None
     settings = table.drop_duplicates("condition").set_index("condition")[setting_columns(table)].astype(str)
