@@ -80,7 +80,7 @@ class ClaimConfig:
     # The settings that pick the condition among the sweep's runs, e.g. {loop: fully_synthetic}.
     condition: dict[str, str] = MISSING
     # The settings of the condition it is compared with, paired by seed; null: the sweep's control (the real_only
-    # chain without a loop.schedule, or the report's --control).
+    # chain without a loop.schedule, the one of the condition's own size where a sweep runs several, or --control).
     against: dict[str, str] | None = None
     kind: ClaimKind = MISSING
     scale: ClaimScale = ClaimScale.auto

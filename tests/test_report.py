@@ -18,7 +18,7 @@ from lab.errors import LabError
 from lab.views.report import load_runs, summarise, write_report
 from lab.views.report_claims import judge_claims
 from lab.views.report_stats import adjust, band, interval_text, range_of, t_test
-from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors, matched_controls
+from lab.views.report_verdict import against_control, class_effects, contrasts, control_condition, floors, matched_controls, unscheduled_controls
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -391,7 +391,7 @@ def test_each_condition_meets_the_control_of_its_own_size(tmp_path):
     assert at_1.loc["loop=mixed, loop.train_size=2000", "mean"] == pytest.approx(1.5)
     assert set(verdict.control) == set(matched.values())
     page = write_report([tmp_path], tmp_path / "report")[0].read_text()
-    assert "against each condition&#x27;s control, the real_only condition of its own settings (column control)" in page
+    assert "against each condition&#x27;s control, the real_only condition of its own loop.train_size (column control)" in page
     written = pd.read_csv(tmp_path / "report" / "effects.csv").query("quantity == 'generation 1'").set_index("condition")
     assert written.loc["loop=mixed, loop.train_size=2000", "control"] == "loop=real_only, loop.train_size=2000"
     # A declared claim against the control (against: null) meets the control of its own size too.
@@ -409,9 +409,32 @@ def test_each_condition_meets_the_control_of_its_own_size(tmp_path):
     )
     judged = judge_claims(table, declared, matched).iloc[0]
     assert judged.contrast == "loop=mixed, loop.train_size=2000 − loop=real_only, loop.train_size=2000" and judged.estimate == pytest.approx(1.5)
-    # A condition whose size has no control of its own: no matching, a control must be named.
+    # A claim on a control itself is against itself; one on a size whose control has not run names what is missing.
+    with pytest.raises(LabError, match="are the same runs"):
+        judge_claims(
+            table,
+            parse_claims([{"name": "c", "metric": "fd_classifier", "condition": {"loop": "real_only", "loop.train_size": 1000}, "kind": "increase"}], "t"),
+            matched,
+        )
     sized_run(tmp_path, "m3k0", "mixed", 0.5, 0, [1.0, 2.0], 3000)
-    assert matched_controls(load_runs([tmp_path])) is None
+    wider = load_runs([tmp_path])
+    assert matched_controls(wider) == matched  # the size without a control is left out, the others keep theirs
+    three = parse_claims([{"name": "c", "metric": "fd_classifier", "condition": {"loop": "mixed", "loop.train_size": 3000}, "kind": "increase"}], "t")
+    with pytest.raises(LabError, match=r"no real_only condition has the loop.train_size of loop=mixed, loop.train_size=3000$"):
+        judge_claims(wider, three, matched_controls(wider))
+
+
+def test_controls_run_under_a_remedy_are_not_matched(tmp_path):
+    # neon_cpu runs real_only at each merge.weight: a control run under the remedy is not "the control", so nothing is
+    # matched and --control names one; a sweep of the control alone has nothing to measure against it.
+    for seed in range(2):
+        for weight in (0, 1):
+            for loop in ("real_only", "fully_synthetic"):
+                run = fake_run(tmp_path, f"{loop}{weight}_{seed}", loop, 1.0 if loop == "real_only" else 0.0, seed, [5.0, 6.0 + weight])
+                OmegaConf.save(OmegaConf.create([f"loop={loop}", f"merge.weight={weight}", f"seed={seed}"]), run / "overrides.yaml")
+    table = load_runs([tmp_path])
+    assert len(unscheduled_controls(table)) == 2 and matched_controls(table) is None
+    assert matched_controls(table[table.loop == "real_only"]) is None
 
 
 def test_the_count_of_real_images_against_their_share(tmp_path):
@@ -437,10 +460,17 @@ def test_the_count_of_real_images_against_their_share(tmp_path):
         "real_only (control)": [[1000, 6.0], [2000, 6.0]],
     }
     plt.close("all")
-    # Only one share, or a count run at one share only: nothing crossed, no figure.
+    # A count run at one share only: nothing crossed, no figure.
     assert real_counts(table[table.real_fraction != 0.25], "mixed").empty
     page = write_report([tmp_path], tmp_path / "report")[0]
     assert (page.parent / "plots" / "real_count_mixed.png").exists()
+    # A partial sweep: one condition has reached generation 2, the others 1: every line is read at generation 1.
+    sized_run(tmp_path, "m1000_0.25_3", "mixed", 0.25, 3, [5.0, 39.0, 99.0], 1000)
+    ax = plot_against_real_count(load_runs([tmp_path]), "metrics/fd_classifier", "mixed")
+    assert "at generation 1," in ax.get_title()
+    assert [line.get_label() for line in ax.get_lines()][0] == "real share 0.25 (n=3–4)"
+    assert ax.get_lines()[0].get_xydata().tolist()[0] == [250, 36.75]  # (35 + 36 + 37 + 39) / 4 at generation 1
+    plt.close("all")
 
 
 def test_contrasts_use_only_shared_seeds(tmp_path):

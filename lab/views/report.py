@@ -11,7 +11,8 @@ one DIR, ./report otherwise):
     floors.csv          per condition and metric: the real-vs-real floor from its runs' reference.json
     last_generation.csv per condition and metric at the last generation: mean [95% interval over seeds]
     effects.csv         exploratory: per condition, metric and quantity, the difference from the control (the
-                        unscheduled real_only, or --control) paired by seed — at each generation, the 0→1 jump, the
+                        unscheduled real_only, the one of the condition's own size where a sweep runs several, or
+                        --control) paired by seed — at each generation, the 0→1 jump, the
                         drift over generations ≥ 1 — with its 95% interval, p and p adjusted within the table
     verdicts.csv        exploratory: per condition and metric, jump, drift and first departure from the control
     contrasts.csv       exploratory: per pair of conditions and metric at the last generation both reached, paired by seed
@@ -22,7 +23,7 @@ one DIR, ./report otherwise):
                         set's labels and in the recognised samples), beside pure resampling's prediction
     plots/*.png         each metric vs generation (one line per condition, 95% band for the mean over seeds, cut at the metric's range,
                         the real floor dashed), precision against recall, heat maps of real fraction × generation, the
-                        last generation against the real images kept (where a sweep crosses their count with their share),
+                        last generation against the real images kept (where a sweep runs one count at two shares),
                         class shares, coverage by density, and each condition's samples generation by generation
     report.html         all of it in one self-contained page (images inlined) that opens from disk, the claims first
 The loader (`load_runs`) and the plot functions are what notebooks import.
@@ -71,6 +72,7 @@ from lab.views.report_verdict import (
     floors,
     floors_by_condition,
     matched_controls,
+    matched_settings,
     share_ratio_metrics,
     with_tail_gap,
 )
@@ -177,9 +179,9 @@ def _figures(table: pd.DataFrame, plots: Path, floor: dict, metrics: list[str], 
                 fig = plot_heatmap(table, metric, loop).figure
                 figures.append((f"{metric}: real fraction × generation, {loop}", _save(fig, plots / f"heatmap_{loop}_{metric.replace('/', '_')}.png")))
     for loop in sorted(set(table.loop) - {"real_only"}):
-        if len(real_counts(table, loop)):  # the count of real images crossed with their share
-            fig = plot_against_real_count(table, metrics[0], loop).figure
-            figures.append((f"{metrics[0]}: against the real images kept, {loop}", _save(fig, plots / f"real_count_{loop}.png")))
+        for metric in metrics[:1] if len(real_counts(table, loop)) else []:  # the count of real images crossed with their share
+            fig = plot_against_real_count(table, metric, loop).figure
+            figures.append((f"{metric}: against the real images kept, {loop}", _save(fig, plots / f"real_count_{loop}.png")))
     for i, (title, grids) in enumerate(sample_strips(table)):
         figures.append((f"samples by generation: {title}", _save(plot_strip(title, grids), plots / f"samples_{i}.png")))
     conditions = sorted(table.condition.unique())
@@ -250,7 +252,11 @@ def _against_control(table: pd.DataFrame, out: Path, baseline: str | dict, famil
     `baseline` one control, or each condition's own (matched_controls: then the tables name it in a column)."""
     method = ADJUSTMENT_NAMES[adjust]
     matched = not isinstance(baseline, str)
-    against = "each condition's control, the real_only condition of its own settings (column control)" if matched else f"the control ({baseline})"
+    against = f"the control ({baseline})"
+    if matched:
+        left = sorted(set(table.condition) - set(baseline) - set(baseline.values()))
+        against = f"each condition's control, the real_only condition of its own {', '.join(matched_settings(table))} (column control)"
+        against += f"; no control of its own for {'; '.join(left)}" if left else ""
     named = ["control"] * matched
     tables = []
     effect, verdict = against_control(table, family, baseline, adjust)
@@ -318,7 +324,8 @@ def _parser() -> argparse.ArgumentParser:
         "--control",
         default=None,
         metavar="CONDITION",
-        help="the condition effects are measured against, as the report names it (default: the one real_only condition without a loop.schedule)",
+        help="the condition effects are measured against, as the report names it (default: the one real_only condition without "
+        "a loop.schedule, or, where a sweep runs it at several sizes, each condition's own)",
     )
     parser.add_argument(
         "--adjust",

@@ -22,6 +22,7 @@ from lab.errors import LabError
 from lab.views.report_plots import SEED
 from lab.views.report_power import POWER, look_level, seeds_for_power
 from lab.views.report_stats import equivalence_p, holm, slope, t_test
+from lab.views.report_verdict import matched_settings
 
 ALPHA = 0.05
 EQUIVALENCE = (ClaimKind.equivalent, ClaimKind.levels_off)
@@ -181,8 +182,13 @@ def claim_sides(table: pd.DataFrame, claim, control: str | dict[str, str] | None
     """(the claim's condition, what it is against): `against: null` is the control — the one control, or the condition's
     own where each has its own (lab.views.report_verdict.matched_controls)."""
     a = condition_of(table, claim.condition, claim.name, None)
-    own = control.get(a) if isinstance(control, dict) else control
-    return a, condition_of(table, claim.against, claim.name, own)
+    if not isinstance(control, dict) or claim.against is not None:
+        return a, condition_of(table, claim.against, claim.name, control)
+    if a in control.values():  # a control itself: against itself, which judge_claims refuses in one line
+        return a, a
+    if a not in control:
+        raise LabError(f"claim {claim.name} is against the control, and no real_only condition has the {', '.join(matched_settings(table))} of {a}")
+    return a, control[a]
 
 
 def judge_claims(table: pd.DataFrame, claims, control: str | dict[str, str] | None, level: float = ALPHA, final_level: float = ALPHA) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from PIL import Image
 from lab import layout
 from lab.metrics.tails import DECILES
 from lab.views.report_stats import band, range_of
-from lab.views.report_verdict import SHARE_RATIO, share_ratio_metrics, unscheduled_controls
+from lab.views.report_verdict import SHARE_RATIO, matched_settings, share_ratio_metrics, unscheduled_controls
 
 SEED = "seed"
 COVERAGE_DECILE = "tails/coverage_decile_"
@@ -158,41 +158,48 @@ REAL_COUNT = "provenance/real"  # real images in a generation's training set
 
 
 def real_counts(table: pd.DataFrame, loop: str) -> pd.DataFrame:
-    """Per condition of `loop`: the real images its generations ≥ 1 train on, and its real share.
-    Empty unless the loop's conditions are told apart by these two alone and some count was run at two shares: the
-    sweep crossed the number of real images with their share (Kazdan et al.'s question)."""
+    """Per condition of `loop`: the real images its generations ≥ 1 train on, and its real share (in the accumulate
+    loop, generation 1's: later sets hold more samples). Empty unless the loop's conditions are told apart by these
+    two alone and some number of real images was run at two shares: the sweep crossed the count with the share
+    (Kazdan et al.'s question)."""
     sub = table[(table.loop == loop) & (table.metric == REAL_COUNT) & (table.generation >= 1)]
     counts = sub.groupby("condition").agg(real=("value", "max"), real_fraction=("real_fraction", "first"))
+    counts = counts[counts.real > 0]  # a loop with no real image left has no place on a log axis
     crossed = counts.real.nunique() > 1 and counts.groupby("real").real_fraction.nunique().max() > 1
     return counts if crossed and not counts.duplicated(["real", "real_fraction"]).any() else counts.iloc[:0]
 
 
 def plot_against_real_count(table: pd.DataFrame, metric: str, loop: str, ax=None):
-    """`metric` at each condition's last generation against the real images it trains on (log x), one line per real
-    share, mean over seeds with its 95% band; the real_only control at each of its sizes beside them. Lines of two
-    shares that meet at one count say the count is what matters; lines that part, the share."""
+    """`metric` at the last generation every condition of `loop` reached against the real images each trains on (log
+    x), one line per real share, mean over seeds with its 95% band; the control at each of its sizes beside them
+    (where the controls differ in size alone). Lines of two shares that meet at one count say the count is what
+    matters; lines that part, the share."""
     own = ax is None
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     counts = real_counts(table, loop)
-    controls = table[table.condition.isin(unscheduled_controls(table)) & (table.metric == REAL_COUNT) & (table.generation >= 1)]
-    controls = controls.groupby("condition").value.max()
-    parts = [(f"real share {share:g}", part.real) for share, part in counts.groupby("real_fraction")] + [("real_only (control)", controls)]
-    generations = set()
+    controls = unscheduled_controls(table) if len(unscheduled_controls(table)) == 1 or matched_settings(table) else []
+    control_counts = table[table.condition.isin(controls) & (table.metric == REAL_COUNT) & (table.generation >= 1)].groupby("condition").value.max()
+    parts = [(f"real share {share:g}", part.real) for share, part in counts.groupby("real_fraction")] + [("real_only (control)", control_counts)]
+    summary = summarise(table[table.condition.isin([*counts.index, *control_counts.index])], metric)
+    if summary.empty:
+        ax.set_title(f"{metric}: not logged by these conditions")
+        return ax
+    generation = summary.groupby("condition").generation.max().min()  # a partial sweep: where every condition is
+    at = summary[summary.generation == generation].set_index("condition")
     for label, real in parts:
-        summary = summarise(table[table.condition.isin(real.index)], metric)
-        last = summary.loc[summary.groupby("condition")["generation"].idxmax()].set_index("condition").assign(real=real).sort_values("real")
-        if last.empty:
+        points = at.loc[at.index.intersection(real.index)].assign(real=real).sort_values("real")
+        if points.empty:
             continue
-        generations |= set(last.generation)
-        line = ax.plot(last.real, last["mean"], marker="o", label=f"{label} (n={int(last['count'].max())})")[0]
-        if (last["count"] > 1).any():
-            ax.fill_between(last.real, last.low, last.high, color=line.get_color(), alpha=0.2)
-    ticks = sorted(set(counts.real) | set(controls))
+        seeds = sorted({int(points["count"].min()), int(points["count"].max())})
+        line = ax.plot(points.real, points["mean"], marker="o", label=f"{label} (n={'–'.join(map(str, seeds))})")[0]
+        if (points["count"] > 1).any():
+            ax.fill_between(points.real, points.low, points.high, color=line.get_color(), alpha=0.2)
+    ticks = sorted(set(counts.real) | set(control_counts))
     ax.set_xscale("log")
     ax.set_xticks(ticks, [f"{t:,.0f}" for t in ticks])
     ax.minorticks_off()
-    at = f"generation {min(generations)}" + (f"–{max(generations)}" if len(generations) > 1 else "")
-    ax.set(xlabel="real images in the training set", ylabel=metric, title=f"{metric} at {at}, loop={loop}\nagainst the real images kept, by real share")
+    title = f"{metric} at generation {generation}, loop={loop}\nagainst the real images kept, by real share"
+    ax.set(xlabel="real images in the training set", ylabel=metric, title=title)
     _legend_below(ax, own)
     return ax
 

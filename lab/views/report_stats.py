@@ -84,6 +84,7 @@ UNIT_INTERVAL = (
     "recall",
     "knn_coverage",
     "classes_present",
+    "high_quality_share",
     "class_entropy",  # normalised by log K: 1 is uniform
     "copy_share",
     "label_agreement",
@@ -103,6 +104,11 @@ NON_NEGATIVE = (
     "feature_variance_ratio",
     "dark_level",  # a pixel level
     "w2",
+    "mean_sq_error",
+    "modes_covered",
+    "fit_w2",
+    "fit_variance_ratio",
+    "fit_mean_sq_error",
     "pixel_w1",
     "class_js_divergence",
     "train_distance_ratio",

@@ -6,7 +6,8 @@ p-values adjusted within the table only as a guard against reading noise.
   same N; a condition's floor is the mean over its runs (`floors_by_condition`), and the plots draw the mean over
   the table, which `comparable` has made one basis (same data, resolution, N, classifier, k).
 - effects: for each condition and metric, the difference from a control condition (the real_only one without a
-  schedule, unless named), paired by seed — every loop of a seed starts from the same generation-0 model, held-out
+  schedule, unless named; where a sweep runs it at several sizes, the one of the condition's own: matched_controls),
+  paired by seed — every loop of a seed starts from the same generation-0 model, held-out
   set and noise streams, so the seed's luck cancels — at every generation; the generation-0→1 jump; the drift per
   generation fitted over generations ≥ 1 (apart from the jump). One t-test over seeds each.
 - verdicts: per condition and metric, read from the effects: the jump, the drift, the first generation that
@@ -106,23 +107,39 @@ def unscheduled_controls(table: pd.DataFrame) -> list[str]:
     return sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
 
 
-def matched_controls(table: pd.DataFrame) -> dict[str, str] | None:
-    """condition → its control, where the runs hold several real_only conditions without a schedule that differ in
-    settings (a sweep of loop.train_size runs the control at each size): each other condition is measured against the
-    one with its own values of those settings. None where there are fewer than two, or a condition matches none or
-    several of them (then --control names one)."""
+# The settings a sweep may run the control at several values of, each a scale of the experiment that changes its
+# generation 0 (so no one control pairs with every condition). A remedy's setting (merge.weight, curate.*, …) is not
+# one: a control run under a remedy is not "the control", and such a sweep names its control with --control.
+SCALE_SETTINGS = ("loop.train_size", "data.", "model.")
+
+
+def matched_settings(table: pd.DataFrame) -> list[str] | None:
+    """The settings the unscheduled real_only conditions differ in, where there are several and those settings are
+    all scales of the experiment (SCALE_SETTINGS); else None."""
     controls = unscheduled_controls(table)
     if len(controls) < 2:
         return None
-    settings = table.drop_duplicates("condition").set_index("condition")[setting_columns(table)].astype(str)
-    differ = [s for s in settings.columns if settings.loc[controls, s].nunique() > 1]
+    settings = table.drop_duplicates("condition").set_index("condition").loc[controls, setting_columns(table)].astype(str)
+    differ = [s for s in settings.columns if settings[s].nunique() > 1]
+    return differ if differ and all(s.startswith(SCALE_SETTINGS) for s in differ) else None
+
+
+def matched_controls(table: pd.DataFrame) -> dict[str, str] | None:
+    """condition → its control, where the runs hold the control at several values of a scale of the experiment (a
+    sweep of loop.train_size runs it at each size): each other condition meets the one with its own values of those
+    settings (matched_settings). A condition no control matches is left out (a sweep whose control at that size has
+    not run yet); None where nothing matches."""
+    differ = matched_settings(table)
+    if differ is None:
+        return None
+    controls = unscheduled_controls(table)
+    settings = table.drop_duplicates("condition").set_index("condition")[differ].astype(str)
     out = {}
     for condition in sorted(set(settings.index) - set(controls)):
-        match = [c for c in controls if (settings.loc[c, differ] == settings.loc[condition, differ]).all()]
-        if len(match) != 1:
-            return None
-        out[condition] = match[0]
-    return out
+        match = [c for c in controls if (settings.loc[c] == settings.loc[condition]).all()]
+        if len(match) == 1:
+            out[condition] = match[0]
+    return out or None
 
 
 def _pairs(table: pd.DataFrame, control: str | dict[str, str]) -> list[tuple[str, str]]:
