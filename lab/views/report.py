@@ -39,7 +39,6 @@ import pandas as pd
 
 from lab.errors import LabError, require
 from lab.views.report_claims import claims_section, declared, judge_claims, levels, settings_named
-from lab.views.report_cost import compute_cost, cost_text
 from lab.views.report_export import export
 from lab.views.report_html import write_html
 from lab.views.report_load import condition_labels, find_runs, load_runs, newest_sweep  # noqa: F401 — find_runs and load_runs: the API notebooks import
@@ -57,27 +56,20 @@ from lab.views.report_plots import (  # noqa: F401 — the plot functions are la
     sample_strips,
     summarise,
 )
-from lab.views.report_stats import ADJUSTMENT_NAMES, ADJUSTMENTS, interval_text
+from lab.views.report_stats import ADJUSTMENTS
+from lab.views.report_tables import EXPLORATORY, exploratory_tables, final_table
 from lab.views.report_verdict import (
     BASIS,
     TAIL_GAP,
-    against_control,
-    as_text,
-    class_effects,
     comparable,
-    contrasts,
     control_condition,
-    departures,
-    extinction,
     floors,
     floors_by_condition,
     matched_controls,
-    matched_settings,
     share_ratio_metrics,
     with_tail_gap,
 )
 
-EXPLORATORY = "Exploratory — not a verdict"
 # The metrics a paper leads with, in the page's order (images, then toys); the rest of the page folds away.
 HEADLINE = tuple(f"metrics/{m}" for m in ("fd_classifier", "fd_inception", "w2", "precision", "recall", "knn_coverage", "knn_coverage_tail"))
 # The family the verdict tables test against the control (and adjust together): the headline metrics plus the
@@ -147,7 +139,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     metrics = main_metrics(table)
     headline = [m for m in metrics if m in HEADLINE]
     figures, more = _figures(table, out / "plots", floor, metrics, headline)
-    last = _final_table(table)
+    last = final_table(table, metrics)
     last.to_csv(out / "last_generation.csv", index=False)
     shown = ["condition", "generation", "seeds", *(m.removeprefix("metrics/") for m in headline)]
     tables = [claims_section(claimed, declared_family)]
@@ -159,7 +151,7 @@ def _write_group(table, out: Path, paths, reading: Reading, effect_metrics, clai
     else:
         (out / "claims.csv").unlink(missing_ok=True)  # an earlier report's claims must not pass for this one's
     table = with_tail_gap(table)
-    tables += _exploratory_tables(table, out, reading, effect_metrics)
+    tables += exploratory_tables(table, out, reading.control, reading.adjust, effect_metrics or EFFECT_METRICS)
     return write_html(out / "report.html", figures, tables, runs=table.run.nunique(), sources=[str(p) for p in paths], more=more)
 
 
@@ -193,117 +185,6 @@ def _figures(table: pd.DataFrame, plots: Path, floor: dict, metrics: list[str], 
             fig = plot_coverage_by_density(table, condition, floors=floor).figure
             figures.append((f"coverage by density, {condition}", _save(fig, plots / f"coverage_by_density_{i}.png")))
     return figures, more
-
-
-def _exploratory_tables(table: pd.DataFrame, out: Path, reading: Reading, effect_metrics) -> list[tuple[str, pd.DataFrame]]:
-    """Against the control, every pair of conditions, and extinction: each beside its CSV, none a verdict."""
-    tables = []
-    family = [m for m in (effect_metrics or EFFECT_METRICS) if m in set(table.metric)]
-    baseline = control_condition(table, reading.control) or matched_controls(table)
-    if baseline is not None and family:
-        tables += _against_control(table, out, baseline, family, reading.adjust)
-    elif baseline is None:
-        tables.append(
-            (
-                "No control: the runs hold no single real_only condition without a schedule, nor one per value of the settings "
-                "that tell the real_only conditions apart; name one with --control",
-                pd.DataFrame(),
-            )
-        )
-    paired = contrasts(table, family, reading.adjust) if family else pd.DataFrame()
-    if len(paired):
-        paired.to_csv(out / "contrasts.csv", index=False)
-        tables.append(
-            (
-                f"{EXPLORATORY}: every pair of conditions at the last generation both reached, paired by seed: A − B [95% interval] (contrasts.csv)",
-                as_text(paired),
-            )
-        )
-    lost = extinction(table)
-    if len(lost):
-        lost.to_csv(out / "extinction.csv", index=False)
-        # The page shows the classes at risk: predicted or seen lost somewhere (every class stays in the CSV).
-        at_risk = (lost.predicted_lost >= 0.01) | lost.lost_in_labels.str.match("[1-9]") | lost.lost_in_samples.str.match("[1-9]")
-        lost = lost[at_risk]
-    if len(lost):
-        tables.append(
-            (
-                f"{EXPLORATORY}: extinction by the last generation, share of seeds [95% exact interval] in which a class has no copy "
-                "left, beside pure resampling's prediction from each seed's generation-0 copies (Wright–Fisher)",
-                lost,
-            )
-        )
-    cost = compute_cost(table)
-    (out / "cost.csv").unlink(missing_ok=True)  # an earlier report's compute must not pass for this one's
-    if len(cost):
-        cost.to_csv(out / "cost.csv", index=False)
-        tables.append(
-            (
-                f"{EXPLORATORY}: compute, mean seconds per generation of each timed step (timing.jsonl; the evaluation is "
-                "not timed) — wall-clock seconds of runs that may have shared the cores: compare within one sweep",
-                cost_text(cost),
-            )
-        )
-    return tables
-
-
-def _against_control(table: pd.DataFrame, out: Path, baseline: str | dict, family: list[str], adjust: str) -> list[tuple[str, pd.DataFrame]]:
-    """The exploratory tables against the control (effects.csv, verdicts.csv, class_effects.csv) and their page tables;
-    `baseline` one control, or each condition's own (matched_controls: then the tables name it in a column)."""
-    method = ADJUSTMENT_NAMES[adjust]
-    matched = not isinstance(baseline, str)
-    against = f"the control ({baseline})"
-    if matched:
-        left = sorted(set(table.condition) - set(baseline) - set(baseline.values()))
-        against = f"each condition's control, the real_only condition of its own {', '.join(matched_settings(table))} (column control)"
-        against += f"; no control of its own for {'; '.join(left)}" if left else ""
-    named = ["control"] * matched
-    tables = []
-    effect, verdict = against_control(table, family, baseline, adjust)
-    if len(effect):
-        effect.to_csv(out / "effects.csv", index=False)
-        verdict.to_csv(out / "verdicts.csv", index=False)
-        tables.append(
-            (
-                f"{EXPLORATORY}: against {against}, paired by seed: jump 0→1, drift per generation over "
-                f"generations ≥ 1, and the first generation whose difference has a {method}-adjusted p < 0.05 within "
-                "effects.csv; mean [95% interval]",
-                verdict[["condition", *named, "metric", "seeds", "jump 0→1", "drift per generation (≥ 1)", "first_departure"]],
-            )
-        )
-        tables.append(
-            (
-                f"{EXPLORATORY}: against the control per generation, condition − control [95% interval] (effects.csv has "
-                "every p-value, raw and adjusted within the table)",
-                departures(effect, named),
-            )
-        )
-    if share_ratio_metrics(table):
-        classes = class_effects(table, baseline, adjust)
-        if len(classes):
-            classes.to_csv(out / "class_effects.csv", index=False)
-            shown = classes.assign(**{"share ÷ real share, minus control": [interval_text(r) for r in classes.to_dict("records")]})
-            tables.append(
-                (
-                    f"{EXPLORATORY}: classes against the control at the last generation, paired by seed; vanished = "
-                    "seeds with no sample recognised as the class",
-                    shown[["condition", *named, "class", "generation", "seeds", "share ÷ real share, minus control", "vanished", "vanished_in_control"]],
-                )
-            )
-    return tables
-
-
-def _final_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Condition × metric at each condition's last generation: "mean [95% low, high]"."""
-    cells = {}
-    for metric in main_metrics(table):
-        summary = summarise(table, metric)
-        last = summary.loc[summary.groupby("condition")["generation"].idxmax()]
-        for _, r in last.iterrows():
-            band = f" [{r['low']:.3g}, {r['high']:.3g}]" if r["count"] > 1 else ""
-            cells.setdefault(r["condition"], {"generation": int(r["generation"]), "seeds": int(r["count"])})
-            cells[r["condition"]][metric.removeprefix("metrics/")] = f"{r['mean']:.3g}{band}"
-    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("condition").reset_index()
 
 
 def _save(fig, path: Path) -> Path:
