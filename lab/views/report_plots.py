@@ -177,7 +177,8 @@ def plot_against_real_count(table: pd.DataFrame, metric: str, loop: str, ax=None
     own = ax is None
     ax = ax or plt.subplots(figsize=(6.4, 4))[1]
     counts = real_counts(table, loop)
-    controls = unscheduled_controls(table) if len(unscheduled_controls(table)) == 1 or matched_settings(table) else []
+    controls = unscheduled_controls(table)
+    controls = controls if len(controls) == 1 or matched_settings(table) else []  # controls apart in size alone
     control_counts = table[table.condition.isin(controls) & (table.metric == REAL_COUNT) & (table.generation >= 1)].groupby("condition").value.max()
     parts = [(f"real share {share:g}", part.real) for share, part in counts.groupby("real_fraction")] + [("real_only (control)", control_counts)]
     summary = summarise(table[table.condition.isin([*counts.index, *control_counts.index])], metric)
