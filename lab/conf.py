@@ -18,6 +18,12 @@ def changes_the_science(key: str) -> bool:
     return not any(key == free or key.startswith(f"{free}.") for free in NOT_SCIENCE)
 
 
+# The settings a sweep may run the control at several values of, each a scale of the experiment that changes its
+# generation 0 (so no one control pairs with every condition). A remedy's setting (merge.weight, curate.*, …) is not
+# one: a control run under a remedy is not "the control", and such a sweep names its control with --control.
+SCALE_SETTINGS = ("loop.train_size", "data.", "model.")
+
+
 def comparable(cfg) -> dict:
     """Every setting that changes the science, flattened (key → value): what resume compares."""
     flat = flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))

@@ -99,3 +99,26 @@ def test_no_job_is_skipped_where_hydra_may_number_the_jobs_otherwise():
     assert list(planned) == ["3"] and planned["3"][0] == 2  # real_only at 0.6 repeats real_only at 0.2
     # Sweeper settings on the command line change Hydra's job list: the lab then skips nothing.
     assert _repeated_jobs([*argv, "hydra.sweeper.params.seed=0,1"], configs) == {}
+
+
+def test_a_claim_against_the_control_needs_the_control_of_its_own_size_where_the_sweep_runs_several():
+    from omegaconf import OmegaConf
+
+    from lab.views.plan import unreached_claims
+    from tests.conftest import compose_cfg
+
+    def sweep(*jobs):
+        configs = [compose_cfg(*job) for job in jobs]
+        condition = {"loop": "mixed", "loop.train_size": 2000}
+        claim = {"name": "mixing lowers FD", "metric": "fd_classifier", "condition": condition, "against": None, "kind": "decrease"}
+        OmegaConf.update(configs[0], "claims", [claim], force_add=True)
+        return unreached_claims(configs)
+
+    mixed = [("loop=mixed", f"loop.train_size={n}") for n in (1000, 2000)]
+    control = [("loop=real_only", "loop.train_size=1000", "loop.real_fraction=0.25"), ("loop=real_only", "loop.train_size=1000")]
+    assert sweep(*mixed, *control) == []  # one control (at two shares it ignores): every condition meets it
+    wider = [*control, ("loop=real_only", "loop.train_size=3000")]
+    assert sweep(*mixed, *wider) == ["claim mixing lowers FD is against the control, and no job runs loop=real_only at its condition's loop.train_size=2000"]
+    assert sweep(*mixed, *wider, ("loop=real_only", "loop.train_size=2000", "loop.real_fraction=0.5")) == []
+    remedy = [("loop=real_only", "loop.train_size=1000", "train.lr=0.001"), ("loop=real_only", "loop.train_size=3000")]
+    assert sweep(*mixed, *remedy) == []  # controls apart in more than a scale: the report's --control names one

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from omegaconf import DictConfig
 
 from lab.claims import same_setting
-from lab.conf import SCHEDULE, comparable, science_overrides, setting_text
+from lab.conf import SCALE_SETTINGS, SCHEDULE, comparable, science_overrides, setting_text
 from lab.loops import effective_real_fraction
 from lab.schedule import regimes
 
@@ -55,15 +55,37 @@ def _plain(cfg: DictConfig) -> bool:
 
 def unreached_claims(configs: list[DictConfig]) -> list[str]:
     """The declared claims that name a condition no job runs (a claim against the control needs a real_only job
-    without a schedule): a sweep may be a part of the preset's, but its report will stop on these."""
+    without a schedule, and where those run at several sizes, one of its condition's own size): a sweep may be a part
+    of the preset's, but its report will stop on these."""
     problems = []
+    controls = [c for c in configs if c.loop.name == CONTROL and not c.loop.get("schedule")]
     for claim in configs[0].get("claims") or []:
         for side in (claim.condition, claim.against):
-            if side is None and not any(c.loop.name == CONTROL and not c.loop.get("schedule") for c in configs):
+            if side is None and not controls:
                 problems.append(f"claim {claim.name} is against the control, and no job runs loop={CONTROL} without a schedule")
-            elif side is not None and not any(all(same_setting(setting_text(c, k), v) for k, v in side.items()) for c in configs):
-                problems.append(f"claim {claim.name}: no job has {', '.join(f'{k}={v}' for k, v in side.items())}")
+            elif side is None:
+                problems += _unmatched_control(claim, [c for c in configs if _runs(c, claim.condition)], controls)
+            elif not any(_runs(c, side) for c in configs):
+                problems.append(f"claim {claim.name}: no job has {_text(dict(side))}")
     return problems
+
+
+def _runs(cfg: DictConfig, side) -> bool:
+    return all(same_setting(setting_text(cfg, k), v) for k, v in side.items())
+
+
+def _unmatched_control(claim, condition: list[DictConfig], controls: list[DictConfig]) -> list[str]:
+    """Where the control runs at several values of a scale of the experiment (the report then measures each condition
+    against the control of its own values), the claim's condition needs its own."""
+    ignored = ("loop.real_fraction", SCHEDULE)  # the control ignores its share; a scheduled one is not among these
+    settings = [{k: str(v) for k, v in comparable(c).items() if k not in ignored} for c in controls]
+    differ = sorted({k for s in settings for k in s if len({t.get(k) for t in settings}) > 1})
+    if not differ or not condition or not all(k.startswith(SCALE_SETTINGS) for k in differ):
+        return []  # one control, or controls under a remedy, which the report's --control names
+    own = {k: str(comparable(condition[0]).get(k)) for k in differ}
+    if any(all(s.get(k) == v for k, v in own.items()) for s in settings):
+        return []
+    return [f"claim {claim.name} is against the control, and no job runs loop={CONTROL} at its condition's {_text(own)}"]
 
 
 def describe(jobs: list[list[str]], configs: list[DictConfig], sweep_dir: str) -> str:

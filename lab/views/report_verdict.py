@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from lab import layout, loops
+from lab.conf import SCALE_SETTINGS
 from lab.errors import LabError
 from lab.labels import wright_fisher_extinction
 from lab.tracking import scalar_key
@@ -105,12 +106,6 @@ def control_condition(table: pd.DataFrame, named: str | None = None) -> str | No
 def unscheduled_controls(table: pd.DataFrame) -> list[str]:
     unscheduled = table["loop.schedule"].isin(["[]"]) | table["loop.schedule"].isna() if "loop.schedule" in table else True
     return sorted(table[(table.loop == "real_only") & unscheduled].condition.unique())
-
-
-# The settings a sweep may run the control at several values of, each a scale of the experiment that changes its
-# generation 0 (so no one control pairs with every condition). A remedy's setting (merge.weight, curate.*, …) is not
-# one: a control run under a remedy is not "the control", and such a sweep names its control with --control.
-SCALE_SETTINGS = ("loop.train_size", "data.", "model.")
 
 
 def matched_settings(table: pd.DataFrame) -> list[str] | None:
