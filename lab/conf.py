@@ -24,6 +24,11 @@ def changes_the_science(key: str) -> bool:
 SCALE_SETTINGS = ("loop.train_size", "data.", "model.")
 
 
+def is_scale(key: str) -> bool:
+    """A setting of SCALE_SETTINGS, or its group named whole (`model=…`, as the report's columns name it)."""
+    return key in ("model", "data") or key.startswith(SCALE_SETTINGS)
+
+
 def comparable(cfg) -> dict:
     """Every setting that changes the science, flattened (key → value): what resume compares."""
     flat = flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))

@@ -107,8 +107,8 @@ def test_a_claim_against_the_control_needs_the_control_of_its_own_size_where_the
     from lab.views.plan import unreached_claims
     from tests.conftest import compose_cfg
 
-    def sweep(*jobs):
-        configs = [compose_cfg(*job) for job in jobs]
+    def sweep(*jobs):  # every job at seeds 0 and 1, as a sweep runs them
+        configs = [compose_cfg(*job, f"seed={seed}") for job in jobs for seed in (0, 1)]
         condition = {"loop": "mixed", "loop.train_size": 2000}
         claim = {"name": "mixing lowers FD", "metric": "fd_classifier", "condition": condition, "against": None, "kind": "decrease"}
         OmegaConf.update(configs[0], "claims", [claim], force_add=True)
@@ -118,7 +118,19 @@ def test_a_claim_against_the_control_needs_the_control_of_its_own_size_where_the
     control = [("loop=real_only", "loop.train_size=1000", "loop.real_fraction=0.25"), ("loop=real_only", "loop.train_size=1000")]
     assert sweep(*mixed, *control) == []  # one control (at two shares it ignores): every condition meets it
     wider = [*control, ("loop=real_only", "loop.train_size=3000")]
-    assert sweep(*mixed, *wider) == ["claim mixing lowers FD is against the control, and no job runs loop=real_only at its condition's loop.train_size=2000"]
+    missing = ["claim mixing lowers FD is against the control, and no job runs loop=real_only at its condition's loop.train_size=2000"]
+    assert sweep(*mixed, *wider) == missing
     assert sweep(*mixed, *wider, ("loop=real_only", "loop.train_size=2000", "loop.real_fraction=0.5")) == []
+    # A control asked for under a sample weight it ignores is the chain of weight 1: the report sees only that one.
+    weighted = [(*job, f"train.synthetic_weight={w}") for job in [*mixed, *wider] for w in (1, 0.25)]
+    assert sweep(*weighted) == missing
     remedy = [("loop=real_only", "loop.train_size=1000", "train.lr=0.001"), ("loop=real_only", "loop.train_size=3000")]
-    assert sweep(*mixed, *remedy) == []  # controls apart in more than a scale: the report's --control names one
+    several = "claim mixing lowers FD is against the control, and the jobs run loop=real_only at several loop.train_size, train.lr"
+    assert sweep(*mixed, *remedy) == [f"{several}: its report needs --control"]
+
+
+def test_a_model_swept_whole_is_a_scale_the_report_matches_controls_on():
+    from lab.conf import is_scale
+
+    assert is_scale("model") and is_scale("model.channels") and is_scale("loop.train_size") and is_scale("data")
+    assert not is_scale("train.lr") and not is_scale("merge.weight") and not is_scale("modelling")

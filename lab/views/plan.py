@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from omegaconf import DictConfig
 
 from lab.claims import same_setting
-from lab.conf import SCALE_SETTINGS, SCHEDULE, comparable, science_overrides, setting_text
+from lab.conf import SCHEDULE, comparable, is_scale, science_overrides, setting_text
 from lab.loops import effective_real_fraction
 from lab.schedule import regimes
 
@@ -58,7 +58,8 @@ def unreached_claims(configs: list[DictConfig]) -> list[str]:
     without a schedule, and where those run at several sizes, one of its condition's own size): a sweep may be a part
     of the preset's, but its report will stop on these."""
     problems = []
-    controls = [c for c in configs if c.loop.name == CONTROL and not c.loop.get("schedule")]
+    repeated = repeats(configs)  # a control asked for twice runs once: the report sees the one that ran
+    controls = [c for n, c in enumerate(configs) if n not in repeated and c.loop.name == CONTROL and not c.loop.get("schedule")]
     for claim in configs[0].get("claims") or []:
         for side in (claim.condition, claim.against):
             if side is None and not controls:
@@ -75,17 +76,21 @@ def _runs(cfg: DictConfig, side) -> bool:
 
 
 def _unmatched_control(claim, condition: list[DictConfig], controls: list[DictConfig]) -> list[str]:
-    """Where the control runs at several values of a scale of the experiment (the report then measures each condition
-    against the control of its own values), the claim's condition needs its own."""
-    ignored = ("loop.real_fraction", SCHEDULE)  # the control ignores its share; a scheduled one is not among these
+    """Where the control runs at several values of a scale of the experiment, the report measures each condition
+    against the control of its own values (lab.views.report_verdict.matched_controls): the claim's condition needs
+    its own. Controls apart in another setting (run under a remedy) are no one control: the report needs --control."""
+    ignored = ("seed", "loop.real_fraction", SCHEDULE)  # seeds form the band; the control ignores its share
     settings = [{k: str(v) for k, v in comparable(c).items() if k not in ignored} for c in controls]
     differ = sorted({k for s in settings for k in s if len({t.get(k) for t in settings}) > 1})
-    if not differ or not condition or not all(k.startswith(SCALE_SETTINGS) for k in differ):
-        return []  # one control, or controls under a remedy, which the report's --control names
-    own = {k: str(comparable(condition[0]).get(k)) for k in differ}
-    if any(all(s.get(k) == v for k, v in own.items()) for s in settings):
+    if not differ or not condition:
         return []
-    return [f"claim {claim.name} is against the control, and no job runs loop={CONTROL} at its condition's {_text(own)}"]
+    if not all(map(is_scale, differ)):
+        return [f"claim {claim.name} is against the control, and the jobs run loop={CONTROL} at several {', '.join(differ)}: its report needs --control"]
+    missing = []
+    for own in {json.dumps({k: str(comparable(c).get(k)) for k in differ}) for c in condition}:  # each size the claim's jobs run
+        if not any(all(s.get(k) == v for k, v in json.loads(own).items()) for s in settings):
+            missing.append(f"claim {claim.name} is against the control, and no job runs loop={CONTROL} at its condition's {_text(json.loads(own))}")
+    return sorted(missing)
 
 
 def describe(jobs: list[list[str]], configs: list[DictConfig], sweep_dir: str) -> str:

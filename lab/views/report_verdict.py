@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from lab import layout, loops
-from lab.conf import SCALE_SETTINGS
+from lab.conf import is_scale
 from lab.errors import LabError
 from lab.labels import wright_fisher_extinction
 from lab.tracking import scalar_key
@@ -116,7 +116,7 @@ def matched_settings(table: pd.DataFrame) -> list[str] | None:
         return None
     settings = table.drop_duplicates("condition").set_index("condition").loc[controls, setting_columns(table)].astype(str)
     differ = [s for s in settings.columns if settings[s].nunique() > 1]
-    return differ if differ and all(s.startswith(SCALE_SETTINGS) for s in differ) else None
+    return differ if differ and all(map(is_scale, differ)) else None
 
 
 def matched_controls(table: pd.DataFrame) -> dict[str, str] | None:
