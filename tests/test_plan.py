@@ -122,8 +122,12 @@ def test_a_claim_against_the_control_needs_the_control_of_its_own_size_where_the
     assert sweep(*mixed, *wider) == missing
     assert sweep(*mixed, *wider, ("loop=real_only", "loop.train_size=2000", "loop.real_fraction=0.5")) == []
     # A control asked for under a sample weight it ignores is the chain of weight 1: the report sees only that one.
-    weighted = [(*job, f"train.synthetic_weight={w}") for job in [*mixed, *wider] for w in (1, 0.25)]
-    assert sweep(*weighted) == missing
+    weighted = [(*job, f"train.synthetic_weight={w}") for job in wider for w in (1, 0.25)]
+    assert sweep(*mixed, *weighted) == missing
+    wide = [("loop=mixed", f"loop.train_size={n}", f"seed={seed}") for n in (1000, 2000) for seed in (0, 1)]
+    configs = [compose_cfg(*job) for job in wide]
+    OmegaConf.update(configs[0], "claims", [{"name": "n", "metric": "fd_classifier", "condition": {"loop": "mixed"}, "against": None}], force_add=True)
+    assert unreached_claims(configs)[0] == "claim n: loop=mixed matches 2 conditions; name the setting that tells them apart"
     remedy = [("loop=real_only", "loop.train_size=1000", "train.lr=0.001"), ("loop=real_only", "loop.train_size=3000")]
     several = "claim mixing lowers FD is against the control, and the jobs run loop=real_only at several loop.train_size, train.lr"
     assert sweep(*mixed, *remedy) == [f"{several}: its report needs --control"]

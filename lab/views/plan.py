@@ -68,7 +68,15 @@ def unreached_claims(configs: list[DictConfig]) -> list[str]:
                 problems += _unmatched_control(claim, [c for c in configs if _runs(c, claim.condition)], controls)
             elif not any(_runs(c, side) for c in configs):
                 problems.append(f"claim {claim.name}: no job has {_text(dict(side))}")
+            elif len(found := {_condition(c) for c in configs if _runs(c, side)}) > 1:
+                problems.append(f"claim {claim.name}: {_text(dict(side))} matches {len(found)} conditions; name the setting that tells them apart")
     return problems
+
+
+def _condition(cfg: DictConfig) -> str:
+    """The chain a job runs, its seed aside: the condition the report will name it by."""
+    settings, plan = json.loads(chain_key(cfg))
+    return json.dumps([[kv for kv in settings if kv[0] != "seed"], plan])
 
 
 def _runs(cfg: DictConfig, side) -> bool:
