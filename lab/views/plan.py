@@ -94,11 +94,9 @@ def _unmatched_control(claim, condition: list[DictConfig], controls: list[DictCo
         return []
     if not all(map(is_scale, differ)):
         return [f"claim {claim.name} is against the control, and the jobs run loop={CONTROL} at several {', '.join(differ)}: its report needs --control"]
-    missing = []
-    for own in {json.dumps({k: str(comparable(c).get(k)) for k in differ}) for c in condition}:  # each size the claim's jobs run
-        if not any(all(s.get(k) == v for k, v in json.loads(own).items()) for s in settings):
-            missing.append(f"claim {claim.name} is against the control, and no job runs loop={CONTROL} at its condition's {_text(json.loads(own))}")
-    return sorted(missing)
+    sizes = {tuple((k, str(comparable(c).get(k))) for k in differ) for c in condition}  # each size the claim's jobs run
+    unmatched = [dict(own) for own in sizes if not any(all(s.get(k) == v for k, v in own) for s in settings)]
+    return sorted(f"claim {claim.name} is against the control, and no job runs loop={CONTROL} at its condition's {_text(own)}" for own in unmatched)
 
 
 def describe(jobs: list[list[str]], configs: list[DictConfig], sweep_dir: str) -> str:
